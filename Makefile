@@ -1,0 +1,41 @@
+# The README's two commands. Both create/refresh .venv by themselves and are fast when
+# nothing changed (the venv is rebuilt only when pyproject.toml is newer than its stamp).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FW_STUBS := $(VENV)/firmware-stubs
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: test demo lint typecheck pytest vectors bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# ESP32 stubs kept out of the host's site-packages: they shadow `machine`, `time` etc.
+	$(BIN)/python -m pip install -q --upgrade --target $(FW_STUBS) micropython-esp32-stubs
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	MYPYPATH=$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/postureclip demo
+
+vectors: $(STAMP)
+	$(BIN)/python tools/gen_vectors.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,2 @@
+# postureclip firmware application package.
+VERSION = (0, 1, 0)

@@ -1,0 +1,307 @@
+# Wire and flash formats of protocol v1; docs/protocol.md is the contract, byte by byte.
+# Pure: packs and parses bytes, never touches a clock, pin or radio. Little-endian throughout.
+import struct
+from binascii import crc32
+
+from micropython import const
+
+PROTOCOL_VERSION = const(1)
+
+# GATT: one custom service, four characteristics (128-bit UUIDs, see docs/protocol.md).
+SERVICE_UUID = "7e5a0001-3c2d-4b8f-a1e6-1f0c9a2b6d40"
+STREAM_UUID = "7e5a0002-3c2d-4b8f-a1e6-1f0c9a2b6d40"
+EVENTS_UUID = "7e5a0003-3c2d-4b8f-a1e6-1f0c9a2b6d40"
+CONTROL_UUID = "7e5a0004-3c2d-4b8f-a1e6-1f0c9a2b6d40"
+LOG_UUID = "7e5a0005-3c2d-4b8f-a1e6-1f0c9a2b6d40"
+DEVICE_NAME_PREFIX = "postureclip"
+
+# --- stream frames ------------------------------------------------------------------------
+STREAM_OFF = const(0)
+STREAM_QUAT = const(1)
+STREAM_RAW = const(2)
+STREAM_HEADER = "<BBHIHB"  # version, kind, seq, t0_ms, period_us, count
+STREAM_HEADER_SIZE = const(11)
+QUAT_SAMPLE_SIZE = const(8)  # 4 x i16, unit quaternion x 32767
+RAW_SAMPLE_SIZE = const(12)  # 3 x i16 accel (5 mm/s^2 per LSB), 3 x i16 gyro (1 mrad/s per LSB)
+QUAT_SCALE = 32767.0
+ACCEL_LSB = 0.005  # m/s^2
+GYRO_LSB = 0.001  # rad/s
+QUAT_MAX_HZ = const(50)
+RAW_MAX_HZ = const(200)
+
+# --- records (flash log, event notifications, log transfer) -------------------------------
+RECORD_SYNC = const(0xA7)
+RECORD_HEADER = "<BBBBIIH"  # sync, type, length, flags, seq, time_s, time_ms
+RECORD_HEADER_SIZE = const(14)
+RECORD_CRC_SIZE = const(4)
+RECORD_OVERHEAD = const(18)
+RECORD_MAX_PAYLOAD = const(200)
+FLAG_WALL_CLOCK = const(0x01)  # time is UTC seconds since 2000-01-01, else seconds since boot
+
+REC_BOOT = const(1)
+REC_CALIBRATED = const(2)
+REC_SLOUCH_START = const(3)
+REC_SLOUCH_END = const(4)
+REC_LIFT = const(5)
+REC_BUZZ = const(6)
+REC_LOW_BATTERY = const(7)
+REC_TRACE = const(8)
+REC_SUMMARY = const(9)
+REC_TIME_SET = const(10)
+REC_DROPPED = const(11)
+REC_SNOOZE = const(12)
+REC_FAULT = const(13)
+
+# Payload layouts by record type; TRACE is variable (header byte then i8 pairs).
+RECORD_PAYLOAD = {
+    REC_BOOT: "<BBBB",  # fw major, minor, patch, reset cause
+    REC_CALIBRATED: "<hhhhh",  # neutral quaternion x32767 (w, x, y, z), mounting tilt 0.1 deg
+    REC_SLOUCH_START: "<hh",  # flexion, lateral at start, 0.1 deg
+    REC_SLOUCH_END: "<Ihhh",  # duration ms, peak flexion, mean flexion, peak lateral (0.1 deg)
+    REC_LIFT: "<HhhhBB",  # duration ms, peak flexion, twist, peak lateral (0.1 deg), technique, flags
+    REC_BUZZ: "<BB",  # pattern, reason
+    REC_LOW_BATTERY: "<HB",  # millivolts, percent
+    REC_SUMMARY: "<HHHHBBB",  # span s, upright s, slouch s, moving s, lifts, stooped lifts, buzzes
+    REC_TIME_SET: "<IB",  # previous time_s, previous flags
+    REC_DROPPED: "<II",  # first dropped seq, number of records dropped
+    REC_SNOOZE: "<H",  # minutes (0 = snooze cancelled)
+    REC_FAULT: "<BB",  # fault code, detail
+}
+TRACE_MAX_PAIRS = const(99)
+
+TECH_UNKNOWN = const(0)
+TECH_SQUAT = const(1)
+TECH_STOOP = const(2)
+LIFT_FLAG_TWISTED = const(0x01)
+LIFT_FLAG_LATERAL = const(0x02)
+
+# --- control -------------------------------------------------------------------------------
+OP_GET_INFO = const(0x01)
+OP_CALIBRATE = const(0x02)
+OP_GET_CONFIG = const(0x03)
+OP_SET_CONFIG = const(0x04)
+OP_SNOOZE = const(0x05)
+OP_BUZZ_TEST = const(0x06)
+OP_SET_TIME = const(0x07)
+OP_STREAM = const(0x08)
+OP_FACTORY_RESET = const(0x09)
+OP_FORGET_BONDS = const(0x0A)
+OP_GET_STATUS = const(0x0B)
+OP_LOG_INFO = const(0x10)
+OP_LOG_SEND = const(0x11)
+OP_LOG_ACK = const(0x12)
+OP_LOG_ABORT = const(0x13)
+REPLY_BIT = const(0x80)
+
+# Request payload layout per opcode (after opcode and token).
+COMMAND_ARGS = {
+    OP_GET_INFO: "<",
+    OP_CALIBRATE: "<",
+    OP_GET_CONFIG: "<B",  # key
+    OP_SET_CONFIG: "<Bi",  # key, value
+    OP_SNOOZE: "<H",  # minutes, 0 cancels
+    OP_BUZZ_TEST: "<B",  # pattern
+    OP_SET_TIME: "<IH",  # UTC seconds since 2000-01-01, milliseconds
+    OP_STREAM: "<BH",  # mode, rate Hz
+    OP_FACTORY_RESET: "<I",  # must be RESET_MAGIC
+    OP_FORGET_BONDS: "<",
+    OP_GET_STATUS: "<",
+    OP_LOG_INFO: "<",
+    OP_LOG_SEND: "<II",  # first seq, max records (0 = all)
+    OP_LOG_ACK: "<I",  # acknowledge every record with seq <= this
+    OP_LOG_ABORT: "<",
+}
+RESET_MAGIC = const(0x54455352)  # b"RSET" little-endian
+
+# Reply payload layout per opcode on success (after opcode|0x80, token, status).
+REPLY_ARGS = {
+    OP_GET_INFO: "<BBBBBH",  # protocol, fw major, minor, patch, imu kind, feature bits
+    OP_CALIBRATE: "<hhhhh",  # as REC_CALIBRATED
+    OP_GET_CONFIG: "<Bi",
+    OP_SET_CONFIG: "<Bi",
+    OP_SNOOZE: "<H",
+    OP_BUZZ_TEST: "<B",
+    OP_SET_TIME: "<IH",
+    OP_STREAM: "<BH",
+    OP_FACTORY_RESET: "<",
+    OP_FORGET_BONDS: "<",
+    OP_GET_STATUS: "<HBBI",  # battery mV, battery %, state bits, uptime s
+    OP_LOG_INFO: "<IIII",  # first stored seq, next seq, stored records, dropped records
+    OP_LOG_SEND: "<II",  # first seq that will be sent, records that will be sent
+    OP_LOG_ACK: "<I",  # first stored seq after trimming
+    OP_LOG_ABORT: "<",
+}
+
+ST_OK = const(0)
+ST_UNKNOWN_OPCODE = const(1)
+ST_BAD_LENGTH = const(2)
+ST_OUT_OF_RANGE = const(3)
+ST_BUSY = const(4)
+ST_MOVING = const(5)
+ST_NOT_CALIBRATED = const(6)
+ST_NO_RECORDS = const(7)
+ST_MTU_TOO_SMALL = const(8)
+ST_NO_SENSOR = const(9)
+ST_FAILED = const(10)
+
+# --- log transfer frames (notifications on LOG_UUID) ---------------------------------------
+LOG_RECORDS = const(1)
+LOG_END = const(2)
+LOG_HEADER = "<BBH"  # version, kind, frame counter
+LOG_HEADER_SIZE = const(4)
+LOG_END_ARGS = "<IB"  # next seq after the last sent, reason
+END_COMPLETE = const(0)
+END_ABORTED = const(1)
+END_ERROR = const(2)
+
+
+class CommandError(Exception):
+    """A control request that cannot be executed; ``status`` is the reply's status code."""
+
+    def __init__(self, status, message=""):
+        super().__init__(message)
+        self.status = status
+
+
+def clamp_i16(v):
+    if v > 32767:
+        return 32767
+    if v < -32768:
+        return -32768
+    return v
+
+
+# --- stream ---------------------------------------------------------------------------------
+def stream_capacity(kind, mtu):
+    """Samples of ``kind`` that fit one notification at ATT ``mtu`` (payload = mtu - 3)."""
+    size = QUAT_SAMPLE_SIZE if kind == STREAM_QUAT else RAW_SAMPLE_SIZE
+    n = (mtu - 3 - STREAM_HEADER_SIZE) // size
+    return n if n < 255 else 255
+
+
+def pack_stream_header(buf, kind, seq, t0_ms, period_us, count):
+    struct.pack_into(STREAM_HEADER, buf, 0, PROTOCOL_VERSION, kind, seq & 0xFFFF,
+                     t0_ms & 0xFFFFFFFF, period_us, count)
+
+
+def pack_quat_sample(buf, index, w, x, y, z):
+    """Write sample ``index`` of a QUAT frame in ``buf`` (no allocation)."""
+    struct.pack_into("<hhhh", buf, STREAM_HEADER_SIZE + index * QUAT_SAMPLE_SIZE,
+                     clamp_i16(int(w * QUAT_SCALE)), clamp_i16(int(x * QUAT_SCALE)),
+                     clamp_i16(int(y * QUAT_SCALE)), clamp_i16(int(z * QUAT_SCALE)))
+
+
+def pack_raw_sample(buf, index, ax, ay, az, gx, gy, gz):
+    """Write sample ``index`` of a RAW frame: accel m/s^2, gyro rad/s, sensor frame."""
+    struct.pack_into("<hhhhhh", buf, STREAM_HEADER_SIZE + index * RAW_SAMPLE_SIZE,
+                     clamp_i16(round(ax / ACCEL_LSB)), clamp_i16(round(ay / ACCEL_LSB)),
+                     clamp_i16(round(az / ACCEL_LSB)), clamp_i16(round(gx / GYRO_LSB)),
+                     clamp_i16(round(gy / GYRO_LSB)), clamp_i16(round(gz / GYRO_LSB)))
+
+
+def stream_frame_size(kind, count):
+    size = QUAT_SAMPLE_SIZE if kind == STREAM_QUAT else RAW_SAMPLE_SIZE
+    return STREAM_HEADER_SIZE + count * size
+
+
+# --- records --------------------------------------------------------------------------------
+def pack_record_into(buf, offset, rtype, seq, time_s, time_ms, flags, payload):
+    """Write one record at ``offset`` of ``buf``; return its total size."""
+    n = len(payload)
+    if n > RECORD_MAX_PAYLOAD:
+        raise ValueError("record payload too long")
+    struct.pack_into(RECORD_HEADER, buf, offset, RECORD_SYNC, rtype, n, flags,
+                     seq, time_s, time_ms)
+    end = offset + RECORD_HEADER_SIZE
+    buf[end:end + n] = payload
+    end += n
+    struct.pack_into("<I", buf, end, crc32(memoryview(buf)[offset:end]))
+    return RECORD_OVERHEAD + n
+
+
+def pack_record(rtype, seq, time_s, time_ms, flags, payload):
+    buf = bytearray(RECORD_OVERHEAD + len(payload))
+    pack_record_into(buf, 0, rtype, seq, time_s, time_ms, flags, payload)
+    return bytes(buf)
+
+
+def event_payload(rtype, *values):
+    """Payload of a fixed-layout record type from its field values (see RECORD_PAYLOAD)."""
+    return struct.pack(RECORD_PAYLOAD[rtype], *values)
+
+
+def trace_payload(interval_s, pairs):
+    """TRACE payload: ``interval_s`` then (flexion, lateral) in whole degrees, clamped to i8."""
+    n = len(pairs) // 2
+    if n > TRACE_MAX_PAIRS:
+        raise ValueError("too many trace samples")
+    out = bytearray(1 + 2 * n)
+    out[0] = interval_s
+    for i in range(2 * n):
+        v = pairs[i]
+        v = 127 if v > 127 else (-127 if v < -127 else v)
+        out[1 + i] = v & 0xFF
+    return bytes(out)
+
+
+def parse_record(buf, offset=0):
+    """Parse one record at ``offset``.
+
+    Returns ``(size, rtype, seq, time_s, time_ms, flags, payload_memoryview)``; ``size`` is 0
+    when ``buf`` ends inside the record (a torn tail) and -1 when the bytes there are not a
+    valid record (bad sync, length or CRC).
+    """
+    avail = len(buf) - offset
+    if avail < RECORD_HEADER_SIZE:
+        return (0, 0, 0, 0, 0, 0, None)
+    sync, rtype, n, flags, seq, time_s, time_ms = struct.unpack_from(RECORD_HEADER, buf, offset)
+    if sync != RECORD_SYNC or n > RECORD_MAX_PAYLOAD:
+        return (-1, 0, 0, 0, 0, 0, None)
+    size = RECORD_OVERHEAD + n
+    if avail < size:
+        return (0, 0, 0, 0, 0, 0, None)
+    mv = memoryview(buf)
+    end = offset + RECORD_HEADER_SIZE + n
+    (crc,) = struct.unpack_from("<I", buf, end)
+    if crc != crc32(mv[offset:end]):
+        return (-1, 0, 0, 0, 0, 0, None)
+    return (size, rtype, seq, time_s, time_ms, flags, mv[offset + RECORD_HEADER_SIZE:end])
+
+
+# --- control --------------------------------------------------------------------------------
+def parse_command(data):
+    """Split a control write into ``(opcode, token, args)``.
+
+    Raises CommandError(ST_UNKNOWN_OPCODE / ST_BAD_LENGTH) for a malformed request; the
+    token is still recoverable from byte 1 for the reply when at least 2 bytes arrived.
+    """
+    if len(data) < 2:
+        raise CommandError(ST_BAD_LENGTH, "request shorter than opcode and token")
+    op = data[0]
+    fmt = COMMAND_ARGS.get(op)
+    if fmt is None:
+        raise CommandError(ST_UNKNOWN_OPCODE, "unknown opcode 0x%02x" % op)
+    if len(data) - 2 != struct.calcsize(fmt):
+        raise CommandError(ST_BAD_LENGTH, "opcode 0x%02x takes %d argument bytes, got %d"
+                           % (op, struct.calcsize(fmt), len(data) - 2))
+    return op, data[1], struct.unpack_from(fmt, data, 2)
+
+
+def pack_reply(op, token, status, values=()):
+    """Reply notification: opcode|0x80, token, status, then REPLY_ARGS[op] when status is OK."""
+    if status != ST_OK:
+        return bytes((op | REPLY_BIT, token & 0xFF, status))
+    fmt = REPLY_ARGS.get(op, "<")
+    return bytes((op | REPLY_BIT, token & 0xFF, status)) + struct.pack(fmt, *values)
+
+
+# --- log transfer ---------------------------------------------------------------------------
+def pack_log_header(buf, kind, frame):
+    struct.pack_into(LOG_HEADER, buf, 0, PROTOCOL_VERSION, kind, frame & 0xFFFF)
+
+
+def pack_log_end(frame, next_seq, reason):
+    buf = bytearray(LOG_HEADER_SIZE + 5)
+    pack_log_header(buf, LOG_END, frame)
+    struct.pack_into(LOG_END_ARGS, buf, LOG_HEADER_SIZE, next_seq, reason)
+    return bytes(buf)
