@@ -32,9 +32,7 @@ MAX_TIME_S = 3155759999
 
 def check_args(op, args):
     """Range checks that need no device state; raise CommandError(ST_OUT_OF_RANGE)."""
-    if op == P.OP_GET_CONFIG:
-        _setting_row(args[0])
-    elif op == P.OP_SET_CONFIG:
+    if op == P.OP_GET_CONFIG or op == P.OP_SET_CONFIG:
         _setting_row(args[0])
     elif op == P.OP_SNOOZE:
         if args[0] > MAX_SNOOZE_MIN:
@@ -52,16 +50,15 @@ def check_args(op, args):
         limit = P.QUAT_MAX_HZ if mode == P.STREAM_QUAT else P.RAW_MAX_HZ
         if mode not in (P.STREAM_QUAT, P.STREAM_RAW) or rate < 1 or rate > limit:
             raise P.CommandError(P.ST_OUT_OF_RANGE, "stream mode %d at %d Hz" % (mode, rate))
-    elif op == P.OP_FACTORY_RESET:
-        if args[0] != P.RESET_MAGIC:
-            raise P.CommandError(P.ST_OUT_OF_RANGE, "factory reset needs the magic word")
+    elif op == P.OP_FACTORY_RESET and args[0] != P.RESET_MAGIC:
+        raise P.CommandError(P.ST_OUT_OF_RANGE, "factory reset needs the magic word")
 
 
 def _setting_row(key):
     try:
         return S.row_by_key(key)
     except S.SettingsError as e:
-        raise P.CommandError(P.ST_OUT_OF_RANGE, str(e))
+        raise P.CommandError(P.ST_OUT_OF_RANGE, str(e)) from None
 
 
 def handle(device, data):

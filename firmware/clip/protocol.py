@@ -58,7 +58,8 @@ RECORD_PAYLOAD = {
     REC_CALIBRATED: "<hhhhh",  # neutral quaternion x32767 (w, x, y, z), mounting tilt 0.1 deg
     REC_SLOUCH_START: "<hh",  # flexion, lateral at start, 0.1 deg
     REC_SLOUCH_END: "<Ihhh",  # duration ms, peak flexion, mean flexion, peak lateral (0.1 deg)
-    REC_LIFT: "<HhhhBB",  # duration ms, peak flexion, twist, peak lateral (0.1 deg), technique, flags
+    # duration ms, peak flexion, twist, peak lateral (0.1 deg), technique, flags
+    REC_LIFT: "<HhhhBB",
     REC_BUZZ: "<BB",  # pattern, reason
     REC_LOW_BATTERY: "<HB",  # millivolts, percent
     REC_SUMMARY: "<HHHHBBB",  # span s, upright s, slouch s, moving s, lifts, stooped lifts, buzzes
@@ -187,8 +188,8 @@ def pack_stream_header(buf, kind, seq, t0_ms, period_us, count):
 def pack_quat_sample(buf, index, w, x, y, z):
     """Write sample ``index`` of a QUAT frame in ``buf`` (no allocation)."""
     struct.pack_into("<hhhh", buf, STREAM_HEADER_SIZE + index * QUAT_SAMPLE_SIZE,
-                     clamp_i16(int(w * QUAT_SCALE)), clamp_i16(int(x * QUAT_SCALE)),
-                     clamp_i16(int(y * QUAT_SCALE)), clamp_i16(int(z * QUAT_SCALE)))
+                     clamp_i16(round(w * QUAT_SCALE)), clamp_i16(round(x * QUAT_SCALE)),
+                     clamp_i16(round(y * QUAT_SCALE)), clamp_i16(round(z * QUAT_SCALE)))
 
 
 def pack_raw_sample(buf, index, ax, ay, az, gx, gy, gz):
@@ -304,4 +305,12 @@ def pack_log_end(frame, next_seq, reason):
     buf = bytearray(LOG_HEADER_SIZE + 5)
     pack_log_header(buf, LOG_END, frame)
     struct.pack_into(LOG_END_ARGS, buf, LOG_HEADER_SIZE, next_seq, reason)
+    return bytes(buf)
+
+
+def pack_log_records(frame, records):
+    """A RECORDS notification carrying ``records`` (already packed, back to back)."""
+    buf = bytearray(LOG_HEADER_SIZE + len(records))
+    pack_log_header(buf, LOG_RECORDS, frame)
+    buf[LOG_HEADER_SIZE:] = records
     return bytes(buf)
