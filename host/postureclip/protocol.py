@@ -225,7 +225,7 @@ def decode_stream(frame: bytes | bytearray | memoryview) -> StreamBatch:
     if len(frame) != expected:
         raise ProtocolError(f"count {count} needs {expected} bytes, frame has {len(frame)}",
                             f"{where}, byte 10")
-    raw = np.frombuffer(frame, dtype="<i2", offset=_STREAM_HEADER.size).reshape(count, -1)
+    raw = np.frombuffer(frame, dtype="<i2", offset=_STREAM_HEADER.size).reshape(count, size // 2)
     t = t0_ms / 1000.0 + np.arange(count) * (period_us / 1e6)
     if skind is StreamKind.QUAT:
         out = np.empty(count, QUAT_DTYPE)

@@ -1,0 +1,77 @@
+"""Firmware fusion on the BROAD trials, run in the real MicroPython unix port.
+
+    python benchmarks/fusion_broad.py [--trials 01,08]
+
+Prints the inclination RMSE per trial (BROAD's definition, ../shared/data/broad/inclination.py)
+and the mean, plus the mean cost of one Fusion.update in MicroPython here. Needs the BROAD
+data in ../shared/data/broad (not shipped with postureclip); says so and exits 0 without it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BROAD = ROOT.parent / "shared" / "data" / "broad"
+DT = 0.0035  # BROAD's native period, s
+
+
+def micropython() -> str:
+    exe = Path(sys.executable).with_name("micropython")
+    return str(exe) if exe.exists() else "micropython"
+
+
+def run_trial(path: Path, incl: object) -> tuple[str, float, float]:
+    d = incl.load_csv(str(path))  # type: ignore[attr-defined]
+    rows = np.column_stack([d[k] for k in ("gx", "gy", "gz", "ax", "ay", "az")])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+        rows.astype("<f4").tofile(src)
+        env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'firmware'}")
+        out = subprocess.run([micropython(), str(ROOT / "benchmarks" / "mp_fusion.py"), str(src),
+                              str(dst), repr(DT)], env=env, capture_output=True, text=True,
+                             check=True).stdout
+        q = np.fromfile(dst, "<f4").reshape(-1, 4).astype(float)
+    us = float(out.split()[-1])
+    qt = np.column_stack([d[k] for k in ("qw", "qx", "qy", "qz")])
+    rmse = incl.inclination_rmse(d["t"], q, qt, d["movement"])  # type: ignore[attr-defined]
+    return path.name[6:8], rmse, us
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", help="comma-separated trial numbers (default: all)")
+    args = ap.parse_args()
+    if not (BROAD / "inclination.py").exists():
+        print(f"BROAD data not found at {BROAD}: this benchmark needs the shared data set "
+              "(see docs/benchmarks.md); nothing measured.")
+        return 0
+    sys.path.insert(0, str(BROAD))
+    import inclination
+
+    files = sorted(BROAD.glob("trial_*.csv.gz"))
+    if args.trials:
+        want = {f"{int(t):02d}" for t in args.trials.split(",")}
+        files = [f for f in files if f.name[6:8] in want]
+    with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
+        results = list(ex.map(lambda p: run_trial(p, inclination), files))
+    print("trial  incl_rmse_deg  update_us")
+    for name, rmse, us in results:
+        print(f"{name:>5}  {rmse:13.4f}  {us:9.2f}")
+    rm = np.array([r for _, r, _ in results])
+    print(f"mean inclination RMSE over {len(rm)} trials: {rm.mean():.4f} deg; "
+          f"worst {rm.max():.4f} deg (trial {results[int(rm.argmax())][0]})")
+    print(f"mean Fusion.update cost in MicroPython (unix port, this machine): "
+          f"{np.mean([u for *_, u in results]):.2f} us/sample")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

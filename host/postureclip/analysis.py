@@ -1,0 +1,331 @@
+"""Batch analysis of a recording: orientation, trunk angles, posture, slouch episodes, lifts.
+
+Method (docs/analysis.md has the details and limits):
+
+1. Resample to a uniform grid at the recording's own rate, gaps marked.
+2. Orientation with offline VQF (6D, forward-backward; Laidig & Seel 2023) — the best
+   inclination on BROAD of the filters we tried, and the host has the whole recording.
+3. Neutral calibration from the first still stretch (>= 2 s) of the recording: the smallest
+   rotation taking the measured up direction onto +x gives the trunk frame (DESIGN.md).
+4. Flexion = atan2(u_z, u_x), lateral = asin(-u_y) with u = world up in the trunk frame; twist
+   = integral of the trunk-frame x angular rate from the start of a movement.
+5. Vertical displacement of the sensor by double integration of vertical acceleration, anchored
+   to zero velocity at every still moment; a lift is a dip of >= 0.2 m that comes back.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+from scipy.spatial.transform import Rotation
+
+from .errors import CalibrationError
+from .recording import G, Recording, Uniform, to_uniform
+
+FloatArray = npt.NDArray[np.float64]
+
+POSTURES = ("upright", "slouched", "leaning_left", "leaning_right", "reclined", "lying",
+            "moving", "lifting", "gap")
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Thresholds with units in their names; defaults match the firmware's settings."""
+
+    slouch_deg: float = 20.0
+    lean_deg: float = 15.0
+    recline_deg: float = 15.0  # flexion below -recline_deg is reclined
+    lying_deg: float = 60.0  # trunk axis this far from vertical is lying
+    min_episode_s: float = 10.0
+    max_dip_s: float = 2.0  # dips under the threshold shorter than this do not split
+    calib_still_s: float = 2.0
+    calib_search_s: float = 20.0
+    lift_drop_m: float = 0.20  # sensor must go down at least this far
+    lift_max_s: float = 10.0  # and come back within this time
+    squat_excess_m: float = 0.20  # drop beyond what trunk flexion explains: knees bent
+    trunk_length_m: float = 0.48  # nominal hip-to-sensor distance for the excess drop
+    twist_deg: float = 30.0
+    moving_acc_std: float = 0.8  # m/s^2 over 2 s windows
+
+
+@dataclass(frozen=True)
+class SlouchEpisode:
+    start_s: float
+    end_s: float
+    peak_flexion_deg: float
+    mean_flexion_deg: float
+
+
+@dataclass(frozen=True)
+class Lift:
+    start_s: float
+    end_s: float
+    technique: str  # "squat" or "stoop"
+    twisted: bool
+    twist_deg: float
+    peak_flexion_deg: float
+    peak_lateral_deg: float
+    drop_m: float
+    peak_angular_velocity_dps: float
+
+
+@dataclass
+class Analysis:
+    duration_s: float
+    rate_hz: float
+    slouch_episodes: list[SlouchEpisode]
+    lifts: list[Lift]
+    time_in_slouch_s: float
+    time_in_posture_s: dict[str, float]
+    calibration: dict[str, float]
+    series: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "rate_hz": self.rate_hz,
+            "slouch_episodes": [_rounded(asdict(e)) for e in self.slouch_episodes],
+            "lifts": [_rounded(asdict(x)) for x in self.lifts],
+            "time_in_slouch_s": round(self.time_in_slouch_s, 2),
+            "time_in_posture_s": {k: round(v, 2) for k, v in self.time_in_posture_s.items()},
+            "lift_count": len(self.lifts),
+            "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),
+            "twisted_lifts": sum(x.twisted for x in self.lifts),
+            "calibration": _rounded(self.calibration),
+        }
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def orientation(u: Uniform) -> FloatArray:
+    """Sensor-to-earth quaternions (w, x, y, z), earth +z up, from offline VQF."""
+    from vqf import offlineVQF
+
+    out = offlineVQF(np.ascontiguousarray(u.gyr), np.ascontiguousarray(u.acc), None,
+                     1.0 / u.rate_hz)
+    return np.asarray(out["quat6D"], dtype=float)
+
+
+def _rotation(q: FloatArray) -> Rotation:
+    return Rotation.from_quat(q[:, [1, 2, 3, 0]])
+
+
+def find_still(u: Uniform, s: AnalysisSettings) -> slice:
+    """First stretch of ``calib_still_s`` within ``calib_search_s`` with the trunk still."""
+    n = round(s.calib_still_s * u.rate_hz)
+    m = min(len(u.t), round(s.calib_search_s * u.rate_hz))
+    if m < n:
+        raise CalibrationError(f"recording is {u.t[-1]:.1f} s long; calibration needs "
+                               f"{s.calib_still_s:.0f} s of still, neutral posture at its start")
+    gyr = np.linalg.norm(u.gyr[:m], axis=1)
+    acc = np.linalg.norm(u.acc[:m], axis=1)
+    still = (uniform_filter1d(gyr, n) < 0.15)
+    # moving std of the accelerometer magnitude over the window
+    mean = uniform_filter1d(acc, n)
+    var = uniform_filter1d(acc * acc, n) - mean * mean
+    still &= var < 0.3 ** 2
+    still &= u.valid[:m]
+    centres = np.flatnonzero(still[n // 2: m - (n - n // 2) + 1])
+    if centres.size == 0:
+        raise CalibrationError(f"no still stretch of {s.calib_still_s:.0f} s in the first "
+                               f"{s.calib_search_s:.0f} s: start recordings standing or sitting "
+                               "upright and still")
+    start = int(centres[0])
+    return slice(start, start + n)
+
+
+def calibrate(up_sensor: FloatArray) -> Rotation:
+    """Smallest rotation taking the neutral up direction (sensor frame) onto trunk +x."""
+    v = up_sensor / np.linalg.norm(up_sensor)
+    axis = np.cross(v, [1.0, 0.0, 0.0])
+    s = np.linalg.norm(axis)
+    angle = math.atan2(s, float(v[0]))
+    if s < 1e-12:
+        return Rotation.identity() if v[0] > 0 else Rotation.from_rotvec([0.0, 0.0, math.pi])
+    return Rotation.from_rotvec(axis / s * angle)
+
+
+def trunk_angles(up_trunk: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Flexion and lateral bend in degrees from world-up in the trunk frame (DESIGN.md)."""
+    flex = np.degrees(np.arctan2(up_trunk[:, 2], up_trunk[:, 0]))
+    lat = np.degrees(np.arcsin(np.clip(-up_trunk[:, 1], -1.0, 1.0)))
+    return flex, lat
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the True runs of ``mask``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
+                    strict=True))
+
+
+def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_],
+                       min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
+    """Episodes where ``mask`` holds >= ``min_s``, gaps shorter than ``max_dip_s`` bridged."""
+    runs = _runs(mask)
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and t[a] - t[merged[-1][1] - 1] <= max_dip_s:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        if t[b - 1] - t[a] >= min_s:
+            seg = flex[a:b][mask[a:b]]
+            out.append(SlouchEpisode(float(t[a]), float(t[b - 1]), float(seg.max()),
+                                     float(seg.mean())))
+    return out
+
+
+def vertical_track(u: Uniform, rot: Rotation, bias: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Sensor height (m, arbitrary origin) and vertical acceleration (m/s^2), integrated
+    between still moments with zero velocity at each (ZUPT) so that drift cannot pile up."""
+    fs = u.rate_hz
+    a_world = rot.apply(u.acc)
+    av = a_world[:, 2] - G
+    # remove the slow part of the vertical specific force (accelerometer scale, tilt error)
+    sos = butter(2, 0.05, "highpass", fs=fs, output="sos")
+    av = sosfiltfilt(sos, av) if len(av) > 50 else av - av.mean()
+    w = np.linalg.norm(u.gyr - bias, axis=1)
+    k = max(1, int(0.1 * fs))
+    still = (uniform_filter1d(np.abs(av), k) < 0.35) & (uniform_filter1d(w, k) < 0.2)
+    # a still moment must last 0.2 s to anchor
+    anchor = np.zeros(len(av), bool)
+    for a, b in _runs(still):
+        if b - a >= int(0.2 * fs):
+            anchor[a:b] = True
+    h = np.empty(len(av))
+    dt = 1.0 / fs
+    level = 0.0
+    pos = 0
+    for a, b in _runs(~anchor):
+        h[pos:a] = level
+        v = np.cumsum(av[a:b]) * dt
+        v -= np.linspace(0.0, v[-1], len(v))  # zero velocity at both anchors
+        p = np.cumsum(v) * dt
+        if (b - a) / fs > 12.0:  # too long to trust: assume it ends where it began
+            p -= np.linspace(0.0, p[-1], len(p))
+        h[a:b] = level + p
+        level = float(h[b - 1])
+        pos = b
+    h[pos:] = level
+    return h, av
+
+
+def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArray,
+                 lat: FloatArray, twist_rate: FloatArray, w_dps: FloatArray) -> list[Lift]:
+    fs = u.rate_hz
+    win = max(3, int(s.lift_max_s * fs))
+    baseline = maximum_filter1d(h, win, mode="nearest")
+    dip = baseline - h
+    lifts: list[Lift] = []
+    for a, b in _runs(dip > s.lift_drop_m):
+        depth = float(dip[a:b].max())
+        # widen to where the dip began and ended (sensor back within 4 cm)
+        a0 = a
+        while a0 > 0 and dip[a0 - 1] > 0.04 and a - a0 < win:
+            a0 -= 1
+        b0 = b
+        while b0 < len(dip) and dip[b0] > 0.04 and b0 - b < win:
+            b0 += 1
+        # the movement itself begins and ends where the trunk last/next stood still
+        lim = int(2 * fs)
+        k = 0
+        while a0 > 0 and w_dps[a0 - 1] > 8.0 and k < lim:
+            a0 -= 1
+            k += 1
+        k = 0
+        while b0 < len(dip) and w_dps[b0] > 8.0 and k < lim:
+            b0 += 1
+            k += 1
+        dur = (b0 - a0) / fs
+        if dur > s.lift_max_s or b0 >= len(dip) or not u.valid[a0:b0].all():
+            continue
+        # bend-and-return: the sensor ends where it began (sitting or lying down does not)
+        if abs(h[b0] - h[a0]) > max(0.1, 0.35 * depth):
+            continue
+        if lifts and a0 / fs <= lifts[-1].end_s:
+            continue
+        peak_flex = float(flex[a0:b0].max())
+        explained = s.trunk_length_m * (1.0 - math.cos(math.radians(min(max(peak_flex, 0.0),
+                                                                         180.0))))
+        technique = "squat" if depth - explained >= s.squat_excess_m else "stoop"
+        tw = np.cumsum(twist_rate[a0:b0]) / fs
+        i = int(np.argmax(np.abs(tw)))
+        twist = float(np.degrees(tw[i]))
+        lifts.append(Lift(float(u.t[a0]), float(u.t[b0 - 1]), technique,
+                          abs(twist) >= s.twist_deg, twist, peak_flex,
+                          float(lat[a0:b0][np.argmax(np.abs(lat[a0:b0]))]), depth,
+                          float(w_dps[a0:b0].max())))
+    return lifts
+
+
+def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
+    s = settings or AnalysisSettings()
+    u = to_uniform(rec)
+    still = find_still(u, s)
+    bias = u.gyr[still].mean(axis=0)
+    u = Uniform(u.t, u.acc, u.gyr - bias, u.valid, u.rate_hz)
+    q = orientation(u)
+    rot = _rotation(q)
+    up_s = rot.inv().apply([0.0, 0.0, 1.0])
+    neutral = calibrate(up_s[still].mean(axis=0))
+    up_t = neutral.apply(up_s)
+    flex, lat = trunk_angles(up_t)
+    w_t = neutral.apply(u.gyr)
+    w_dps = np.degrees(np.linalg.norm(u.gyr, axis=1))
+
+    h, _ = vertical_track(u, rot, np.zeros(3))
+    lifts = detect_lifts(u, s, h, flex, lat, w_t[:, 0], w_dps)
+
+    fs = u.rate_hz
+    n2 = max(1, int(2 * fs))
+    anorm = np.linalg.norm(u.acc, axis=1)
+    mean = uniform_filter1d(anorm, n2)
+    acc_std = np.sqrt(np.maximum(uniform_filter1d(anorm * anorm, n2) - mean * mean, 0.0))
+    tilt = np.degrees(np.arccos(np.clip(up_t[:, 0], -1.0, 1.0)))
+    posture = np.full(len(u.t), "upright", dtype="<U13")
+    posture[lat > s.lean_deg] = "leaning_left"
+    posture[lat < -s.lean_deg] = "leaning_right"
+    posture[flex > s.slouch_deg] = "slouched"
+    posture[flex < -s.recline_deg] = "reclined"
+    posture[acc_std > s.moving_acc_std] = "moving"
+    lying = np.zeros(len(u.t), bool)
+    for a, b in _runs(tilt > s.lying_deg):
+        if (b - a) / fs >= 5.0:
+            lying[a:b] = True
+    posture[lying] = "lying"
+    in_lift = np.zeros(len(u.t), bool)
+    for lift in lifts:
+        in_lift[round(lift.start_s * fs):round(lift.end_s * fs) + 1] = True
+    posture[in_lift] = "lifting"
+    posture[~u.valid] = "gap"
+
+    still_enough = acc_std <= s.moving_acc_std
+    slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
+    episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
+    time_in = {p: float(np.count_nonzero(posture == p)) / fs for p in POSTURES}
+    up0 = up_s[still].mean(axis=0)
+    return Analysis(
+        duration_s=rec.duration_s,
+        rate_hz=fs,
+        slouch_episodes=episodes,
+        lifts=lifts,
+        time_in_slouch_s=float(sum(e.end_s - e.start_s for e in episodes)),
+        time_in_posture_s=time_in,
+        calibration={"start_s": float(u.t[still.start]), "end_s": float(u.t[still.stop - 1]),
+                     "mount_tilt_deg": float(np.degrees(np.arccos(np.clip(
+                         up0[0] / np.linalg.norm(up0), -1, 1)))),
+                     "gyro_bias_x": float(bias[0]), "gyro_bias_y": float(bias[1]),
+                     "gyro_bias_z": float(bias[2])},
+        series={"t": u.t, "flexion_deg": flex, "lateral_deg": lat, "posture": posture,
+                "height_m": h},
+    )

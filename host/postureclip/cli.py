@@ -1,0 +1,123 @@
+"""The ``postureclip`` command: analyse recordings, simulate a wearer, run the demo."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .analysis import Analysis, AnalysisSettings, analyze
+from .errors import PostureclipError
+from .recording import read_csv
+
+
+def _table(result: Analysis) -> str:
+    d = result.to_dict()
+    lines = [f"duration          {d['duration_s'] / 60:8.1f} min at {d['rate_hz']:g} Hz",
+             f"time in slouch    {d['time_in_slouch_s'] / 60:8.1f} min in "
+             f"{len(d['slouch_episodes'])} episodes",
+             f"lifts             {d['lift_count']:8d} ({d['stooped_lifts']} stooped, "
+             f"{d['twisted_lifts']} twisted)", ""]
+    if d["slouch_episodes"]:
+        lines.append("slouch episodes      start      end   peak°   mean°")
+        for e in d["slouch_episodes"]:
+            lines.append(f"                  {e['start_s']:7.1f}  {e['end_s']:7.1f}  "
+                         f"{e['peak_flexion_deg']:6.1f}  {e['mean_flexion_deg']:6.1f}")
+        lines.append("")
+    if d["lifts"]:
+        lines.append("lifts                start  dur s  technique  peak°  twist°")
+        for x in d["lifts"]:
+            lines.append(f"                  {x['start_s']:7.1f}  {x['end_s'] - x['start_s']:5.1f}"
+                         f"  {x['technique']:9s}  {x['peak_flexion_deg']:5.1f}  "
+                         f"{x['twist_deg']:6.1f}{' twisted' if x['twisted'] else ''}")
+        lines.append("")
+    lines.append("posture time (min): " + ", ".join(
+        f"{k} {v / 60:.1f}" for k, v in d["time_in_posture_s"].items() if v > 0))
+    return "\n".join(lines)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    rec = read_csv(args.recording)
+    settings = AnalysisSettings(slouch_deg=args.slouch_deg)
+    result = analyze(rec, settings)
+    if args.series:
+        s = result.series
+        with open(args.series, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["t", "flexion_deg", "lateral_deg", "posture"])
+            for row in zip(np.round(s["t"], 4), np.round(s["flexion_deg"], 2),
+                           np.round(s["lateral_deg"], 2), s["posture"], strict=True):
+                w.writerow(row)
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, indent=1)
+        print()
+    else:
+        print(_table(result))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import Wearer, default_day, simulate
+
+    rng = np.random.default_rng(args.seed)
+    wearer = Wearer.random(rng, rate_hz=args.rate)
+    sim = simulate(default_day(rng, hours=args.hours), wearer, rng, gaps=args.gaps)
+    sim.write_csv(args.output)
+    if args.truth:
+        Path(args.truth).write_text(json.dumps({
+            "lifts": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in x.items()}
+                      for x in sim.truth.lifts],
+            "wearer": sim.wearer.__dict__}, indent=1))
+    print(f"wrote {args.output}: {sim.t[-1] / 60:.1f} min at {wearer.rate_hz:g} Hz, "
+          f"{len(sim.truth.lifts)} lifts")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="postureclip", description=__doc__)
+    ap.add_argument("--version", action="version", version=f"postureclip {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="analyse a recording CSV (t,ax,ay,az,gx,gy,gz)")
+    p.add_argument("recording")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.add_argument("--series", metavar="OUT.csv",
+                   help="also write t,flexion_deg,lateral_deg,posture per sample")
+    p.add_argument("--slouch-deg", type=float, default=20.0,
+                   help="flexion beyond neutral that counts as slouching (default 20)")
+    p.set_defaults(run=cmd_analyze)
+
+    p = sub.add_parser("simulate", help="write a synthetic wearer's recording CSV")
+    p.add_argument("output")
+    p.add_argument("--hours", type=float, default=0.25)
+    p.add_argument("--rate", type=float, default=100.0, help="sample rate, Hz")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--gaps", type=int, default=0, help="number of gaps in the timestamps")
+    p.add_argument("--truth", metavar="OUT.json", help="also write the ground truth")
+    p.set_defaults(run=cmd_simulate)
+
+    from . import demo
+
+    p = sub.add_parser("demo", help="run the end-to-end path that exists today")
+    p.set_defaults(run=demo.run)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except PostureclipError as e:
+        print(f"postureclip: error: {e}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

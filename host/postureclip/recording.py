@@ -1,0 +1,145 @@
+"""Recording CSVs (DESIGN.md): reading with checks that name the problem and the line, and
+conditioning onto a uniform time grid with gaps marked instead of bridged."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import RecordingError
+
+HEADER = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+G = 9.81
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Longest hole in the timestamps that is bridged by interpolation, s.
+MAX_BRIDGE_S = 0.25
+#: A trunk-worn gyro never turns this fast (rad/s); beyond it the unit is deg/s.
+MAX_PLAUSIBLE_GYRO = 25.0
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Raw samples: ``t`` in s (strictly increasing), ``acc`` m/s^2 and ``gyr`` rad/s, (N, 3),
+    sensor frame."""
+
+    t: FloatArray
+    acc: FloatArray
+    gyr: FloatArray
+    source: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Samples on a uniform grid ``t = t0 + k / rate_hz``; ``valid`` is False inside gaps
+    longer than MAX_BRIDGE_S (values there are interpolated only to keep filters running)."""
+
+    t: FloatArray
+    acc: FloatArray
+    gyr: FloatArray
+    valid: BoolArray
+    rate_hz: float
+
+
+def read_csv(path: str | Path) -> Recording:
+    """Read and check a recording CSV; raise RecordingError naming file, line and problem."""
+    name = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise RecordingError(f"cannot read: {e.strerror}", name) from None
+    except UnicodeDecodeError:
+        raise RecordingError("not a text file", name) from None
+    return parse_csv(text, name)
+
+
+def parse_csv(text: str, name: str = "<csv>") -> Recording:
+    lines = text.splitlines()
+    if not lines:
+        raise RecordingError("empty file", name, 1)
+    header = tuple(c.strip() for c in lines[0].split(","))
+    if header != HEADER:
+        raise RecordingError(f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}",
+                             name, 1)
+    try:
+        data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2, dtype=float)
+    except ValueError:
+        data = None
+    if data is None or data.shape[1:] != (7,):
+        _raise_first_bad_row(lines, name)
+    assert data is not None
+    if len(data) < 2:
+        raise RecordingError("fewer than two samples", name, 2)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise RecordingError(f"{HEADER[col]} is {lines[row + 1].split(',')[col].strip()!r} "
+                             "(NaN or infinite)", name, int(row) + 2)
+    t = data[:, 0]
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if back.size:
+        k = int(back[0]) + 1
+        raise RecordingError(f"time goes from {t[k - 1]} to {t[k]}: t must increase strictly",
+                             name, k + 2)
+    rec = Recording(t - t[0], data[:, 1:4].copy(), data[:, 4:7].copy(), name)
+    check_units(rec)
+    return rec
+
+
+def _raise_first_bad_row(lines: list[str], name: str) -> None:
+    for i, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        if len(cells) != 7:
+            raise RecordingError(f"{len(cells)} columns, expected 7", name, i)
+        for col, cell in zip(HEADER, cells, strict=True):
+            try:
+                float(cell)
+            except ValueError:
+                raise RecordingError(f"{col} is {cell.strip()!r}, not a number", name,
+                                     i) from None
+    raise RecordingError("unreadable rows", name)
+
+
+def check_units(rec: Recording) -> None:
+    """Refuse accelerometer in g and gyroscope in deg/s, saying which and why."""
+    norm = np.linalg.norm(rec.acc, axis=1)
+    median = float(np.median(norm))
+    if 0.5 < median < 2.0:
+        raise RecordingError(f"accelerometer magnitude is {median:.2f} at the median: it looks "
+                             "like units of g; multiply by 9.81 to get m/s^2", rec.source)
+    if not 4.0 < median < 20.0:
+        raise RecordingError(f"accelerometer magnitude is {median:.2f} at the median, far from "
+                             "9.81 m/s^2: check the units and columns", rec.source)
+    peak = float(np.max(np.abs(rec.gyr)))
+    if peak > MAX_PLAUSIBLE_GYRO:
+        raise RecordingError(f"gyroscope reaches {peak:.0f}: it looks like deg/s; multiply by "
+                             "pi/180 to get rad/s", rec.source)
+
+
+def nominal_rate(t: FloatArray) -> float:
+    """The sampling rate the recorder aimed at: mean interval outside gaps, to 0.1 Hz."""
+    d = np.diff(t)
+    dt = float(np.mean(d[d < 2.0 * np.median(d)]))
+    return round(1.0 / dt, 1)
+
+
+def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
+    """Interpolate onto a uniform grid (default: the recording's own nominal rate)."""
+    rate = rate_hz or nominal_rate(rec.t)
+    n = int(np.floor(rec.t[-1] * rate)) + 1
+    t = np.arange(n) / rate
+    acc = np.column_stack([np.interp(t, rec.t, rec.acc[:, k]) for k in range(3)])
+    gyr = np.column_stack([np.interp(t, rec.t, rec.gyr[:, k]) for k in range(3)])
+    holes = np.flatnonzero(np.diff(rec.t) > MAX_BRIDGE_S)
+    valid = np.ones(n, bool)
+    for h in holes:
+        valid[(t > rec.t[h]) & (t < rec.t[h + 1])] = False
+    return Uniform(t, acc, gyr, valid, rate)

@@ -1,0 +1,295 @@
+"""Synthetic wearer: a scripted workday with ground truth, written as a recording CSV.
+
+The trunk's orientation is built from flexion, lateral bend, twist and heading profiles; the
+sensor hangs on the upper back at ``trunk_length_m`` above the hip joint with a mounting tilt.
+Gyro and accelerometer are derived from that motion (specific force includes gravity and the
+sensor's linear acceleration: hip drop in squats, trunk rotation, walking bounce), then
+resampled with jitter and gaps and given noise and bias. Ground truth angles follow
+DESIGN.md's definitions exactly, so they are the yardstick for the analysis.
+
+Frames: world +z up; trunk +x up the spine, +y left, +z out of the back (DESIGN.md).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial.transform import Rotation
+
+G = 9.81
+FloatArray = npt.NDArray[np.float64]
+Activity = Literal["sit", "slouch", "lean", "recline", "stand", "walk", "lift", "reach", "lie"]
+
+
+@dataclass(frozen=True)
+class Wearer:
+    """Anthropometry and sensor imperfections of one simulated person and clip."""
+
+    trunk_length_m: float = 0.48  # hip joint to sensor along the spine
+    mount_tilt_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # about sensor x, y, z
+    gyro_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rad/s
+    acc_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)  # m/s^2
+    gyro_noise: float = 0.005  # rad/s, white, per sample
+    acc_noise: float = 0.03  # m/s^2, white, per sample
+    rate_hz: float = 100.0
+    jitter: float = 0.1  # timestamp jitter as a fraction of the period
+    sway_deg: float = 1.0  # slow postural sway amplitude
+
+    @staticmethod
+    def random(rng: np.random.Generator, rate_hz: float | None = None) -> Wearer:
+        return Wearer(
+            trunk_length_m=float(rng.uniform(0.40, 0.56)),
+            # the clip lies flat on the back: it can lean and turn in the back's plane by
+            # +-15 deg, but rolls about the spine only as far as the back curves (+-5 deg)
+            mount_tilt_deg=(float(rng.uniform(-5, 5)), float(rng.uniform(-15, 15)),
+                            float(rng.uniform(-15, 15))),
+            gyro_bias=tuple(float(x) for x in rng.normal(0, 0.01, 3)),  # type: ignore[arg-type]
+            acc_bias=tuple(float(x) for x in rng.normal(0, 0.05, 3)),  # type: ignore[arg-type]
+            gyro_noise=float(rng.uniform(0.002, 0.01)),
+            acc_noise=float(rng.uniform(0.01, 0.06)),
+            rate_hz=rate_hz if rate_hz is not None else float(rng.choice([25, 50, 100, 200])),
+            jitter=float(rng.uniform(0.0, 0.2)),
+            sway_deg=float(rng.uniform(0.3, 1.5)),
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One scripted activity. Angles in degrees, times in s."""
+
+    activity: Activity
+    duration_s: float
+    flexion_deg: float = 0.0  # peak/hold flexion
+    lateral_deg: float = 0.0
+    twist_deg: float = 0.0  # axial rotation at the bottom of a lift
+    hip_drop_m: float = 0.0  # squat depth
+    technique: str = ""  # "squat" or "stoop" for lifts
+
+
+@dataclass
+class Truth:
+    """Ground truth on the simulator's uniform grid (``t``) and the scripted events."""
+
+    t: FloatArray
+    flexion_deg: FloatArray
+    lateral_deg: FloatArray
+    twist_deg: FloatArray
+    activity: npt.NDArray[np.str_]
+    lifts: list[dict[str, object]] = field(default_factory=list)
+    segments: list[tuple[float, float, Segment]] = field(default_factory=list)
+
+
+@dataclass
+class Simulation:
+    t: FloatArray  # sample times, s (jittered, with gaps)
+    acc: FloatArray  # (N, 3) m/s^2, sensor frame
+    gyr: FloatArray  # (N, 3) rad/s, sensor frame
+    truth: Truth
+    wearer: Wearer
+
+    def write_csv(self, path: str | Path) -> None:
+        write_recording(path, self.t, self.acc, self.gyr)
+
+
+def write_recording(path: str | Path, t: FloatArray, acc: FloatArray, gyr: FloatArray) -> None:
+    """Write the recording CSV of DESIGN.md (header ``t,ax,ay,az,gx,gy,gz``)."""
+    data = np.column_stack([t, acc, gyr])
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["t", "ax", "ay", "az", "gx", "gy", "gz"])
+        for row in data:
+            w.writerow([f"{row[0]:.4f}"] + [f"{v:.5f}" for v in row[1:]])
+
+
+def _ramp(n: int) -> FloatArray:
+    """Smooth 0 -> 1 over n samples (raised cosine: zero velocity at both ends)."""
+    if n <= 1:
+        return np.ones(max(n, 0))
+    return 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))
+
+
+def _profile(n: int, up: int, down: int) -> FloatArray:
+    """0 -> 1 over ``up`` samples, hold, 1 -> 0 over ``down`` samples; length n."""
+    p = np.ones(n)
+    up = min(up, n // 2)
+    down = min(down, n - up)
+    p[:up] = _ramp(up)
+    if down:
+        p[n - down:] = _ramp(down)[::-1]
+    return p
+
+
+def default_day(rng: np.random.Generator, hours: float = 1.0, lifts_per_hour: float = 12.0
+                ) -> list[Segment]:
+    """A random office/warehouse mix: sitting (some slouching), standing, walking, lifts."""
+    segs: list[Segment] = [Segment("sit", 8.0)]  # still, neutral start for calibration
+    total = 8.0
+    while total < hours * 3600:
+        r = rng.uniform()
+        lift_p = lifts_per_hour / 3600 * 40.0  # ~40 s per non-lift segment on average
+        if r < lift_p:
+            tech = "squat" if rng.uniform() < 0.5 else "stoop"
+            twisted = rng.uniform() < 0.4
+            seg = Segment(
+                "lift", float(rng.uniform(2.5, 5.0)),
+                flexion_deg=float(rng.uniform(70, 100) if tech == "stoop" else rng.uniform(15, 40)),
+                lateral_deg=float(rng.uniform(-8, 8)),
+                twist_deg=float(rng.choice([-1, 1]) * (rng.uniform(40, 70) if twisted
+                                                        else rng.uniform(0, 12))),
+                hip_drop_m=float(rng.uniform(0.0, 0.06) if tech == "stoop"
+                                 else rng.uniform(0.35, 0.55)),
+                technique=tech)
+            segs += [Segment("stand", float(rng.uniform(2, 6))), seg,
+                     Segment("stand", float(rng.uniform(2, 6)))]
+        elif r < 0.35:
+            segs.append(Segment("sit", float(rng.uniform(20, 120)),
+                                flexion_deg=float(rng.uniform(-3, 10))))
+        elif r < 0.55:
+            segs.append(Segment("slouch", float(rng.uniform(15, 150)),
+                                flexion_deg=float(rng.uniform(25, 45)),
+                                lateral_deg=float(rng.uniform(-5, 5))))
+        elif r < 0.62:
+            segs.append(Segment("lean", float(rng.uniform(10, 40)),
+                                lateral_deg=float(rng.choice([-1, 1]) * rng.uniform(18, 30))))
+        elif r < 0.67:
+            segs.append(Segment("recline", float(rng.uniform(20, 60)),
+                                flexion_deg=float(rng.uniform(-30, -22))))
+        elif r < 0.80:
+            segs.append(Segment("walk", float(rng.uniform(10, 60)),
+                                flexion_deg=float(rng.uniform(0, 8))))
+        elif r < 0.90:
+            segs.append(Segment("stand", float(rng.uniform(10, 60)),
+                                flexion_deg=float(rng.uniform(-2, 6))))
+        elif r < 0.96:
+            segs.append(Segment("reach", float(rng.uniform(1.5, 4.0)),
+                                flexion_deg=float(rng.uniform(25, 45))))
+        else:
+            segs.append(Segment("lie", float(rng.uniform(20, 60))))
+        total += segs[-1].duration_s
+    return segs
+
+
+def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
+             gaps: int = 0) -> Simulation:
+    """Run the script; return jittered samples with noise and bias, and the ground truth."""
+    fs = 400.0  # internal grid, well above every output rate
+    dt = 1.0 / fs
+    counts = [max(2, round(s.duration_s * fs)) for s in segments]
+    n = sum(counts)
+    t: FloatArray = np.arange(n, dtype=np.float64) * dt
+    flex = np.zeros(n)
+    lat = np.zeros(n)
+    twist = np.zeros(n)
+    drop = np.zeros(n)
+    bounce = np.zeros(n)
+    act = np.empty(n, dtype="<U8")
+    truth_lifts: list[dict[str, object]] = []
+    spans: list[tuple[float, float, Segment]] = []
+    i = 0
+    prev_flex = 0.0
+    prev_lat = 0.0
+    for seg, c in zip(segments, counts, strict=True):
+        sl = slice(i, i + c)
+        act[sl] = seg.activity
+        if seg.activity == "lift":
+            down = int(c * 0.38)
+            p = _profile(c, down, down)
+            flex[sl] = prev_flex + (seg.flexion_deg - prev_flex) * p
+            lat[sl] = prev_lat + (seg.lateral_deg - prev_lat) * p
+            twist[sl] = seg.twist_deg * _profile(c, int(c * 0.45), int(c * 0.45))
+            drop[sl] = seg.hip_drop_m * p
+            truth_lifts.append({"start_s": t[i], "end_s": t[i + c - 1], "technique":
+                                seg.technique, "twisted": abs(seg.twist_deg) >= 30.0,
+                                "twist_deg": seg.twist_deg, "peak_flexion_deg": seg.flexion_deg})
+        elif seg.activity == "reach":
+            p = _profile(c, c // 3, c // 3)
+            flex[sl] = prev_flex + (seg.flexion_deg - prev_flex) * p
+            lat[sl] = prev_lat
+        elif seg.activity == "lie":
+            # lying on the back: trunk axis horizontal, reached over 2 s and left at the end
+            ramp = min(int(2 * fs), c // 3)
+            p = _profile(c, ramp, ramp)
+            flex[sl] = prev_flex + (-90.0 - prev_flex) * p
+            lat[sl] = prev_lat * (1.0 - p)
+        else:
+            ramp = min(int(fs * rng.uniform(1.0, 2.5)), c // 2)
+            target = np.full(c, float(seg.flexion_deg))
+            target[:ramp] = prev_flex + (seg.flexion_deg - prev_flex) * _ramp(ramp)
+            flex[sl] = target
+            lat_t = np.full(c, float(seg.lateral_deg))
+            lat_t[:ramp] = prev_lat + (seg.lateral_deg - prev_lat) * _ramp(ramp)
+            lat[sl] = lat_t
+            if seg.activity == "walk":
+                f_step = rng.uniform(1.6, 2.1)
+                env = _profile(c, ramp, ramp)
+                ph = 2 * np.pi * f_step * (t[sl] - t[i])
+                bounce[sl] = 0.025 * np.cos(ph) * env
+                lat[sl] += 2.5 * np.sin(ph / 2) * env
+                twist[sl] += 4.0 * np.sin(ph / 2) * env
+            prev_flex = seg.flexion_deg
+            prev_lat = seg.lateral_deg
+        if seg.activity in ("lift", "reach", "lie"):
+            prev_flex = float(flex[i + c - 1])
+            prev_lat = float(lat[i + c - 1])
+        spans.append((t[i], t[i + c - 1] + dt, seg))
+        i += c
+    # slow sway everywhere (not during lying)
+    sway = wearer.sway_deg * np.sin(2 * np.pi * 0.05 * t + rng.uniform(0, 6.3))
+    flex = flex + np.where(act == "lie", 0.0, sway)
+    # heading turns only while walking (smoothly), so still stretches are truly still
+    turn_rate = np.where(act == "walk", 0.3 * np.sin(2 * np.pi * t / 17.0), 0.0)
+    turn_rate = np.convolve(turn_rate, np.hanning(int(fs)) / np.hanning(int(fs)).sum(), "same")
+    heading = np.cumsum(turn_rate) * dt
+
+    # trunk -> world: heading about world z, then upright base (trunk x onto world z),
+    # then flexion (about trunk y, forward positive), lateral (about trunk z), twist (trunk x)
+    base = Rotation.from_rotvec([0.0, -np.pi / 2, 0.0])
+    r_trunk = (Rotation.from_rotvec(np.column_stack([np.zeros(n), np.zeros(n), heading]))
+               * base
+               * Rotation.from_rotvec(np.column_stack([np.zeros(n), np.radians(flex),
+                                                       np.zeros(n)]))
+               * Rotation.from_rotvec(np.column_stack([np.zeros(n), np.zeros(n),
+                                                       np.radians(lat)]))
+               * Rotation.from_rotvec(np.column_stack([np.radians(twist), np.zeros(n),
+                                                       np.zeros(n)])))
+    mount = Rotation.from_euler("xyz", wearer.mount_tilt_deg, degrees=True)  # sensor -> trunk
+    r_sensor = r_trunk * mount
+
+    # truth angles from the up vector in the trunk frame (DESIGN.md definitions)
+    u = r_trunk.inv().apply([0.0, 0.0, 1.0])
+    true_flex: FloatArray = np.degrees(np.arctan2(u[:, 2], u[:, 0]))
+    true_lat: FloatArray = np.degrees(np.arcsin(np.clip(-u[:, 1], -1, 1)))
+
+    # sensor position: hip (dropping in squats, bouncing in walking) + trunk x * length
+    hip = np.column_stack([np.zeros(n), np.zeros(n), -drop + bounce])
+    pos = hip + r_trunk.apply([wearer.trunk_length_m, 0.0, 0.0])
+    acc_world = np.gradient(np.gradient(pos, dt, axis=0), dt, axis=0)
+    f_world = acc_world + np.array([0.0, 0.0, G])
+    acc_s = r_sensor.inv().apply(f_world)
+    rel = (r_sensor[:-1].inv() * r_sensor[1:]).as_rotvec() / dt  # body rates at midpoints
+    gyr_mid = np.vstack([rel[:1], rel])
+    t_mid = t - 0.5 * dt
+    gyr_mid_t = np.clip(t_mid, 0, None)
+
+    # output instants: nominal grid with jitter, minus a few gaps
+    period = 1.0 / wearer.rate_hz
+    t_out = np.arange(0.0, t[-1] - period, period)
+    t_out = t_out + rng.uniform(-wearer.jitter, wearer.jitter, len(t_out)) * period
+    t_out[0] = 0.0
+    t_out = np.maximum.accumulate(t_out)
+    keep = np.ones(len(t_out), bool)
+    for _ in range(gaps):
+        g0 = rng.uniform(30.0, max(31.0, t[-1] - 10.0))
+        keep &= ~((t_out > g0) & (t_out < g0 + rng.uniform(0.3, 3.0)))
+    t_out = t_out[keep]
+    t_out = t_out[np.concatenate([[True], np.diff(t_out) > 1e-4])]
+    acc = np.column_stack([np.interp(t_out, t, acc_s[:, k]) for k in range(3)])
+    gyr = np.column_stack([np.interp(t_out, gyr_mid_t, gyr_mid[:, k]) for k in range(3)])
+    acc += np.array(wearer.acc_bias) + rng.normal(0, wearer.acc_noise, acc.shape)
+    gyr += np.array(wearer.gyro_bias) + rng.normal(0, wearer.gyro_noise, gyr.shape)
+    truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans)
+    return Simulation(t_out, acc, gyr, truth, wearer)

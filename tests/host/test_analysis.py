@@ -1,0 +1,97 @@
+"""Host analysis on simulated wearers with ground truth: each class of movement."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from postureclip.analysis import analyze, episodes_from_mask
+from postureclip.cli import main
+from postureclip.recording import Recording
+from postureclip.scoring import match_intervals
+from postureclip.simulate import Segment, Wearer, simulate
+
+
+def run(segments: list[Segment], seed: int = 0, **wearer: object):
+    rng = np.random.default_rng(seed)
+    w = Wearer.random(rng)
+    w = Wearer(**{**w.__dict__, **wearer})
+    sim = simulate(segments, w, rng)
+    return sim, analyze(Recording(sim.t, sim.acc, sim.gyr))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_flexion_follows_truth_despite_mounting_tilt(seed: int) -> None:
+    segs = [Segment("sit", 6), Segment("slouch", 30, flexion_deg=32), Segment("sit", 20),
+            Segment("lean", 20, lateral_deg=22), Segment("stand", 10)]
+    sim, res = run(segs, seed)
+    truth = np.interp(res.series["t"], sim.truth.t, sim.truth.flexion_deg)
+    lat = np.interp(res.series["t"], sim.truth.t, sim.truth.lateral_deg)
+    assert np.sqrt(np.mean((res.series["flexion_deg"] - truth) ** 2)) < 1.5
+    assert np.sqrt(np.mean((res.series["lateral_deg"] - lat) ** 2)) < 2.0
+
+
+def test_slouch_episode_found_with_peak_and_mean() -> None:
+    segs = [Segment("sit", 6), Segment("slouch", 40, flexion_deg=30), Segment("sit", 20)]
+    _sim, res = run(segs, 4, sway_deg=0.5)
+    assert len(res.slouch_episodes) == 1
+    e = res.slouch_episodes[0]
+    assert abs(e.start_s - 7.0) < 2.0 and abs(e.end_s - 46.0) < 2.0
+    assert abs(e.peak_flexion_deg - 30.5) < 2.0
+    assert abs(e.mean_flexion_deg - 30.0) < 2.0
+
+
+def test_short_slouch_and_brief_dips() -> None:
+    t = np.arange(0, 60, 0.1)
+    flex = np.where((t > 5) & (t < 12), 30.0, 0.0)  # 7 s: too short
+    flex[(t > 20) & (t < 50)] = 30.0
+    flex[(t > 30) & (t < 31.5)] = 10.0  # 1.5 s dip: does not split
+    eps = episodes_from_mask(t, flex, flex > 20, 10.0, 2.0)
+    assert len(eps) == 1 and eps[0].start_s == pytest.approx(20.1)
+
+
+@pytest.mark.parametrize(("tech", "flex", "drop", "twist"), [
+    ("stoop", 85.0, 0.02, 0.0), ("stoop", 75.0, 0.0, 50.0), ("squat", 30.0, 0.45, 0.0),
+    ("squat", 25.0, 0.40, -45.0)])
+def test_lift_technique_and_twist(tech: str, flex: float, drop: float, twist: float) -> None:
+    segs = [Segment("sit", 6), Segment("stand", 5),
+            Segment("lift", 3.5, flexion_deg=flex, hip_drop_m=drop, twist_deg=twist,
+                    technique=tech), Segment("stand", 6)]
+    _sim, res = run(segs, 5)
+    assert len(res.lifts) == 1, res.lifts
+    lift = res.lifts[0]
+    assert lift.technique == tech
+    assert lift.twisted == (abs(twist) >= 30)
+    assert abs(lift.twist_deg - twist) < 8.0
+    assert match_intervals([(11.0, 14.5)], [(lift.start_s, lift.end_s)], 0.5) == [(0, 0)]
+
+
+def test_no_lifts_from_walking_reaching_or_slouching() -> None:
+    segs = [Segment("sit", 6), Segment("walk", 40, flexion_deg=5), Segment("reach", 3,
+            flexion_deg=40), Segment("stand", 5), Segment("slouch", 20, flexion_deg=35),
+            Segment("recline", 20, flexion_deg=-25), Segment("lie", 30)]
+    _sim, res = run(segs, 6)
+    assert res.lifts == []
+    post = res.time_in_posture_s
+    assert post["moving"] > 25 and post["reclined"] > 10 and post["lying"] > 15
+
+
+def test_cli_json_and_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(9)
+    segs = [Segment("sit", 6), Segment("slouch", 25, flexion_deg=30), Segment("stand", 4),
+            Segment("lift", 3, flexion_deg=80, technique="stoop"), Segment("stand", 5)]
+    sim = simulate(segs, Wearer.random(rng), rng)
+    csv = tmp_path / "r.csv"
+    sim.write_csv(csv)
+    series = tmp_path / "s.csv"
+    assert main(["analyze", str(csv), "--format", "json", "--series", str(series)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"duration_s", "slouch_episodes", "lifts", "time_in_slouch_s"}
+    assert len(out["slouch_episodes"]) == 1 and len(out["lifts"]) == 1
+    assert set(out["lifts"][0]) >= {"start_s", "end_s", "technique", "twisted", "twist_deg",
+                                    "peak_flexion_deg"}
+    head = series.read_text().splitlines()[:2]
+    assert head[0] == "t,flexion_deg,lateral_deg,posture"
+    assert head[1].endswith(",upright")

@@ -1,0 +1,77 @@
+"""Recording CSV reading: every bad input gets a clear error naming the line; exit status 2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from postureclip.cli import main
+from postureclip.errors import RecordingError
+from postureclip.recording import Recording, parse_csv, to_uniform
+
+GOOD = "t,ax,ay,az,gx,gy,gz\n" + "".join(
+    f"{k * 0.01:.2f},9.81,0.0,0.1,0.001,0.0,0.0\n" for k in range(300))
+
+
+def rows(text: str, line: int, new: str) -> str:
+    lines = text.splitlines()
+    lines[line - 1] = new
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("text", "line", "match"), [
+    ("", 1, "empty"),
+    ("time,ax,ay,az,gx,gy,gz\n0,1,2,3,4,5,6\n", 1, "header is"),
+    (rows(GOOD, 5, "0.03,9.81,abc,0.1,0,0,0"), 5, "ay is 'abc', not a number"),
+    (rows(GOOD, 7, "0.05,9.81,0.0"), 7, "3 columns, expected 7"),
+    (rows(GOOD, 9, "0.07,9.81,nan,0.1,0,0,0"), 9, "ay is 'nan'"),
+    (rows(GOOD, 12, "0.05,9.81,0.0,0.1,0,0,0"), 12, "t must increase"),
+    ("t,ax,ay,az,gx,gy,gz\n0,9.8,0,0,0,0,0\n", 2, "fewer than two"),
+])
+def test_bad_csv_names_the_line(text: str, line: int, match: str) -> None:
+    with pytest.raises(RecordingError, match=match) as info:
+        parse_csv(text, "x.csv")
+    assert info.value.line == line
+    assert str(info.value).startswith(f"x.csv:{line}: ")
+
+
+def test_wrong_units_are_detected() -> None:
+    in_g = GOOD.replace("9.81,0.0,0.1", "1.0,0.0,0.01")
+    with pytest.raises(RecordingError, match="units of g"):
+        parse_csv(in_g)
+    deg = rows(GOOD, 50, "0.48,9.81,0.0,0.1,95.0,0.0,0.0")
+    with pytest.raises(RecordingError, match="deg/s"):
+        parse_csv(deg)
+
+
+def test_cli_exit_status_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(rows(GOOD, 5, "0.03,9.81,abc,0.1,0,0,0"))
+    assert main(["analyze", str(bad), "--format", "json"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:5" in err and "Traceback" not in err
+    assert main(["analyze", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_all_moving_start_cannot_calibrate(tmp_path: Path) -> None:
+    t = np.arange(0, 30, 0.02)
+    body = "".join(f"{x:.3f},{9.81 + 3 * np.sin(9 * x):.4f},{2 * np.cos(7 * x):.4f},0.3,"
+                   f"{np.sin(5 * x):.4f},0.4,0.1\n" for x in t)
+    f = tmp_path / "moving.csv"
+    f.write_text("t,ax,ay,az,gx,gy,gz\n" + body)
+    assert main(["analyze", str(f)]) == 2
+
+
+def test_uniform_grid_marks_long_gaps() -> None:
+    t = np.concatenate([np.arange(0, 5, 0.01), np.arange(6, 10, 0.01)])
+    t = t + np.random.default_rng(0).uniform(-0.002, 0.002, len(t))
+    t[0] = 0
+    acc = np.tile([9.81, 0, 0], (len(t), 1))
+    u = to_uniform(Recording(t, acc, np.zeros_like(acc)))
+    assert u.rate_hz == 100.0
+    assert np.allclose(np.diff(u.t), 0.01)
+    gap = (u.t > t[499]) & (u.t < t[500])  # strictly inside the hole
+    assert gap.sum() >= 95
+    assert not u.valid[gap].any() and u.valid[~gap].all()
