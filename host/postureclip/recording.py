@@ -63,30 +63,29 @@ def read_csv(path: str | Path) -> Recording:
 
 
 def parse_csv(text: str, name: str = "<csv>") -> Recording:
-    lines = text.splitlines()
-    if not lines:
+    if not text.strip():
         raise RecordingError("empty file", name, 1)
-    header = tuple(c.strip() for c in lines[0].split(","))
+    first, _, body = text.partition("\n")
+    header = tuple(c.strip() for c in first.split(","))
     if header != HEADER:
         raise RecordingError(f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}",
                              name, 1)
-    data = _fast_parse(text, len(lines) - 1)
+    data = _fast_parse(body)
     if data is None:
         try:
-            data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2,
-                              dtype=float)
+            data = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2, dtype=float)
         except ValueError:
             data = None
     if data is None or data.shape[1:] != (7,):
-        _raise_first_bad_row(lines, name)
+        _raise_first_bad_row(text.splitlines(), name)
     assert data is not None
     if len(data) < 2:
         raise RecordingError("fewer than two samples", name, 2)
     bad = ~np.isfinite(data)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise RecordingError(f"{HEADER[col]} is {lines[row + 1].split(',')[col].strip()!r} "
-                             "(NaN or infinite)", name, int(row) + 2)
+        cell = text.splitlines()[row + 1].split(",")[col].strip()
+        raise RecordingError(f"{HEADER[col]} is {cell!r} (NaN or infinite)", name, int(row) + 2)
     t = data[:, 0]
     back = np.flatnonzero(np.diff(t) <= 0)
     if back.size:
@@ -98,11 +97,11 @@ def parse_csv(text: str, name: str = "<csv>") -> Recording:
     return rec
 
 
-def _fast_parse(text: str, rows: int) -> FloatArray | None:
-    """All-numeric body parsed in C; None when anything is off (then the careful path runs
-    and reports the line)."""
-    body = text[text.find("\n") + 1:]
-    if rows < 1 or not body.strip():
+def _fast_parse(body: str) -> FloatArray | None:
+    """The rows after the header parsed in one C pass; None unless every line holds exactly
+    seven numbers (then the careful path runs and reports the line)."""
+    rows = body.count("\n") + (0 if body.endswith("\n") else 1)
+    if not body.strip() or body.count(",") != rows * 6:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -110,11 +109,7 @@ def _fast_parse(text: str, rows: int) -> FloatArray | None:
             flat = np.fromstring(body.replace("\n", ","), dtype=float, sep=",")
         except (ValueError, DeprecationWarning):
             return None
-    nonempty = sum(1 for line in body.splitlines() if line.strip()) if flat.size != rows * 7 \
-        else rows
-    if flat.size != nonempty * 7 or body.count(",") != nonempty * 6:
-        return None
-    return flat.reshape(-1, 7)
+    return flat.reshape(rows, 7) if flat.size == rows * 7 else None
 
 
 def _raise_first_bad_row(lines: list[str], name: str) -> None:
