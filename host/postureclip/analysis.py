@@ -117,6 +117,13 @@ def _rotation(q: FloatArray) -> Rotation:
     return Rotation.from_quat(q[:, [1, 2, 3, 0]])
 
 
+def _moving_std(x: FloatArray, n: int) -> FloatArray:
+    """Standard deviation of ``x`` over a centred window of ``n`` samples."""
+    mean = uniform_filter1d(x, n)
+    std: FloatArray = np.sqrt(np.maximum(uniform_filter1d(x * x, n) - mean * mean, 0.0))
+    return std
+
+
 def find_still(u: Uniform, s: AnalysisSettings) -> slice:
     """First stretch of ``calib_still_s`` within ``calib_search_s`` with the trunk still."""
     n = round(s.calib_still_s * u.rate_hz)
@@ -126,12 +133,7 @@ def find_still(u: Uniform, s: AnalysisSettings) -> slice:
                                f"{s.calib_still_s:.0f} s of still, neutral posture at its start")
     gyr = np.linalg.norm(u.gyr[:m], axis=1)
     acc = np.linalg.norm(u.acc[:m], axis=1)
-    still = (uniform_filter1d(gyr, n) < 0.15)
-    # moving std of the accelerometer magnitude over the window
-    mean = uniform_filter1d(acc, n)
-    var = uniform_filter1d(acc * acc, n) - mean * mean
-    still &= var < 0.3 ** 2
-    still &= u.valid[:m]
+    still = (uniform_filter1d(gyr, n) < 0.15) & (_moving_std(acc, n) < 0.3) & u.valid[:m]
     centres = np.flatnonzero(still[n // 2: m - (n - n // 2) + 1])
     if centres.size == 0:
         raise CalibrationError(f"no still stretch of {s.calib_still_s:.0f} s in the first "
@@ -166,6 +168,15 @@ def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
                     strict=True))
 
 
+def _sustained(mask: npt.NDArray[np.bool_], n: int) -> npt.NDArray[np.bool_]:
+    """``mask`` with its True runs shorter than ``n`` samples cleared."""
+    out = np.zeros(len(mask), bool)
+    for a, b in _runs(mask):
+        if b - a >= n:
+            out[a:b] = True
+    return out
+
+
 def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_],
                        min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Episodes where ``mask`` holds >= ``min_s``, gaps shorter than ``max_dip_s`` bridged."""
@@ -185,23 +196,20 @@ def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.boo
     return out
 
 
-def vertical_track(u: Uniform, rot: Rotation, bias: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Sensor height (m, arbitrary origin) and vertical acceleration (m/s^2), integrated
-    between still moments with zero velocity at each (ZUPT) so that drift cannot pile up."""
+def vertical_track(u: Uniform, rot: Rotation) -> FloatArray:
+    """Sensor height (m, arbitrary origin) from vertical acceleration integrated between still
+    moments with zero velocity at each (ZUPT), so that drift cannot pile up. ``u.gyr`` must be
+    bias-corrected."""
     fs = u.rate_hz
     a_world = rot.apply(u.acc)
     av = a_world[:, 2] - G
     # remove the slow part of the vertical specific force (accelerometer scale, tilt error)
     sos = butter(2, 0.05, "highpass", fs=fs, output="sos")
     av = sosfiltfilt(sos, av) if len(av) > 50 else av - av.mean()
-    w = np.linalg.norm(u.gyr - bias, axis=1)
+    w = np.linalg.norm(u.gyr, axis=1)
     k = max(1, int(0.1 * fs))
     still = (uniform_filter1d(np.abs(av), k) < 0.35) & (uniform_filter1d(w, k) < 0.2)
-    # a still moment must last 0.2 s to anchor
-    anchor = np.zeros(len(av), bool)
-    for a, b in _runs(still):
-        if b - a >= int(0.2 * fs):
-            anchor[a:b] = True
+    anchor = _sustained(still, int(0.2 * fs))  # a still moment must last 0.2 s to anchor
     h = np.empty(len(av))
     dt = 1.0 / fs
     level = 0.0
@@ -217,7 +225,19 @@ def vertical_track(u: Uniform, rot: Rotation, bias: FloatArray) -> tuple[FloatAr
         level = float(h[b - 1])
         pos = b
     h[pos:] = level
-    return h, av
+    return h
+
+
+def _extend(cond: npt.NDArray[np.bool_], i: int, step: int, limit: int) -> int:
+    """Move index ``i`` by ``step`` while ``cond`` holds at the next sample, at most ``limit``
+    samples; the result is an exclusive end for step +1 and an inclusive start for step -1."""
+    k = 0
+    nxt = i - 1 if step < 0 else i
+    while 0 <= nxt < len(cond) and cond[nxt] and k < limit:
+        i += step
+        nxt += step
+        k += 1
+    return i
 
 
 def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArray,
@@ -226,26 +246,16 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArra
     win = max(3, int(s.lift_max_s * fs))
     baseline = maximum_filter1d(h, win, mode="nearest")
     dip = baseline - h
+    dipped = dip > 0.04
+    turning = w_dps > 8.0
+    lim = int(2 * fs)
     lifts: list[Lift] = []
     for a, b in _runs(dip > s.lift_drop_m):
         depth = float(dip[a:b].max())
-        # widen to where the dip began and ended (sensor back within 4 cm)
-        a0 = a
-        while a0 > 0 and dip[a0 - 1] > 0.04 and a - a0 < win:
-            a0 -= 1
-        b0 = b
-        while b0 < len(dip) and dip[b0] > 0.04 and b0 - b < win:
-            b0 += 1
-        # the movement itself begins and ends where the trunk last/next stood still
-        lim = int(2 * fs)
-        k = 0
-        while a0 > 0 and w_dps[a0 - 1] > 8.0 and k < lim:
-            a0 -= 1
-            k += 1
-        k = 0
-        while b0 < len(dip) and w_dps[b0] > 8.0 and k < lim:
-            b0 += 1
-            k += 1
+        # widen to where the dip began and ended (sensor back within 4 cm), then to where
+        # the trunk last/next stood still: the movement itself
+        a0 = _extend(turning, _extend(dipped, a, -1, win), -1, lim)
+        b0 = _extend(turning, _extend(dipped, b, +1, win), +1, lim)
         dur = (b0 - a0) / fs
         if dur > s.lift_max_s or b0 >= len(dip) or not u.valid[a0:b0].all():
             continue
@@ -277,20 +287,17 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     q = orientation(u)
     rot = _rotation(q)
     up_s = rot.inv().apply([0.0, 0.0, 1.0])
-    neutral = calibrate(up_s[still].mean(axis=0))
+    neutral = calibrate(up_s[still].mean(axis=0))  # its angle is the mounting tilt
     up_t = neutral.apply(up_s)
     flex, lat = trunk_angles(up_t)
     w_t = neutral.apply(u.gyr)
     w_dps = np.degrees(np.linalg.norm(u.gyr, axis=1))
 
-    h, _ = vertical_track(u, rot, np.zeros(3))
+    h = vertical_track(u, rot)
     lifts = detect_lifts(u, s, h, flex, lat, w_t[:, 0], w_dps)
 
     fs = u.rate_hz
-    n2 = max(1, int(2 * fs))
-    anorm = np.linalg.norm(u.acc, axis=1)
-    mean = uniform_filter1d(anorm, n2)
-    acc_std = np.sqrt(np.maximum(uniform_filter1d(anorm * anorm, n2) - mean * mean, 0.0))
+    acc_std = _moving_std(np.linalg.norm(u.acc, axis=1), max(1, int(2 * fs)))
     tilt = np.degrees(np.arccos(np.clip(up_t[:, 0], -1.0, 1.0)))
     posture = np.full(len(u.t), "upright", dtype="<U13")
     posture[lat > s.lean_deg] = "leaning_left"
@@ -298,10 +305,7 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     posture[flex > s.slouch_deg] = "slouched"
     posture[flex < -s.recline_deg] = "reclined"
     posture[acc_std > s.moving_acc_std] = "moving"
-    lying = np.zeros(len(u.t), bool)
-    for a, b in _runs(tilt > s.lying_deg):
-        if (b - a) / fs >= 5.0:
-            lying[a:b] = True
+    lying = _sustained(tilt > s.lying_deg, math.ceil(5.0 * fs))
     posture[lying] = "lying"
     in_lift = np.zeros(len(u.t), bool)
     for lift in lifts:
@@ -313,7 +317,6 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
     episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
     time_in = {p: float(np.count_nonzero(posture == p)) / fs for p in POSTURES}
-    up0 = up_s[still].mean(axis=0)
     return Analysis(
         duration_s=rec.duration_s,
         rate_hz=fs,
@@ -322,8 +325,7 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
         time_in_slouch_s=float(sum(e.end_s - e.start_s for e in episodes)),
         time_in_posture_s=time_in,
         calibration={"start_s": float(u.t[still.start]), "end_s": float(u.t[still.stop - 1]),
-                     "mount_tilt_deg": float(np.degrees(np.arccos(np.clip(
-                         up0[0] / np.linalg.norm(up0), -1, 1)))),
+                     "mount_tilt_deg": float(np.degrees(neutral.magnitude())),
                      "gyro_bias_x": float(bias[0]), "gyro_bias_y": float(bias[1]),
                      "gyro_bias_z": float(bias[2])},
         series={"t": u.t, "flexion_deg": flex, "lateral_deg": lat, "posture": posture,
