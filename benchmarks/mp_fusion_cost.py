@@ -19,32 +19,31 @@ def samples():
     return out
 
 
+def feed(f, data, n):
+    for i in range(n):
+        s = data[i % len(data)]
+        f.update(s[0], s[1], s[2], s[3], s[4], s[5], 0.005)
+
+
 def main():
     f = Fusion()
     data = samples()
-    for s in data:  # warm up: rates, first-sample initialisation
-        f.update(s[0], s[1], s[2], s[3], s[4], s[5], 0.005)
+    feed(f, data, len(data))  # warm up: rates, first-sample initialisation
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
-    for i in range(N_NOGC):
-        s = data[i % 100]
-        f.update(s[0], s[1], s[2], s[3], s[4], s[5], 0.005)
+    feed(f, data, N_NOGC)
     grown = gc.mem_alloc() - before
     gc.enable()
     gc.collect()
     t0 = time.ticks_us()
-    for i in range(N):
-        s = data[i % 100]
-        f.update(s[0], s[1], s[2], s[3], s[4], s[5], 0.005)
+    feed(f, data, N)
     us = time.ticks_diff(time.ticks_us(), t0)
     print("Fusion.update: %.2f us/sample (gc on, %d updates); %.0f heap bytes/sample "
           "(gc disabled, %d updates)" % (us / N, N, grown / N_NOGC, N_NOGC))
     gc.collect()
     base = gc.mem_free()
-    for i in range(N):
-        s = data[i % 100]
-        f.update(s[0], s[1], s[2], s[3], s[4], s[5], 0.005)
+    feed(f, data, N)
     gc.collect()
     print("heap free after %d more updates and a collection: %d bytes change" % (
         N, gc.mem_free() - base))

@@ -12,24 +12,21 @@ def hx(b):
     return hexlify(bytes(b)).decode()
 
 
+def stream_vector(kind, seq, t0_ms, period_us, samples, pack_sample):
+    buf = bytearray(P.stream_frame_size(kind, len(samples)))
+    P.pack_stream_header(buf, kind, seq, t0_ms, period_us, len(samples))
+    for i, sample in enumerate(samples):
+        pack_sample(buf, i, *sample)
+    return {"kind": kind, "seq": seq, "t0_ms": t0_ms, "period_us": period_us,
+            "samples": samples, "hex": hx(buf)}
+
+
 def stream_vectors():
-    out = []
     quats = [(1.0, 0.0, 0.0, 0.0), (0.7071, 0.7071, 0.0, 0.0), (0.5, -0.5, 0.5, -0.5)]
-    buf = bytearray(P.stream_frame_size(P.STREAM_QUAT, len(quats)))
-    P.pack_stream_header(buf, P.STREAM_QUAT, 7, 123456, 20000, len(quats))
-    for i, q in enumerate(quats):
-        P.pack_quat_sample(buf, i, *q)
-    out.append({"kind": P.STREAM_QUAT, "seq": 7, "t0_ms": 123456, "period_us": 20000,
-                "samples": quats, "hex": hx(buf)})
     raws = [(0.0, 0.1, 9.81, 0.0, 0.01, -0.02), (-3.2, 1.5, 8.0, 1.2, -2.5, 0.3),
             (150.0, -150.0, 0.005, 30.0, -30.0, 0.001)]
-    buf = bytearray(P.stream_frame_size(P.STREAM_RAW, len(raws)))
-    P.pack_stream_header(buf, P.STREAM_RAW, 65535, 4294967295, 5000, len(raws))
-    for i, r in enumerate(raws):
-        P.pack_raw_sample(buf, i, *r)
-    out.append({"kind": P.STREAM_RAW, "seq": 65535, "t0_ms": 4294967295, "period_us": 5000,
-                "samples": raws, "hex": hx(buf)})
-    return out
+    return [stream_vector(P.STREAM_QUAT, 7, 123456, 20000, quats, P.pack_quat_sample),
+            stream_vector(P.STREAM_RAW, 65535, 4294967295, 5000, raws, P.pack_raw_sample)]
 
 
 EVENTS = [
