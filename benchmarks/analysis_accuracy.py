@@ -40,10 +40,10 @@ def one_hour(seed: int) -> dict[str, float]:
     peak_err = [abs(res.slouch_episodes[j].peak_flexion_deg - true_eps[i].peak_flexion_deg)
                 for i, j in pairs]
     tl = tr.lifts
-    lp = match_intervals([(float(x["start_s"]), float(x["end_s"])) for x in tl],  # type: ignore[arg-type]
+    lp = match_intervals([(x.start_s, x.end_s) for x in tl],
                          [(x.start_s, x.end_s) for x in res.lifts], 0.3)
-    tech = [res.lifts[j].technique == tl[i]["technique"] for i, j in lp]
-    twist = [res.lifts[j].twisted == tl[i]["twisted"] for i, j in lp]
+    tech = [res.lifts[j].technique == tl[i].technique for i, j in lp]
+    twist = [res.lifts[j].twisted == tl[i].twisted for i, j in lp]
     truth_flex = np.interp(res.series["t"], tr.t, tr.flexion_deg)
     err = res.series["flexion_deg"] - truth_flex
     act = tr.activity[np.clip(np.searchsorted(tr.t, res.series["t"]), 0, len(tr.t) - 1)]

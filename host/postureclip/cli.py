@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from .errors import PostureclipError
 from .recording import read_csv
 
 
-def _table(result: Analysis) -> str:
+def format_table(result: Analysis) -> str:
     d = result.to_dict()
     lines = [f"duration          {d['duration_s'] / 60:8.1f} min at {d['rate_hz']:g} Hz",
              f"time in slouch    {d['time_in_slouch_s'] / 60:8.1f} min in "
@@ -57,7 +58,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout, indent=1)
         print()
     else:
-        print(_table(result))
+        print(format_table(result))
     return 0
 
 
@@ -70,8 +71,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sim.write_csv(args.output)
     if args.truth:
         Path(args.truth).write_text(json.dumps({
-            "lifts": [{k: (float(v) if isinstance(v, np.floating) else v) for k, v in x.items()}
-                      for x in sim.truth.lifts],
+            "lifts": [asdict(x) for x in sim.truth.lifts],
             "wearer": sim.wearer.__dict__}, indent=1))
     print(f"wrote {args.output}: {sim.t[-1] / 60:.1f} min at {wearer.rate_hz:g} Hz, "
           f"{len(sim.truth.lifts)} lifts")

@@ -34,14 +34,14 @@ def run(args: argparse.Namespace) -> int:
         sim.write_csv(path)
         rec = read_csv(path)
     result = analyze(rec)
-    from .cli import _table
+    from .cli import format_table
 
-    print(_table(result))
+    print(format_table(result))
     truth = sim.truth
     found = [(x.start_s, x.end_s) for x in result.lifts]
-    true = [(float(x["start_s"]), float(x["end_s"])) for x in truth.lifts]  # type: ignore[arg-type]
+    true = [(x.start_s, x.end_s) for x in truth.lifts]
     pairs = match_intervals(true, found)
-    tech_ok = sum(result.lifts[j].technique == truth.lifts[i]["technique"] for i, j in pairs)
+    tech_ok = sum(result.lifts[j].technique == truth.lifts[i].technique for i, j in pairs)
     flex = np.interp(result.series["t"], truth.t, truth.flexion_deg)
     err = result.series["flexion_deg"] - flex
     print(f"\nagainst ground truth: {len(pairs)}/{len(true)} lifts found, "

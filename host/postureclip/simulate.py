@@ -25,6 +25,10 @@ FloatArray = npt.NDArray[np.float64]
 Activity = Literal["sit", "slouch", "lean", "recline", "stand", "walk", "lift", "reach", "lie"]
 
 
+def _vec3(a: FloatArray) -> tuple[float, float, float]:
+    return (float(a[0]), float(a[1]), float(a[2]))
+
+
 @dataclass(frozen=True)
 class Wearer:
     """Anthropometry and sensor imperfections of one simulated person and clip."""
@@ -45,10 +49,9 @@ class Wearer:
             trunk_length_m=float(rng.uniform(0.40, 0.56)),
             # the clip lies flat on the back: it can lean and turn in the back's plane by
             # +-15 deg, but rolls about the spine only as far as the back curves (+-5 deg)
-            mount_tilt_deg=(float(rng.uniform(-5, 5)), float(rng.uniform(-15, 15)),
-                            float(rng.uniform(-15, 15))),
-            gyro_bias=tuple(float(x) for x in rng.normal(0, 0.01, 3)),  # type: ignore[arg-type]
-            acc_bias=tuple(float(x) for x in rng.normal(0, 0.05, 3)),  # type: ignore[arg-type]
+            mount_tilt_deg=_vec3(rng.uniform([-5, -15, -15], [5, 15, 15])),
+            gyro_bias=_vec3(rng.normal(0, 0.01, 3)),
+            acc_bias=_vec3(rng.normal(0, 0.05, 3)),
             gyro_noise=float(rng.uniform(0.002, 0.01)),
             acc_noise=float(rng.uniform(0.01, 0.06)),
             rate_hz=rate_hz if rate_hz is not None else float(rng.choice([25, 50, 100, 200])),
@@ -70,6 +73,18 @@ class Segment:
     technique: str = ""  # "squat" or "stoop" for lifts
 
 
+@dataclass(frozen=True)
+class TrueLift:
+    """A scripted lift: its span in s, technique, and the twist at its bottom in degrees."""
+
+    start_s: float
+    end_s: float
+    technique: str
+    twisted: bool
+    twist_deg: float
+    peak_flexion_deg: float
+
+
 @dataclass
 class Truth:
     """Ground truth on the simulator's uniform grid (``t``) and the scripted events."""
@@ -79,7 +94,7 @@ class Truth:
     lateral_deg: FloatArray
     twist_deg: FloatArray
     activity: npt.NDArray[np.str_]
-    lifts: list[dict[str, object]] = field(default_factory=list)
+    lifts: list[TrueLift] = field(default_factory=list)
     segments: list[tuple[float, float, Segment]] = field(default_factory=list)
 
 
@@ -187,7 +202,7 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     drop = np.zeros(n)
     bounce = np.zeros(n)
     act = np.empty(n, dtype="<U8")
-    truth_lifts: list[dict[str, object]] = []
+    truth_lifts: list[TrueLift] = []
     spans: list[tuple[float, float, Segment]] = []
     i = 0
     prev_flex = 0.0
@@ -202,9 +217,9 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
             lat[sl] = prev_lat + (seg.lateral_deg - prev_lat) * p
             twist[sl] = seg.twist_deg * _profile(c, int(c * 0.45), int(c * 0.45))
             drop[sl] = seg.hip_drop_m * p
-            truth_lifts.append({"start_s": t[i], "end_s": t[i + c - 1], "technique":
-                                seg.technique, "twisted": abs(seg.twist_deg) >= 30.0,
-                                "twist_deg": seg.twist_deg, "peak_flexion_deg": seg.flexion_deg})
+            truth_lifts.append(TrueLift(float(t[i]), float(t[i + c - 1]), seg.technique,
+                                        abs(seg.twist_deg) >= 30.0, seg.twist_deg,
+                                        seg.flexion_deg))
         elif seg.activity == "reach":
             p = _profile(c, c // 3, c // 3)
             flex[sl] = prev_flex + (seg.flexion_deg - prev_flex) * p
