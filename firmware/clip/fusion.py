@@ -27,14 +27,13 @@ class FusionParams:
     """Settings, all in SI: time constants in s, thresholds in rad/s and m/s^2."""
 
     def __init__(self, tau_acc=3.0, tau_rest=0.5, tau_bias=2.0, rest_gyr=_REST_GYR,
-                 rest_acc=_REST_ACC, rest_min_s=_REST_MIN_S, max_bias=0.1):
+                 rest_acc=_REST_ACC, rest_min_s=_REST_MIN_S):
         self.tau_acc = tau_acc
         self.tau_rest = tau_rest
         self.tau_bias = tau_bias
         self.rest_gyr = rest_gyr
         self.rest_acc = rest_acc
         self.rest_min_s = rest_min_s
-        self.max_bias = max_bias
 
 
 class Fusion:
@@ -75,6 +74,8 @@ class Fusion:
         self._k_acc = dt / (p.tau_acc * 0.5 + dt)  # two stages: each with half the time const.
         self._k_rest = dt / (p.tau_rest + dt)
         self._k_bias = dt / (p.tau_bias + dt)
+        self._rest_gyr2 = p.rest_gyr * p.rest_gyr  # squared thresholds, kept off the hot path
+        self._rest_acc2 = p.rest_acc * p.rest_acc
 
     def _start(self, ax, ay, az):
         self._a1x = self._a2x = ax
@@ -119,8 +120,8 @@ class Fusion:
         self._raz += k * (az - self._raz)
         ex, ey, ez = self._gx - self.bx, self._gy - self.by, self._gz - self.bz
         fx, fy, fz = ax - self._rax, ay - self._ray, az - self._raz
-        if (ex * ex + ey * ey + ez * ez < p.rest_gyr * p.rest_gyr
-                and fx * fx + fy * fy + fz * fz < p.rest_acc * p.rest_acc):
+        if (ex * ex + ey * ey + ez * ez < self._rest_gyr2
+                and fx * fx + fy * fy + fz * fz < self._rest_acc2):
             self.rest_s += dt
         else:
             self.rest_s = 0.0
