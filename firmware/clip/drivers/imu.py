@@ -1,0 +1,163 @@
+# What both IMU drivers share: probing, the board's mounting rotation, FIFO draining into
+# averaged groups in SI units, and the sample clock. A driver takes a ready I2C bus object.
+#
+# Hot path: raw FIFO bytes are decoded into integer sums (small ints never allocate), and one
+# group of ``decimate`` samples becomes one float sample: the fusion runs at the group rate
+# while the chip samples faster, so the I2C traffic is bursts and the float work is divided.
+from micropython import const
+
+G = 9.80665
+DEG = 0.017453292519943295  # rad per degree
+BURST = const(24)  # samples per I2C burst read
+
+
+class ImuError(Exception):
+    """The IMU is absent, answers with the wrong identity, or stops answering."""
+
+
+def mounting(spec):
+    """Parse a board's mounting: three entries like "-y" saying which chip axis (and sign)
+    is the clip's sensor-frame x, y and z. Returns ((chip_axis, sign), ...)."""
+    out = []
+    for item in spec:
+        sign = -1 if item[0] == "-" else 1
+        axis = "xyz".index(item[-1])
+        out.append((axis, sign))
+    if sorted(a for a, _ in out) != [0, 1, 2]:
+        raise ValueError("mounting must use each chip axis once: %r" % (spec,))
+    return tuple(out)
+
+
+class FifoImu:
+    """Base of the drivers: subclasses set WHO_AM_I, the register map and ``_decode``.
+
+    After ``drain()`` the groups are in ``self.out`` (6 floats per group: gx gy gz in rad/s,
+    ax ay az in m/s^2, sensor frame) and ``self.groups`` says how many there are.
+    """
+
+    NAME = "IMU"
+    REG_WHO_AM_I = 0
+    WHO_AM_I = ()
+    SAMPLE_BYTES = 12  # bytes of FIFO per sample
+
+    def __init__(self, i2c, address, mount=("x", "y", "z"), bus_name="I2C"):
+        self.i2c = i2c
+        self.address = address
+        self.where = "%s address 0x%02x" % (bus_name, address)
+        self.axes = mounting(mount)
+        self._one = bytearray(1)
+        self._buf = bytearray(BURST * self.SAMPLE_BYTES)
+        # integer sums of the current group: gx gy gz ax ay az (chip frame), and its size
+        self._sum = [0, 0, 0, 0, 0, 0]
+        self._n = 0
+        self.decimate = 1
+        self.out = [0.0] * 6 * 64
+        self.groups = 0
+        self.samples = 0  # samples decoded since start()
+        self.overflows = 0
+        self.gyro_scale = 0.0  # rad/s per LSB
+        self.accel_scale = 0.0  # m/s^2 per LSB
+        self.rate_hz = 0.0
+        self.probe()
+
+    # --- registers --------------------------------------------------------------------
+    def read_reg(self, reg):
+        self.i2c.readfrom_mem_into(self.address, reg, self._one)
+        return self._one[0]
+
+    def write_reg(self, reg, value):
+        self._one[0] = value
+        self.i2c.writeto_mem(self.address, reg, self._one)
+
+    def probe(self):
+        try:
+            who = self.read_reg(self.REG_WHO_AM_I)
+        except OSError:
+            raise ImuError("no %s answers at %s: check wiring, power and the address pin"
+                           % (self.NAME, self.where)) from None
+        if who not in self.WHO_AM_I:
+            raise ImuError("device at %s says WHO_AM_I=0x%02x, not a %s (expected %s)"
+                           % (self.where, who, self.NAME,
+                              "/".join("0x%02x" % w for w in self.WHO_AM_I)))
+
+    # --- sampling ---------------------------------------------------------------------
+    def set_decimation(self, n):
+        self.decimate = n
+        self._n = 0
+        s = self._sum
+        s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0
+
+    def _emit(self):
+        """Close the current group: average, scale, rotate into the sensor frame."""
+        s = self._sum
+        g = self.gyro_scale / self._n
+        a = self.accel_scale / self._n
+        out = self.out
+        k = 6 * self.groups
+        for i in range(3):
+            axis, sign = self.axes[i]
+            out[k + i] = sign * s[axis] * g
+            out[k + 3 + i] = sign * s[3 + axis] * a
+        s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0
+        self._n = 0
+        self.groups += 1
+
+    def drain(self, max_groups=64):
+        """Read every complete sample waiting in the FIFO (in bursts) into groups.
+
+        Samples of an unfinished group are kept for the next call. Returns ``groups``.
+        """
+        self.groups = 0
+        limit = max_groups * self.decimate
+        pending = self.fifo_samples()
+        if pending > limit:
+            pending = limit
+        while pending > 0:
+            n = BURST if pending > BURST else pending
+            n = self._read_burst(n)
+            if n == 0:
+                break
+            self._decode(n)
+            pending -= n
+        return self.groups
+
+    # subclasses: fifo_samples(), _read_burst(n) -> samples read into self._buf, _decode(n)
+
+
+class SampleClock:
+    """Device time of each FIFO sample (ms) from the sample count and the drain times.
+
+    The chip's rate differs from nominal by a few percent; the period is re-estimated from
+    the tick clock over windows of at least ``window_ms`` so timestamps neither drift away
+    from the device clock nor jitter with the drain schedule.
+    """
+
+    def __init__(self, nominal_hz, window_ms=5000):
+        self.period_ms = 1000.0 / nominal_hz
+        self.window_ms = window_ms
+        self._t0 = None
+        self._count = 0
+        self.next_ms = 0.0  # time of the next sample to come
+
+    def drained(self, now_ms, samples):
+        """Account for ``samples`` just read at tick ``now_ms``; return the first one's time.
+
+        The last sample read arrived within one period before ``now_ms``; the timeline is
+        kept continuous and pulled gently toward that, so drain jitter does not show."""
+        measured = now_ms - (samples - 1) * self.period_ms
+        if self._t0 is None or abs(measured - self.next_ms) > self.window_ms:
+            self._t0 = now_ms
+            self._count = 0
+            self.next_ms = measured
+        first = self.next_ms + 0.1 * (measured - self.next_ms)
+        self._count += samples
+        span = now_ms - self._t0
+        if span >= self.window_ms:
+            rate_period = span / self._count
+            # accept only plausible corrections (a stalled loop must not stretch time)
+            if 0.8 * self.period_ms < rate_period < 1.25 * self.period_ms:
+                self.period_ms = rate_period
+            self._t0 = now_ms
+            self._count = 0
+        self.next_ms = first + samples * self.period_ms
+        return first

@@ -1,0 +1,50 @@
+# The virtual clip's hardware world: I2C buses with fake chips, pin levels, PWM and I2C
+# activity recorded with timestamps. machine.py (the stand-in for MicroPython's module)
+# reads and writes this; tests and the sim runner set it up. Not part of the device firmware.
+import time
+
+buses = {}  # bus id -> {address: fake device}
+pins = {}  # pin id -> level (inputs can be set by tests: a button press)
+adc_uv = {}  # pin id -> microvolts at the ADC input
+pwm_log = []  # (time_ms, pin, duty_u16) at every duty change
+unique_id = b"\x24\x6f\x28\x01\x02\x03"
+resets = []  # reasons machine.reset() was called with
+_clock = None  # function returning milliseconds; None = the process' tick clock
+
+
+def now_ms():
+    """Milliseconds on the virtual clip's clock (the process clock unless a test set one)."""
+    if _clock is not None:
+        return _clock()
+    return time.ticks_ms()
+
+
+def set_clock(func):
+    global _clock
+    _clock = func
+
+
+def attach(bus_id, address, device):
+    buses.setdefault(bus_id, {})[address] = device
+
+
+def clear():
+    buses.clear()
+    pins.clear()
+    adc_uv.clear()
+    del pwm_log[:]
+    del resets[:]
+    set_clock(None)
+
+
+class FakeClock:
+    """A clock a test advances by hand (ms)."""
+
+    def __init__(self, start_ms=0.0):
+        self.t = start_ms
+
+    def __call__(self):
+        return int(self.t)
+
+    def advance(self, ms):
+        self.t += ms
