@@ -21,7 +21,7 @@ def _to_chip(mount, v):
 
 
 def _lsb(value, scale):
-    n = int(round(value / scale))
+    n = round(value / scale)
     return 32767 if n > 32767 else (-32768 if n < -32768 else n)
 
 

@@ -2,8 +2,21 @@
 # Only what the firmware uses, with the real signatures; state lives in simhw.
 import simhw
 
-__all__ = ["I2C", "Pin", "PWM", "ADC", "Timer", "unique_id", "reset", "reset_cause",
-           "freq", "lightsleep", "idle", "PWRON_RESET", "SOFT_RESET"]
+__all__ = [
+    "ADC",
+    "I2C",
+    "PWM",
+    "PWRON_RESET",
+    "SOFT_RESET",
+    "Pin",
+    "Timer",
+    "freq",
+    "idle",
+    "lightsleep",
+    "reset",
+    "reset_cause",
+    "unique_id",
+]
 
 PWRON_RESET = 1
 HARD_RESET = 2

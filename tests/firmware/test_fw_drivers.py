@@ -21,7 +21,7 @@ def setup(fake_cls, address, motion, mount=MOUNT):
 
 
 def close(a, b, tol):
-    return all(abs(x - y) <= tol for x, y in zip(a, b))
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=False))
 
 
 def test_missing_chip_names_bus_and_address():
@@ -73,7 +73,7 @@ def test_scaling_and_mounting_to_si_in_sensor_frame():
     up = (0.6, 0.0, 0.8)
     gyro = (0.3, -0.2, 0.1)
     for fake_cls, drv, address, rate in CHIPS:
-        fake, clock = setup(fake_cls, address, Still(up=up, gyro=gyro))
+        _fake, clock = setup(fake_cls, address, Still(up=up, gyro=gyro))
         imu = drv(machine.I2C(0), mount=MOUNT)
         imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500)
         imu.start()
@@ -116,7 +116,7 @@ def test_large_backlog_is_read_in_bursts():
 
 def test_overflow_restarts_cleanly():
     for fake_cls, drv, address, rate in CHIPS:
-        fake, clock = setup(fake_cls, address, Still(up=(1.0, 0.0, 0.0)), XYZ)
+        _fake, clock = setup(fake_cls, address, Still(up=(1.0, 0.0, 0.0)), XYZ)
         imu = drv(machine.I2C(0), mount=("x", "y", "z"))
         imu.configure(rate_hz=rate)
         imu.start()

@@ -3,7 +3,7 @@
 # (0.55 vs 0.88 mA) and its wide availability on breakout boards with a STEMMA QT connector.
 from micropython import const
 
-from clip.drivers.imu import DEG, G, FifoImu, ImuError
+from clip.drivers.imu import DEG, FifoImu, G, ImuError
 
 ADDRESS = const(0x6A)  # 0x6B with SA0 high
 _FIFO_CTRL1 = const(0x07)
@@ -114,4 +114,4 @@ class LSM6DSOX(FifoImu):
             # other tags (timestamp, temperature) are not enabled; skip anything else
 
 
-__all__ = ["LSM6DSOX", "ImuError", "ADDRESS"]
+__all__ = ["ADDRESS", "LSM6DSOX", "ImuError"]

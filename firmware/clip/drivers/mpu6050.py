@@ -1,7 +1,7 @@
 # InvenSense MPU-6050 (breadboard builds): 6-axis, 1 KB FIFO, registers big-endian.
 from micropython import const
 
-from clip.drivers.imu import DEG, G, FifoImu, ImuError
+from clip.drivers.imu import DEG, FifoImu, G, ImuError
 
 ADDRESS = const(0x68)  # 0x69 with AD0 high
 _SMPLRT_DIV = const(0x19)
@@ -98,4 +98,4 @@ class MPU6050(FifoImu):
                 self._emit()
 
 
-__all__ = ["MPU6050", "ImuError", "ADDRESS"]
+__all__ = ["ADDRESS", "MPU6050", "ImuError"]

@@ -1,0 +1,102 @@
+# Neutral posture: the trunk frame of DESIGN.md and its capture while the wearer holds still.
+# Pure: fed with fused up vectors and raw rates, returns results; persistence is the app's.
+import math
+
+DEG = 57.29577951308232  # degrees per radian
+
+CAPTURE_S = 2.5  # averaging time of a neutral capture
+MOVING_GYR = 0.15  # rad/s (8.6 deg/s): faster than this is not holding still
+MOVING_ACC = 1.0  # m/s^2: specific force this far from gravity is not holding still
+MOVING_TILT = 0.06  # up vector drifting more than ~3.4 deg from the capture's start
+
+
+class Neutral:
+    """Trunk frame: the smallest rotation taking the neutral up vector ``n`` (sensor frame)
+    onto +x. ``angles(u)`` sets ``flexion`` and ``lateral`` in degrees (DESIGN.md)."""
+
+    def __init__(self, n=(1.0, 0.0, 0.0), calibrated=False):
+        self.calibrated = calibrated
+        self.flexion = 0.0
+        self.lateral = 0.0
+        self.set(n[0], n[1], n[2])
+
+    def set(self, nx, ny, nz):
+        m = math.sqrt(nx * nx + ny * ny + nz * nz)
+        nx, ny, nz = nx / m, ny / m, nz / m
+        self.nx, self.ny, self.nz = nx, ny, nz
+        if nx < -0.999999:  # upside down: half a turn about y
+            w, x, y, z = 0.0, 0.0, 1.0, 0.0
+        else:
+            # half-way quaternion: (1 + n.x, n cross x) normalised, with n cross x = (0, nz, -ny)
+            w, x, y, z = 1.0 + nx, 0.0, nz, -ny
+            m = math.sqrt(w * w + y * y + z * z)
+            w, y, z = w / m, y / m, z / m
+        self.quat = (w, x, y, z)
+        # rotation matrix rows (sensor -> trunk)
+        self.r00 = 1.0 - 2.0 * (y * y + z * z)
+        self.r01 = 2.0 * (x * y - w * z)
+        self.r02 = 2.0 * (x * z + w * y)
+        self.r10 = 2.0 * (x * y + w * z)
+        self.r11 = 1.0 - 2.0 * (x * x + z * z)
+        self.r12 = 2.0 * (y * z - w * x)
+        self.r20 = 2.0 * (x * z - w * y)
+        self.r21 = 2.0 * (y * z + w * x)
+        self.r22 = 1.0 - 2.0 * (x * x + y * y)
+
+    def tilt_deg(self):
+        """Mounting tilt: angle between the neutral up vector and the clip's +x."""
+        return math.acos(max(-1.0, min(1.0, self.nx))) * DEG
+
+    def angles(self, ux, uy, uz):
+        tx = self.r00 * ux + self.r01 * uy + self.r02 * uz
+        ty = self.r10 * ux + self.r11 * uy + self.r12 * uz
+        tz = self.r20 * ux + self.r21 * uy + self.r22 * uz
+        self.flexion = math.atan2(tz, tx) * DEG
+        self.lateral = -math.asin(max(-1.0, min(1.0, ty))) * DEG
+        self.vertical = tx  # cosine of the trunk axis' angle from vertical
+
+    def twist_rate(self, gx, gy, gz):
+        """Angular rate about the trunk's own long axis (rad/s)."""
+        return gx * self.nx + gy * self.ny + gz * self.nz
+
+
+# capture states
+CAPTURING = 0
+DONE = 1
+MOVING = 2
+
+
+class NeutralCapture:
+    """Average the up vector over ``CAPTURE_S``; refuse (MOVING) as soon as the wearer moves."""
+
+    def __init__(self, duration_s=CAPTURE_S):
+        self.duration_s = duration_s
+        self.state = CAPTURING
+        self.elapsed = 0.0
+        self.sx = self.sy = self.sz = 0.0
+        self._first = None
+        self.reason = ""
+
+    def feed(self, ux, uy, uz, gyro_norm, acc_norm, dt):
+        """One fused sample: up vector, |gyro - bias| in rad/s, |acc| in m/s^2. Returns state."""
+        if self.state != CAPTURING:
+            return self.state
+        if self._first is None:
+            self._first = (ux, uy, uz)
+        f = self._first
+        drift = (ux - f[0]) ** 2 + (uy - f[1]) ** 2 + (uz - f[2]) ** 2
+        if gyro_norm > MOVING_GYR or abs(acc_norm - 9.81) > MOVING_ACC \
+                or drift > MOVING_TILT * MOVING_TILT:
+            self.state = MOVING
+            self.reason = "moving - hold still"
+            return self.state
+        self.sx += ux
+        self.sy += uy
+        self.sz += uz
+        self.elapsed += dt
+        if self.elapsed >= self.duration_s:
+            self.state = DONE
+        return self.state
+
+    def result(self):
+        return (self.sx, self.sy, self.sz)

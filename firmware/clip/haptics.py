@@ -1,0 +1,49 @@
+# Haptic patterns and a non-blocking player. A pattern is a tuple of (level %, ms) steps; the
+# player only says which level applies at a given time, so the app's haptics task sleeps until
+# the next step and nothing blocks. Outputs: drivers/erm.py (PWM) and drivers/drv2605.py.
+from micropython import const
+
+GENTLE = const(0)  # posture reminder
+LIFT_WARNING = const(1)
+CALIBRATED = const(2)
+LOW_BATTERY = const(3)
+FAULT = const(4)  # no IMU: repeated by the app while the fault lasts
+
+PATTERNS = (
+    ((60, 200), (0, 150), (60, 200)),  # gentle: two soft pulses
+    ((100, 120), (0, 80), (100, 120), (0, 80), (100, 400)),  # lift: short short long
+    ((80, 80), (0, 60), (80, 80), (0, 60), (80, 80)),  # calibration done: three ticks
+    ((50, 600),),  # low battery: one long soft pulse
+    ((100, 100), (0, 100), (100, 100), (0, 700)),  # fault code
+)
+
+
+class Player:
+    """Which output level applies now. ``start`` replaces a playing pattern (a newer buzz
+    wins). ``step(now_ms)`` returns (level 0..100, ms until the next change or -1 when idle)."""
+
+    def __init__(self, intensity_pct=80):
+        self.intensity = intensity_pct
+        self.pattern = None
+        self._t0 = 0
+        self.played = 0
+
+    def start(self, pattern_id, now_ms):
+        self.pattern = PATTERNS[pattern_id]
+        self._t0 = now_ms
+        self.played += 1
+
+    def stop(self):
+        self.pattern = None
+
+    def step(self, now_ms):
+        p = self.pattern
+        if p is None:
+            return 0, -1
+        elapsed = now_ms - self._t0
+        for level, ms in p:
+            if elapsed < ms:
+                return level * self.intensity // 100, ms - elapsed
+            elapsed -= ms
+        self.pattern = None
+        return 0, -1

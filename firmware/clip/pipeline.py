@@ -1,0 +1,204 @@
+# The sensing pipeline of the clip, one fused sample at a time: fusion -> trunk angles ->
+# activity -> lift and posture coaches -> buzz decision, plus the angle trace and per-minute
+# summaries for the log. Pure: the app feeds it samples with their device time and plays
+# the haptic pattern it asks for; events go to ``emit(rtype, t_s, values)``.
+import math
+
+from micropython import const
+
+from clip import calibration as C
+from clip import haptics as H
+from clip import posture as PC
+from clip import protocol as P
+from clip.fusion import Fusion
+from clip.lifts import LiftCoach
+
+_TAU_DYN = 0.5  # s: low-pass whose residual is the dynamic (non-gravity) acceleration
+_TAU_ENERGY = 1.0  # s: averaging of the dynamic acceleration's energy
+_MOVING_ACC2 = 0.64  # (0.8 m/s^2)^2: walking and handling, as the host's classifier
+_MOVING_HOLD_S = 2.0
+_LYING_COS = 0.5  # trunk axis more than 60 deg from vertical
+SUMMARY_S = const(60)
+
+# posture classes (stream status, summaries), as the host's
+UPRIGHT = const(0)
+SLOUCHED = const(1)
+LEANING = const(2)
+RECLINED = const(3)
+LYING = const(4)
+MOVING = const(5)
+_RECLINE_DEG = 15.0
+
+_PATTERN_FOR = {PC.REASON_SLOUCH: H.GENTLE, PC.REASON_EXPOSURE: H.GENTLE,
+                PC.REASON_LIFT_STOOP: H.LIFT_WARNING, PC.REASON_LIFT_TWIST: H.LIFT_WARNING,
+                PC.REASON_CALIBRATION: H.CALIBRATED}
+
+
+class Pipeline:
+    def __init__(self, settings, emit, neutral=None):
+        self.emit = emit
+        self.settings = settings
+        self.fusion = Fusion()
+        self.neutral = C.Neutral(neutral, True) if neutral else C.Neutral()
+        self.posture = PC.PostureCoach(settings, emit)
+        self.lifts = LiftCoach(settings, emit)
+        self.capture = None
+        self.calibration_result = None  # (status, payload) of the last capture, for the app
+        self.flexion = 0.0
+        self.lateral = 0.0
+        self.state = UPRIGHT
+        self.moving = False
+        self._moving_hold = 0.0
+        self._dx = self._dy = self._dz = 0.0
+        self._energy = 0.0
+        self._first = True
+        self._trace = []
+        self._trace_next = 0.0
+        self._sum_start = None
+        self._sum = [0.0, 0.0, 0.0, 0.0]  # span, upright, slouch, moving seconds
+        self._sum_lifts = 0  # lift counts at the last summary
+        self._sum_stooped = 0
+        self.buzzes = 0
+        self._sum_buzzes = 0
+
+    def configure(self, settings):
+        self.settings = settings
+        self.posture.configure(settings)
+        self.lifts.configure(settings)
+
+    # --- calibration --------------------------------------------------------------------
+    def start_calibration(self):
+        self.capture = C.NeutralCapture()
+        self.calibration_result = None
+
+    def _calibrated(self, t):
+        sx, sy, sz = self.capture.result()
+        self.capture = None
+        self.posture.finish(t)
+        self.neutral.set(sx, sy, sz)
+        self.neutral.calibrated = True
+        q = self.neutral.quat
+        values = (round(q[0] * 32767), round(q[1] * 32767), round(q[2] * 32767),
+                  round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
+        self.emit(P.REC_CALIBRATED, t, values)
+        self.calibration_result = (P.ST_OK, values)
+        return self._buzz(t, PC.REASON_CALIBRATION)
+
+    def _buzz(self, t, reason):
+        pattern = _PATTERN_FOR[reason]
+        self.emit(P.REC_BUZZ, t, (pattern, reason))
+        self.buzzes += 1
+        return pattern
+
+    # --- the step -----------------------------------------------------------------------
+    def feed(self, t, gx, gy, gz, ax, ay, az, dt):
+        """One sample at device time ``t`` (s): gyro rad/s, accelerometer m/s^2 (sensor
+        frame), period ``dt`` s. Returns the haptic pattern to play, or -1."""
+        f = self.fusion
+        if not f.update(gx, gy, gz, ax, ay, az, dt):
+            return -1
+        n = self.neutral
+        n.angles(f.ux, f.uy, f.uz)
+        self.flexion = n.flexion
+        self.lateral = n.lateral
+        wx, wy, wz = gx - f.bx, gy - f.by, gz - f.bz
+        w = math.sqrt(wx * wx + wy * wy + wz * wz)
+        a_up = ax * f.ux + ay * f.uy + az * f.uz
+
+        # activity: energy of the dynamic acceleration
+        k = dt / (_TAU_DYN + dt)
+        if self._first:
+            self._dx, self._dy, self._dz = ax, ay, az
+            self._first = False
+        self._dx += k * (ax - self._dx)
+        self._dy += k * (ay - self._dy)
+        self._dz += k * (az - self._dz)
+        ex, ey, ez = ax - self._dx, ay - self._dy, az - self._dz
+        self._energy += dt / (_TAU_ENERGY + dt) * (ex * ex + ey * ey + ez * ez - self._energy)
+        if self._energy > _MOVING_ACC2:
+            self._moving_hold = _MOVING_HOLD_S
+        elif self._moving_hold > 0.0:
+            self._moving_hold -= dt
+        self.moving = self._moving_hold > 0.0
+        lying = n.vertical < _LYING_COS
+
+        pattern = -1
+        if self.capture is not None:
+            state = self.capture.feed(f.ux, f.uy, f.uz, w, math.sqrt(ax * ax + ay * ay + az * az),
+                                      dt)
+            if state == C.DONE:
+                pattern = self._calibrated(t)
+            elif state == C.MOVING:
+                self.capture = None
+                self.calibration_result = (P.ST_MOVING, ())
+
+        reason = self.lifts.update(t, self.flexion, self.lateral, a_up, w,
+                                   n.twist_rate(wx, wy, wz), dt)
+        gated = self.moving or lying or self.lifts.active or self.capture is not None
+        if n.calibrated:
+            r = self.posture.update(t, self.flexion, self.lateral, dt, gated)
+            reason = reason or r
+        if reason:
+            pattern = self._buzz(t, reason)
+
+        # class of the moment
+        if lying:
+            self.state = LYING
+        elif self.moving:
+            self.state = MOVING
+        elif self.flexion > self.posture.slouch:
+            self.state = SLOUCHED
+        elif abs(self.lateral) > self.posture.lean:
+            self.state = LEANING
+        elif self.flexion < -_RECLINE_DEG:
+            self.state = RECLINED
+        else:
+            self.state = UPRIGHT
+        self._record(t, dt)
+        return pattern
+
+    # --- trace and summaries -------------------------------------------------------------
+    def _record(self, t, dt):
+        if t >= self._trace_next:
+            interval = self.settings["trace_interval_s"]
+            if self._trace_next == 0.0 or t - self._trace_next > interval:
+                self._trace_next = t
+            self._trace_next += interval
+            self._trace.append(round(self.flexion))
+            self._trace.append(round(self.lateral))
+            if len(self._trace) >= 2 * P.TRACE_MAX_PAIRS:
+                self.flush_trace(t)
+        s = self._sum
+        if self._sum_start is None:
+            self._sum_start = t
+        s[0] += dt
+        if self.state == UPRIGHT:
+            s[1] += dt
+        elif self.state == SLOUCHED:
+            s[2] += dt
+        elif self.state == MOVING:
+            s[3] += dt
+        if t - self._sum_start >= SUMMARY_S:
+            self.flush_summary(t)
+
+    def flush_trace(self, t):
+        if self._trace:
+            n = len(self._trace) // 2
+            interval = self.settings["trace_interval_s"]
+            self.emit(P.REC_TRACE, t - (n - 1) * interval, (interval, self._trace))
+            self._trace = []
+
+    def flush_summary(self, t):
+        s = self._sum
+        if s[0] <= 0.0:
+            return
+        lifts = self.lifts.count - self._sum_lifts
+        stooped = self.lifts.stooped - self._sum_stooped
+        self.emit(P.REC_SUMMARY, self._sum_start,
+                  (int(s[0] + 0.5), int(s[1] + 0.5), int(s[2] + 0.5), int(s[3] + 0.5),
+                   min(255, lifts), min(255, stooped), min(255, self.buzzes - self._sum_buzzes)))
+        self._sum_lifts = self.lifts.count
+        self._sum_stooped = self.lifts.stooped
+        self._sum_buzzes = self.buzzes
+        s[0] = s[1] = s[2] = s[3] = 0.0
+        self._sum_start = t

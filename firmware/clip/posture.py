@@ -1,0 +1,172 @@
+# Posture coach: slouch and lean episodes, the buzz decision, activity gating.
+# Pure: ``update`` takes the time in seconds and trunk angles in degrees; events go to the
+# ``emit(rtype, t, values)`` callback and a buzz request (its reason) is the return value.
+from micropython import const
+
+from clip import protocol as P
+
+MIN_EPISODE_S = 10.0  # over the threshold this long makes an episode (as the host counts)
+MAX_DIP_S = 2.0  # back under the threshold shorter than this does not end an episode
+MAX_GATED_S = 10.0  # walking away or lying down longer than this ends an episode
+BUZZ_HISTORY = const(60)  # the hourly cap can be at most 60 (settings.TABLE)
+EXPOSURE_BUCKETS = const(60)
+
+# buzz reasons (REC_BUZZ)
+REASON_SLOUCH = const(1)
+REASON_EXPOSURE = const(2)
+REASON_LIFT_STOOP = const(3)
+REASON_LIFT_TWIST = const(4)
+REASON_TEST = const(5)
+REASON_CALIBRATION = const(6)
+REASON_LOW_BATTERY = const(7)
+REASON_FAULT = const(8)
+
+# states
+UPRIGHT = const(0)
+CANDIDATE = const(1)  # over the threshold, not yet long enough to count
+SLOUCHED = const(2)
+
+
+def _d10(deg):
+    return round(deg * 10.0)
+
+
+class PostureCoach:
+    def __init__(self, settings, emit):
+        self.emit = emit
+        self.configure(settings)
+        self.state = UPRIGHT
+        self.snooze_until = -1.0
+        self._buzz_times = [-1e9] * BUZZ_HISTORY  # ring of recent posture buzz times
+        self._buzz_i = 0
+        self._bucket = [0.0] * EXPOSURE_BUCKETS  # slouch seconds per exposure bucket
+        self._bucket_start = 0.0
+        self._bucket_i = 0
+        self._last_t = None
+        self._last_buzz = -1e9
+        self._reset_episode(0.0)
+
+    def configure(self, s):
+        self.slouch = float(s["slouch_deg"])
+        self.lean = float(s["lean_deg"])
+        self.hyst = float(s["hysteresis_deg"])
+        self.delay = float(s["slouch_delay_s"])
+        self.repeat = float(s["repeat_s"])
+        self.cap = s["max_buzz_per_hour"]
+        self.exposure = s["exposure_mode"] == 1
+        self.window = float(s["exposure_window_s"])
+        self.limit = float(s["exposure_limit_s"])
+        self.bucket_s = self.window / EXPOSURE_BUCKETS
+
+    def _reset_episode(self, t):
+        self.start_t = t
+        self.slouch_s = 0.0  # ungated time over the threshold in this episode
+        self.below_s = 0.0
+        self.gated_s = 0.0
+        self.peak = -1e9
+        self.peak_lat = 0.0
+        self.sum = 0.0
+        self.n = 0
+        self.next_buzz = self.delay
+        self.start_flex = 0.0
+        self.start_lat = 0.0
+
+    def snooze(self, t, minutes):
+        self.snooze_until = t + 60.0 * minutes if minutes else -1.0
+
+    def buzzes_last_hour(self, t):
+        n = 0
+        for b in self._buzz_times:
+            if t - b < 3600.0:
+                n += 1
+        return n
+
+    def exposure_s(self):
+        total = 0.0
+        for v in self._bucket:
+            total += v
+        return total
+
+    def _may_buzz(self, t):
+        if t < self.snooze_until or t - self._last_buzz < self.repeat:
+            return False
+        return self.buzzes_last_hour(t) < self.cap
+
+    def _buzz(self, t, reason):
+        self._buzz_times[self._buzz_i] = t
+        self._buzz_i = (self._buzz_i + 1) % BUZZ_HISTORY
+        self._last_buzz = t
+        return reason
+
+    def _advance_buckets(self, t):
+        while t - self._bucket_start >= self.bucket_s:
+            self._bucket_start += self.bucket_s
+            self._bucket_i = (self._bucket_i + 1) % EXPOSURE_BUCKETS
+            self._bucket[self._bucket_i] = 0.0
+
+    def _end_episode(self, t_end):
+        if self.state == SLOUCHED:
+            mean = self.sum / self.n if self.n else self.peak
+            self.emit(P.REC_SLOUCH_END, t_end,
+                      (int((t_end - self.start_t) * 1000), _d10(self.peak), _d10(mean),
+                       _d10(self.peak_lat)))
+        self.state = UPRIGHT
+        self._reset_episode(t_end)
+
+    def update(self, t, flexion, lateral, dt, gated=False):
+        """One step at time ``t`` (s) of ``dt`` s. ``gated``: walking, lying or mid-lift —
+        the clock of the episode stops and no buzz is given. Returns a buzz reason or 0."""
+        if self._last_t is None:
+            self._bucket_start = t
+        self._last_t = t
+        self._advance_buckets(t)
+        over = flexion > self.slouch or lateral > self.lean or -lateral > self.lean
+        clear = (flexion < self.slouch - self.hyst and lateral < self.lean - self.hyst
+                 and -lateral < self.lean - self.hyst)
+        buzz = 0
+        if gated:
+            if self.state != UPRIGHT:
+                self.gated_s += dt
+                if self.gated_s > MAX_GATED_S:
+                    self._end_episode(t - self.gated_s)
+            return 0
+        self.gated_s = 0.0
+        if self.state == UPRIGHT:
+            if over:
+                self.state = CANDIDATE
+                self._reset_episode(t)
+                self.start_flex, self.start_lat = flexion, lateral
+            else:
+                return 0
+        if over or not clear:
+            self.below_s = 0.0
+            self.slouch_s += dt
+            self._bucket[self._bucket_i] += dt
+            self.n += 1
+            self.sum += flexion
+            if flexion > self.peak:
+                self.peak = flexion
+            if abs(lateral) > abs(self.peak_lat):
+                self.peak_lat = lateral
+        else:
+            self.below_s += dt
+            if self.below_s >= MAX_DIP_S:
+                self._end_episode(t - self.below_s)
+                return 0
+        if self.state == CANDIDATE and self.slouch_s >= MIN_EPISODE_S:
+            self.state = SLOUCHED
+            self.emit(P.REC_SLOUCH_START, self.start_t,
+                      (_d10(self.start_flex), _d10(self.start_lat)))
+        if self.exposure:
+            # half a step of slack: the sum of many float steps falls just short of whole
+            if (self.exposure_s() >= self.limit - 0.5 * dt and self.below_s == 0.0
+                    and self._may_buzz(t)):
+                buzz = self._buzz(t, REASON_EXPOSURE)
+        elif self.slouch_s >= self.next_buzz and self.below_s == 0.0 and self._may_buzz(t):
+            buzz = self._buzz(t, REASON_SLOUCH)
+            self.next_buzz = self.slouch_s + self.repeat
+        return buzz
+
+    def finish(self, t):
+        """Close an open episode (shutdown, recalibration)."""
+        self._end_episode(t)

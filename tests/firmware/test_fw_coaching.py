@@ -1,0 +1,277 @@
+# Calibration, posture coach, lift coach and haptics on scripted input; MicroPython and CPython.
+import math
+
+import machine
+import simhw
+from fake_haptic import FakeDRV2605
+
+from clip import haptics as H
+from clip import posture as PC
+from clip import protocol as P
+from clip import settings as S
+from clip.calibration import DONE, MOVING, Neutral, NeutralCapture
+from clip.drivers.drv2605 import DRV2605, HapticError
+from clip.drivers.erm import ErmMotor
+from clip.lifts import LiftCoach
+
+DT = 0.02
+
+
+def rot_y(a, v):
+    c, s = math.cos(a), math.sin(a)
+    return (c * v[0] + s * v[2], v[1], -s * v[0] + c * v[2])
+
+
+def rot_z(a, v):
+    c, s = math.cos(a), math.sin(a)
+    return (c * v[0] - s * v[1], s * v[0] + c * v[1], v[2])
+
+
+def trunk_up(flexion_deg, lateral_deg=0.0):
+    """World up in the trunk frame for a posture (DESIGN.md's angles)."""
+    f, lat = math.radians(flexion_deg), math.radians(lateral_deg)
+    return (math.cos(f) * math.cos(lat), -math.sin(lat), math.sin(f) * math.cos(lat))
+
+
+def test_mounting_tilt_up_to_30_deg_does_not_matter():
+    for mount in (lambda v: rot_y(math.radians(30), v), lambda v: rot_y(math.radians(-30), v),
+                  lambda v: rot_z(math.radians(30), v), lambda v: rot_z(math.radians(-25), v)):
+        n = Neutral(mount((1.0, 0.0, 0.0)), True)
+        assert abs(n.tilt_deg() - 30.0) < 5.01
+        for flex, lat in ((0, 0), (20, 0), (45, 0), (-20, 0), (0, 15), (0, -20)):
+            u = mount(trunk_up(flex, lat))
+            n.angles(*u)
+            assert abs(n.flexion - flex) < 0.01 and abs(n.lateral - lat) < 0.01, \
+                (flex, lat, n.flexion, n.lateral)
+
+
+def test_neutral_capture_averages_and_refuses_motion():
+    c = NeutralCapture()
+    u = rot_y(0.3, (1.0, 0.0, 0.0))
+    while c.feed(u[0], u[1], u[2], 0.01, 9.8, DT) != DONE:
+        assert c.elapsed < 2.6
+    sx, sy, sz = c.result()
+    m = math.sqrt(sx * sx + sy * sy + sz * sz)
+    assert abs(sx / m - u[0]) < 1e-9 and abs(sz / m - u[2]) < 1e-9
+    for gyro, acc, drift in ((0.5, 9.8, 0.0), (0.0, 12.0, 0.0), (0.0, 9.8, 0.2)):
+        c = NeutralCapture()
+        for _ in range(20):
+            c.feed(1.0, 0.0, 0.0, 0.0, 9.8, DT)
+        assert c.feed(math.cos(drift), 0.0, math.sin(drift), gyro, acc, DT) == MOVING
+        assert c.reason == "moving - hold still"
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, rtype, t, values):
+        self.events.append((rtype, t, values))
+
+    def of(self, rtype):
+        return [e for e in self.events if e[0] == rtype]
+
+
+def run_posture(script, settings=None, start=0.0, coach=None, rec=None):
+    """script: (seconds, flexion, lateral, gated). Returns (coach, recorder, buzz times)."""
+    rec = rec or Recorder()
+    coach = coach or PC.PostureCoach(settings or S.defaults(), rec)
+    t = start
+    buzzes = []
+    for secs, flex, lat, gated in script:
+        for _ in range(round(secs / DT)):
+            t += DT
+            if coach.update(t, flex, lat, DT, gated):
+                buzzes.append(t)
+    return coach, rec, buzzes
+
+
+def test_slouch_episode_buzzes_after_delay_and_repeats():
+    _coach, rec, buzzes = run_posture([(20, 0, 0, False), (100, 28, 4, False), (20, 0, 0, False)])
+    assert [round(b) for b in buzzes] == [50, 110], buzzes  # delay 30 s, repeat 60 s
+    (start,) = rec.of(P.REC_SLOUCH_START)
+    (end,) = rec.of(P.REC_SLOUCH_END)
+    assert abs(start[1] - 20.0) < 0.05 and start[2] == (280, 40)
+    duration_ms, peak, mean, peak_lat = end[2]
+    assert abs(duration_ms - 100000) < 50 and peak == 280 and mean == 280 and peak_lat == 40
+    assert abs(end[1] - 120.0) < 0.05
+
+
+def test_short_dips_do_not_split_and_long_ones_do():
+    _, rec, _ = run_posture([(5, 0, 0, False), (20, 30, 0, False), (1.5, 5, 0, False),
+                             (20, 30, 0, False), (5, 0, 0, False)])
+    assert len(rec.of(P.REC_SLOUCH_END)) == 1
+    _, rec, _ = run_posture([(5, 0, 0, False), (20, 30, 0, False), (3, 5, 0, False),
+                             (20, 30, 0, False), (5, 0, 0, False)])
+    assert len(rec.of(P.REC_SLOUCH_END)) == 2
+
+
+def test_hysteresis_holds_an_episode_near_the_threshold():
+    script = [(5, 0, 0, False), (15, 25, 0, False)]
+    script += [(0.5, 21 if i % 2 else 18, 0, False) for i in range(60)]  # 18 > 20 - 3
+    _, rec, _ = run_posture(script + [(5, 0, 0, False)])
+    assert len(rec.of(P.REC_SLOUCH_END)) == 1 and rec.of(P.REC_SLOUCH_END)[0][2][0] > 44000
+
+
+def test_short_slouch_is_not_an_episode_and_lean_is_one():
+    _, rec, buzzes = run_posture([(5, 0, 0, False), (8, 30, 0, False), (5, 0, 0, False)])
+    assert rec.events == [] and buzzes == []
+    _, rec, buzzes = run_posture([(5, 0, 0, False), (40, 2, -20, False), (5, 0, 0, False)])
+    assert len(rec.of(P.REC_SLOUCH_END)) == 1 and len(buzzes) == 1
+    assert rec.of(P.REC_SLOUCH_END)[0][2][3] == -200
+
+
+def test_hourly_cap_and_snooze():
+    s = S.with_value(S.with_value(S.defaults(), "max_buzz_per_hour", 3), "repeat_s", 10)
+    _, _, buzzes = run_posture([(1, 0, 0, False), (1800, 30, 0, False)], s)
+    assert len(buzzes) == 3
+    coach = PC.PostureCoach(S.defaults(), Recorder())
+    coach.snooze(0.0, 2)  # two minutes
+    _, _, buzzes = run_posture([(1, 0, 0, False), (200, 30, 0, False)], coach=coach)
+    assert buzzes and buzzes[0] >= 120.0, buzzes
+    coach = PC.PostureCoach(S.defaults(), Recorder())
+    coach.snooze(0.0, 2)
+    coach.snooze(0.0, 0)  # cancelled
+    _, _, buzzes = run_posture([(1, 0, 0, False), (40, 30, 0, False)], coach=coach)
+    assert len(buzzes) == 1 and abs(buzzes[0] - 31.0) < 0.05
+
+
+def test_no_buzz_while_gated_and_the_clock_holds():
+    # slouched while walking (gated) for 60 s: no buzz; then 25 s ungated: still under delay
+    _, rec, buzzes = run_posture([(1, 0, 0, False), (5, 30, 0, False), (8, 30, 0, True),
+                                  (20, 30, 0, False)])
+    assert buzzes == []
+    assert len(rec.of(P.REC_SLOUCH_START)) == 1
+    # gated longer than 10 s ends the episode where the gating began
+    _, rec, buzzes = run_posture([(1, 0, 0, False), (20, 30, 0, False), (60, 30, 0, True),
+                                  (5, 0, 0, False)])
+    (end,) = rec.of(P.REC_SLOUCH_END)
+    assert buzzes == [] and abs(end[1] - 21.0) < 0.05, end
+
+
+def test_exposure_mode_buzzes_on_cumulative_time():
+    s = dict(S.defaults())
+    s.update(exposure_mode=1, exposure_window_s=600, exposure_limit_s=60)
+    script = [(1, 0, 0, False)] + [(20, 30, 0, False), (20, 0, 0, False)] * 6
+    _, _, buzzes = run_posture(script, s)
+    # the third 20 s slouch brings the window to 60 s; the default mode never buzzes here
+    assert buzzes and 100.0 < buzzes[0] < 102.0, buzzes
+    _, _, none = run_posture(script)
+    assert none == []
+
+
+def lift_script(coach, t, flex_peak, drop_m, twist_deg=0.0, duration=3.0, back=True):
+    """Stand still 2 s, bend-and-return over ``duration``, stand still 2 s."""
+    buzz = 0
+    for _ in range(int(2.0 / DT)):
+        t += DT
+        buzz = coach.update(t, 0.0, 0.0, 9.81, 0.0, 0.0, DT) or buzz
+    n = int(duration / DT)
+    w = 2 * math.pi / duration
+    for i in range(n):
+        t += DT
+        x = i * DT
+        p = 0.5 - 0.5 * math.cos(w * x)  # 0 -> 1 -> 0
+        if back:
+            acc = -drop_m * 0.5 * w * w * math.cos(w * x)
+        else:  # goes down and stays: h = -drop * (x/T - sin(wx)/(2 pi))
+            acc = drop_m * w * math.sin(w * x) / duration
+            p = x / duration
+        twist_rate = math.radians(twist_deg) * 0.5 * w * math.sin(w * x)
+        rate = math.radians(flex_peak) * 0.5 * w * abs(math.sin(w * x))
+        buzz = coach.update(t, flex_peak * p, 2.0, 9.81 + acc, rate + abs(twist_rate),
+                            twist_rate, DT) or buzz
+    for _ in range(int(2.0 / DT)):
+        t += DT
+        buzz = coach.update(t, 0.0 if back else flex_peak, 0.0, 9.81, 0.0, 0.0, DT) or buzz
+    return t, buzz
+
+
+def test_lifts_technique_twist_and_warnings():
+    rec = Recorder()
+    coach = LiftCoach(S.defaults(), rec)
+    t, buzz = lift_script(coach, 0.0, 85.0, 0.44)  # stoop: the drop is the trunk's bend
+    assert buzz == PC.REASON_LIFT_STOOP
+    t, buzz = lift_script(coach, t, 25.0, 0.45)  # squat: knees take the drop
+    assert buzz == 0
+    t, buzz = lift_script(coach, t, 30.0, 0.45, twist_deg=50.0)  # twisted squat
+    assert buzz == PC.REASON_LIFT_TWIST
+    lifts = rec.of(P.REC_LIFT)
+    assert [e[2][4] for e in lifts] == [P.TECH_STOOP, P.TECH_SQUAT, P.TECH_SQUAT]
+    assert [e[2][5] & P.LIFT_FLAG_TWISTED for e in lifts] == [0, 0, P.LIFT_FLAG_TWISTED]
+    assert abs(lifts[0][2][1] - 850) < 5 and abs(lifts[2][2][2] - 500) < 30, lifts
+    assert all(2900 < e[2][0] < 3400 for e in lifts), lifts
+    assert coach.count == 3 and coach.stooped == 1
+
+
+def test_no_lift_for_small_dips_sitting_down_or_when_disabled():
+    rec = Recorder()
+    coach = LiftCoach(S.defaults(), rec)
+    t, _ = lift_script(coach, 0.0, 30.0, 0.12)  # a reach: small dip
+    t, _ = lift_script(coach, t, 10.0, 0.45, back=False)  # sitting down: does not come back
+    assert rec.of(P.REC_LIFT) == []
+    coach = LiftCoach(S.with_value(S.defaults(), "lift_coach", 0), rec)
+    t, buzz = lift_script(coach, 0.0, 85.0, 0.44)
+    assert buzz == 0 and len(rec.of(P.REC_LIFT)) == 1  # logged, not buzzed
+
+
+def play(player, output, clock, pattern):
+    """The app's haptics loop with a hand-driven clock."""
+    player.start(pattern, clock())
+    while True:
+        level, wait = player.step(clock())
+        output.set_level(level)
+        if wait < 0:
+            return
+        clock.advance(wait)
+
+
+def steps_of(pattern, intensity):
+    t = 0
+    out = []
+    for level, ms in H.PATTERNS[pattern]:
+        out.append((t, level * intensity // 100))
+        t += ms
+    out.append((t, 0))
+    return out
+
+
+def test_pwm_motor_plays_pattern_timing():
+    simhw.clear()
+    clock = simhw.FakeClock(1000)
+    simhw.set_clock(clock)
+    motor = ErmMotor(machine.PWM(machine.Pin(5)))
+    player = H.Player(intensity_pct=80)
+    for pattern in range(len(H.PATTERNS)):
+        del simhw.pwm_log[:]
+        start = clock()
+        play(player, motor, clock, pattern)
+        got = [(t - start, duty) for t, pin, duty in simhw.pwm_log]
+        want = []
+        for t, level in steps_of(pattern, 80):
+            duty = 0 if level == 0 else (35 + 65 * level // 100) * 65535 // 100
+            if not want or want[-1][1] != duty:
+                want.append((t, duty))
+        assert got == want, (pattern, got, want)
+
+
+def test_drv2605_plays_pattern_timing_over_i2c():
+    simhw.clear()
+    clock = simhw.FakeClock(0)
+    fake = FakeDRV2605(clock)
+    simhw.attach(0, 0x5A, fake)
+    drv = DRV2605(machine.I2C(0))
+    init = [(r, v) for _, r, v in fake.writes]
+    assert init[-1] == (0x01, 0x05) and (0x1A, 0x80) in init  # RTP mode, LRA
+    player = H.Player(intensity_pct=50)
+    del fake.writes[:]
+    play(player, drv, clock, H.LIFT_WARNING)
+    want = [(t, level * 255 // 100) for t, level in steps_of(H.LIFT_WARNING, 50)]
+    assert fake.rtp_levels() == want, fake.rtp_levels()
+    simhw.clear()
+    try:
+        DRV2605(machine.I2C(0))
+    except HapticError as e:
+        assert "0x5a" in str(e)
+    else:
+        raise AssertionError("missing haptic driver went unnoticed")
