@@ -15,7 +15,7 @@ ROWS = 1024
 
 def main():
     src, dst, evpath, cal_at = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    events = open(evpath, "w")  # noqa: SIM115 (closed at the end; emit needs it)
+    events = open(evpath, "w")
 
     def emit(rtype, t, values):
         if rtype != REC_TRACE:

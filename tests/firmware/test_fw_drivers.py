@@ -21,7 +21,7 @@ def setup(fake_cls, address, motion, mount=MOUNT):
 
 
 def close(a, b, tol):
-    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=False))
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
 def test_missing_chip_names_bus_and_address():
