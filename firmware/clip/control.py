@@ -69,6 +69,7 @@ def handle(device, data):
     try:
         op, token, args = P.parse_command(data)
         check_args(op, args)
+        device.token = token  # for handlers that reply later
         result = getattr(device, _HANDLERS[op])(*args)
     except P.CommandError as e:
         return P.pack_reply(op, token, e.status)

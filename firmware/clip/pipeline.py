@@ -13,7 +13,6 @@ from clip import protocol as P
 from clip.fusion import Fusion
 from clip.lifts import LiftCoach
 
-_TAU_DYN = 0.5  # s: low-pass whose residual is the dynamic (non-gravity) acceleration
 _TAU_ENERGY = 1.0  # s: averaging of the dynamic acceleration's energy
 _MOVING_ACC2 = 0.64  # (0.8 m/s^2)^2: walking and handling, as the host's classifier
 _MOVING_HOLD_S = 2.0
@@ -49,9 +48,7 @@ class Pipeline:
         self.state = UPRIGHT
         self.moving = False
         self._moving_hold = 0.0
-        self._dx = self._dy = self._dz = 0.0
         self._energy = 0.0
-        self._first = True
         self._trace = []
         self._trace_next = 0.0
         self._sum_start = None
@@ -71,8 +68,8 @@ class Pipeline:
         self.capture = C.NeutralCapture()
         self.calibration_result = None
 
-    def _calibrated(self, t):
-        sx, sy, sz = self.capture.result()
+    def _calibrated(self, t, capture):
+        sx, sy, sz = capture.result()
         self.capture = None
         self.posture.finish(t)
         self.neutral.set(sx, sy, sz)
@@ -105,15 +102,10 @@ class Pipeline:
         w = math.sqrt(wx * wx + wy * wy + wz * wz)
         a_up = ax * f.ux + ay * f.uy + az * f.uz
 
-        # activity: energy of the dynamic acceleration
-        k = dt / (_TAU_DYN + dt)
-        if self._first:
-            self._dx, self._dy, self._dz = ax, ay, az
-            self._first = False
-        self._dx += k * (ax - self._dx)
-        self._dy += k * (ay - self._dy)
-        self._dz += k * (az - self._dz)
-        ex, ey, ez = ax - self._dx, ay - self._dy, az - self._dz
+        # activity: energy of the linear acceleration (specific force minus gravity along
+        # the fused up vector), so that a change of posture alone is not movement
+        g = self.lifts.gravity
+        ex, ey, ez = ax - g * f.ux, ay - g * f.uy, az - g * f.uz
         self._energy += dt / (_TAU_ENERGY + dt) * (ex * ex + ey * ey + ez * ez - self._energy)
         if self._energy > _MOVING_ACC2:
             self._moving_hold = _MOVING_HOLD_S
@@ -123,11 +115,12 @@ class Pipeline:
         lying = n.vertical < _LYING_COS
 
         pattern = -1
-        if self.capture is not None:
-            state = self.capture.feed(f.ux, f.uy, f.uz, w, math.sqrt(ax * ax + ay * ay + az * az),
+        capture = self.capture
+        if capture is not None:
+            state = capture.feed(f.ux, f.uy, f.uz, w, math.sqrt(ax * ax + ay * ay + az * az),
                                       dt)
             if state == C.DONE:
-                pattern = self._calibrated(t)
+                pattern = self._calibrated(t, capture)
             elif state == C.MOVING:
                 self.capture = None
                 self.calibration_result = (P.ST_MOVING, ())

@@ -275,3 +275,24 @@ class Tilting:
         a = self.rate * t
         # up vector of a frame turned by a about y, seen in that frame
         return (0.0, self.rate, 0.0, G * math.cos(a), 0.0, G * math.sin(a))
+
+
+class TiltRamp:
+    """Bending about the sensor's y axis from ``start_deg`` to ``end_deg`` (0 = +x up) over
+    ``duration_s`` from time ``t0`` (s, the fake's clock), with the matching gyro rate."""
+
+    def __init__(self, start_deg, end_deg, t0, duration_s=1.0):
+        self.a0 = start_deg * DEG
+        self.a1 = end_deg * DEG
+        self.t0 = t0
+        self.duration = duration_s
+
+    def sample(self, t):
+        x = (t - self.t0) / self.duration
+        x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+        p = 0.5 - 0.5 * math.cos(math.pi * x)
+        a = self.a0 + (self.a1 - self.a0) * p
+        rate = 0.0
+        if 0.0 < x < 1.0:
+            rate = (self.a1 - self.a0) * 0.5 * math.pi * math.sin(math.pi * x) / self.duration
+        return (0.0, rate, 0.0, G * math.cos(a), 0.0, G * math.sin(a))

@@ -15,6 +15,39 @@ sys.path[:0] = [str(HERE / "cpython_shims"), str(HERE.parents[1] / "firmware"),
 from mpharness import run_in_micropython  # noqa: E402
 
 
+def _micropython_time_and_asyncio() -> None:
+    """Give CPython the few MicroPython time/asyncio functions the firmware uses, so the
+    CPython run of a firmware test exercises the same code (the MicroPython run is the truth)."""
+    import asyncio
+    import time
+
+    if not hasattr(time, "ticks_ms"):
+        def ticks_ms() -> int:
+            return int(time.monotonic() * 1000) & 0x3FFFFFFF
+
+        def ticks_diff(a: int, b: int) -> int:
+            return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
+
+        def sleep_ms(ms: float) -> None:
+            time.sleep(ms / 1000)
+
+        time.ticks_ms = ticks_ms  # type: ignore[attr-defined]
+        time.ticks_diff = ticks_diff  # type: ignore[attr-defined]
+        time.sleep_ms = sleep_ms  # type: ignore[attr-defined]
+    if not hasattr(asyncio, "sleep_ms"):
+        async def a_sleep_ms(ms: float) -> None:
+            await asyncio.sleep(ms / 1000)
+
+        async def wait_for_ms(aw: object, ms: float) -> object:
+            return await asyncio.wait_for(aw, ms / 1000)  # type: ignore[arg-type]
+
+        asyncio.sleep_ms = a_sleep_ms  # type: ignore[attr-defined]
+        asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
+
+
+_micropython_time_and_asyncio()
+
+
 class MicroPythonFailure(Exception):
     pass
 

@@ -37,7 +37,7 @@ class FifoImu:
 
     NAME = "IMU"
     REG_WHO_AM_I = 0
-    WHO_AM_I = ()
+    WHO_AM_I = (0,)
     SAMPLE_BYTES = 12  # bytes of FIFO per sample
 
     def __init__(self, i2c, address, mount=("x", "y", "z"), bus_name="I2C"):
@@ -121,7 +121,29 @@ class FifoImu:
             pending -= n
         return self.groups
 
-    # subclasses: fifo_samples(), _read_burst(n) -> samples read into self._buf, _decode(n)
+    def configure(self, rate_hz, accel_g, gyro_dps):
+        """Set the sample rate (nearest supported) and ranges; return the rate in Hz."""
+        raise NotImplementedError
+
+    def start(self):
+        """Empty the FIFO and start filling it."""
+        raise NotImplementedError
+
+    def stop(self):
+        """Stop sampling and put the chip in its lowest-power state."""
+        raise NotImplementedError
+
+    def fifo_samples(self):
+        """Complete samples waiting in the chip's FIFO (0 after an overflow restart)."""
+        raise NotImplementedError
+
+    def _read_burst(self, n):
+        """Read ``n`` samples into ``self._buf``; return how many were read."""
+        raise NotImplementedError
+
+    def _decode(self, n):
+        """Add ``n`` samples from ``self._buf`` to the group sums, emitting full groups."""
+        raise NotImplementedError
 
 
 class SampleClock:

@@ -1,0 +1,387 @@
+# The clip's asyncio wiring: IMU sampling into the pipeline, haptics, the button, battery and
+# fault handling, and the control surface (cmd_* handlers called by clip.control).
+#
+# Task ownership: ``sampler`` owns the IMU and the pipeline; ``haptics`` owns the motor
+# output; ``button`` and ``housekeeping`` only post requests (calibrate, snooze, buzz). Nothing
+# awaits I/O longer than one FIFO burst (~1 ms of I2C at 400 kHz).
+import asyncio
+import gc
+import time
+
+from machine import ADC, I2C, PWM, Pin, unique_id
+from micropython import const
+
+from clip import VERSION, control
+from clip import haptics as H
+from clip import posture as PC
+from clip import protocol as P
+from clip import settings as S
+from clip.drivers.imu import FifoImu, ImuError, SampleClock
+from clip.pipeline import Pipeline
+from clip.store import Store
+
+SAMPLE_HZ = const(208)  # IMU output rate
+GROUP = const(4)  # samples averaged per fused step: fusion and coaches run at 52 Hz
+DRAIN_MS = const(40)  # FIFO read period: ~8 samples, well inside both FIFOs
+RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
+FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
+LONG_PRESS_MS = const(2000)  # button: calibrate
+VERY_LONG_PRESS_MS = const(8000)  # button: forget bonds
+SHORT_SNOOZE_MIN = const(30)  # button: a short press snoozes (again: cancels)
+LOW_BATTERY_MV = const(3500)
+
+IMU_KINDS = {"mpu6050": 1, "lsm6dsox": 2}
+# state bits of GET_STATUS
+STATE_FAULT = const(0x01)
+STATE_CALIBRATED = const(0x02)
+STATE_CALIBRATING = const(0x04)
+STATE_SNOOZED = const(0x08)
+STATE_STREAMING = const(0x10)
+
+FAULT_NO_IMU = const(1)
+FAULT_IMU_LOST = const(2)
+FAULT_NO_HAPTIC = const(3)
+
+
+class RamLog:
+    """Numbers records in RAM until the flash log takes over (clip.eventlog)."""
+
+    def __init__(self):
+        self.next_seq = 0
+        self.records = []
+
+    def append(self, rtype, time_s, time_ms, flags, payload):
+        rec = P.pack_record(rtype, self.next_seq, time_s, time_ms, flags, payload)
+        self.next_seq += 1
+        self.records.append(rec)
+        if len(self.records) > 64:
+            self.records.pop(0)
+        return rec
+
+
+class App:
+    def __init__(self, board, root="/", log=None):
+        self.board = board
+        self.store = Store(root)
+        self.settings = S.validated(self.store.load("settings"))
+        neutral = self.store.load("neutral")
+        if not (isinstance(neutral, list) and len(neutral) == 3):
+            neutral = None
+        self.log = log or RamLog()
+        self.listeners = []  # called with every packed record (BLE events characteristic)
+        self.reply_sink = None  # called with control replies sent later (calibration)
+        self.replies = []  # late replies when no sink is attached (tests)
+        self.pipeline = Pipeline(self.settings, self._emit, neutral)
+        self.player = H.Player(self.settings["intensity_pct"])
+        self._buzz_event = asyncio.Event()
+        self.imu = None
+        self.haptic = None
+        self.fault = 0
+        self.i2c = I2C(board.I2C_BUS, scl=Pin(board.I2C_SCL), sda=Pin(board.I2C_SDA),
+                       freq=board.I2C_HZ)
+        self._t_ms = 0  # device time since boot, ms (monotonic, wrap-free)
+        self._last_tick = time.ticks_ms()
+        self.wall_offset_ms = None  # wall clock = device time + offset, once the host set it
+        self._cal_token = None
+        self.token = 0  # token of the control request being handled
+        self.stream_mode = P.STREAM_OFF
+        self.stream_rate = 0
+        self.running = True
+        self.battery_mv = 0
+        self.battery_pct = 0
+        self._low_battery_sent = False
+        self.button = None
+        if board.BUTTON_PIN is not None:
+            self.button = Pin(board.BUTTON_PIN, Pin.IN, Pin.PULL_UP)
+        self._open_haptic()
+        self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], 0))
+
+    # --- time and records ----------------------------------------------------------------
+    def now_ms(self):
+        tick = time.ticks_ms()
+        self._t_ms += time.ticks_diff(tick, self._last_tick)
+        self._last_tick = tick
+        return self._t_ms
+
+    def _emit(self, rtype, t, values):
+        if rtype == P.REC_TRACE:
+            payload = P.trace_payload(values[0], values[1])
+        else:
+            payload = P.event_payload(rtype, *values)
+        ms = int(t * 1000)
+        flags = 0
+        if self.wall_offset_ms is not None:
+            ms += self.wall_offset_ms
+            flags = P.FLAG_WALL_CLOCK
+        if ms < 0:
+            ms = 0
+        rec = self.log.append(rtype, ms // 1000, ms % 1000, flags, payload)
+        for listener in self.listeners:
+            listener(rec)
+
+    def fault_event(self, code, detail=0):
+        self.fault = code
+        self._emit(P.REC_FAULT, self.now_ms() / 1000, (code, detail))
+
+    # --- hardware ------------------------------------------------------------------------
+    def _open_imu(self):
+        b = self.board
+        name = "I2C%d (SDA %d, SCL %d)" % (b.I2C_BUS, b.I2C_SDA, b.I2C_SCL)
+        if b.IMU == "lsm6dsox":
+            from clip.drivers.lsm6dsox import LSM6DSOX
+            imu: FifoImu = LSM6DSOX(self.i2c, b.IMU_ADDRESS, b.IMU_MOUNT, name)
+        else:
+            from clip.drivers.mpu6050 import MPU6050
+            imu = MPU6050(self.i2c, b.IMU_ADDRESS, b.IMU_MOUNT, name)
+        imu.configure(rate_hz=SAMPLE_HZ, accel_g=4, gyro_dps=500)
+        imu.set_decimation(GROUP)
+        imu.start()
+        return imu
+
+    def _open_haptic(self):
+        b = self.board
+        try:
+            if b.HAPTIC == "drv2605":
+                from clip.drivers.drv2605 import DRV2605
+                self.haptic = DRV2605(self.i2c, b.HAPTIC_ADDRESS, b.HAPTIC_LRA)
+            else:
+                from clip.drivers.erm import ErmMotor
+                self.haptic = ErmMotor(PWM(Pin(b.MOTOR_PIN, Pin.OUT)))
+        except Exception as e:  # the clip still logs and syncs without its motor
+            print("haptic:", e)
+            self.haptic = None
+            self.fault_event(FAULT_NO_HAPTIC)
+
+    def buzz(self, pattern):
+        self.player.start(pattern, self.now_ms())
+        self._buzz_event.set()
+
+    # --- tasks ---------------------------------------------------------------------------
+    async def sampler(self):
+        clock = SampleClock(SAMPLE_HZ)
+        period = 0.0
+        while self.running:
+            if self.imu is None:
+                try:
+                    self.imu = self._open_imu()
+                    clock = SampleClock(self.imu.rate_hz)
+                    period = GROUP / self.imu.rate_hz
+                    if self.fault in (FAULT_NO_IMU, FAULT_IMU_LOST):
+                        self.fault = 0
+                except (ImuError, OSError) as e:
+                    if self.fault not in (FAULT_NO_IMU, FAULT_IMU_LOST):
+                        print("imu:", e)
+                        self.fault_event(FAULT_NO_IMU)
+                    await asyncio.sleep_ms(RETRY_MS)
+                    continue
+            await asyncio.sleep_ms(DRAIN_MS)
+            try:
+                before = self.imu.samples
+                groups = self.imu.drain()
+            except OSError:
+                self.imu = None
+                self.fault_event(FAULT_IMU_LOST)
+                continue
+            if not groups:
+                continue
+            imu = self.imu
+            drained = imu.samples - before
+            first = clock.drained(self.now_ms(), drained)
+            # a group's time is its last sample's; a partial group (imu._n samples) is left
+            last = drained - 1 - imu._n - (groups - 1) * GROUP
+            t = (first + last * clock.period_ms) / 1000.0
+            step = GROUP * clock.period_ms / 1000.0
+            out = self.imu.out
+            p = self.pipeline
+            for k in range(groups):
+                i = 6 * k
+                pattern = p.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4],
+                                 out[i + 5], period)
+                if pattern >= 0:
+                    self.buzz(pattern)
+                t += step
+            if self._cal_token is not None and p.calibration_result is not None:
+                self._calibration_done(self._cal_token, p.calibration_result)
+
+    async def haptics(self):
+        while self.running:
+            level, wait = self.player.step(self.now_ms())
+            if self.haptic is not None:
+                try:
+                    self.haptic.set_level(level)
+                except OSError:
+                    pass  # a flaky motor driver must not stop the clip
+            self._buzz_event.clear()
+            if wait < 0:
+                await self._buzz_event.wait()
+            else:
+                try:
+                    await asyncio.wait_for_ms(self._buzz_event.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def buttons(self):
+        if self.button is None:
+            return
+        pressed_at = None
+        while self.running:
+            await asyncio.sleep_ms(20)
+            down = self.button.value() == 0
+            now = self.now_ms()
+            if down and pressed_at is None:
+                pressed_at = now
+            elif not down and pressed_at is not None:
+                held = now - pressed_at
+                pressed_at = None
+                if held >= VERY_LONG_PRESS_MS:
+                    self.cmd_forget_bonds()
+                elif held >= LONG_PRESS_MS:
+                    self.start_calibration(None)
+                elif held >= 50:  # debounced short press
+                    snoozed = self.pipeline.posture.snooze_until > now / 1000
+                    self.cmd_snooze(0 if snoozed else SHORT_SNOOZE_MIN)
+
+    async def housekeeping(self):
+        last_fault_buzz = -FAULT_BUZZ_MS
+        while self.running:
+            now = self.now_ms()
+            if self.fault in (FAULT_NO_IMU, FAULT_IMU_LOST) and \
+                    now - last_fault_buzz >= FAULT_BUZZ_MS:
+                last_fault_buzz = now
+                self.buzz(H.FAULT)
+            self._read_battery()
+            gc.collect()
+            await asyncio.sleep_ms(1000)
+
+    def _read_battery(self):
+        pin = self.board.BATTERY_ADC_PIN
+        if pin is None:
+            return
+        mv = ADC(Pin(pin), atten=ADC.ATTN_11DB).read_uv() * self.board.BATTERY_DIVIDER // 1000
+        self.battery_mv = int(mv)
+        # LiPo: 3.3 V empty .. 4.2 V full, linear enough for a percentage on a status line
+        pct = (self.battery_mv - 3300) * 100 // 900
+        self.battery_pct = 0 if pct < 0 else (100 if pct > 100 else pct)
+        if self.battery_mv < LOW_BATTERY_MV and not self._low_battery_sent and mv > 0:
+            self._low_battery_sent = True
+            self._emit(P.REC_LOW_BATTERY, self.now_ms() / 1000,
+                       (self.battery_mv, self.battery_pct))
+            self.buzz(H.LOW_BATTERY)
+        elif self.battery_mv > LOW_BATTERY_MV + 100:
+            self._low_battery_sent = False
+
+    async def run(self):
+        tasks = [asyncio.create_task(self.sampler()), asyncio.create_task(self.haptics()),
+                 asyncio.create_task(self.buttons()), asyncio.create_task(self.housekeeping())]
+        while self.running:
+            await asyncio.sleep_ms(100)
+        for task in tasks:
+            task.cancel()
+        self.pipeline.posture.finish(self.now_ms() / 1000)
+
+    # --- control -------------------------------------------------------------------------
+    def control(self, data):
+        """A control write: the reply to notify now, or None when it follows later."""
+        return control.handle(self, data)
+
+    def _reply_later(self, reply):
+        if self.reply_sink is not None:
+            self.reply_sink(reply)
+        else:
+            self.replies.append(reply)
+
+    def start_calibration(self, token):
+        if self.imu is None:
+            raise P.CommandError(P.ST_NO_SENSOR, "no IMU")
+        if self.pipeline.capture is not None:
+            raise P.CommandError(P.ST_BUSY, "calibration running")
+        self._cal_token = token if token is not None else -1
+        self.pipeline.start_calibration()
+
+    def _calibration_done(self, token, result):
+        status, values = result
+        self._cal_token = None
+        if status == P.ST_OK:
+            n = self.pipeline.neutral
+            self.store.save("neutral", [n.nx, n.ny, n.nz])
+        if token >= 0:
+            self._reply_later(P.pack_reply(P.OP_CALIBRATE, token, status, values))
+
+    def cmd_get_info(self):
+        kind = IMU_KINDS.get(self.board.IMU, 0)
+        return (P.PROTOCOL_VERSION, VERSION[0], VERSION[1], VERSION[2], kind, 0)
+
+    def cmd_calibrate(self):
+        self.start_calibration(self.token)
+        return control.PENDING
+
+    def cmd_get_config(self, key):
+        row = S.row_by_key(key)
+        return (key, self.settings[row[1]])
+
+    def cmd_set_config(self, key, value):
+        row = S.row_by_key(key)
+        new = S.with_value(self.settings, row[1], value)  # raises before anything changes
+        self.store.save("settings", new)
+        self.settings = new
+        self.pipeline.configure(new)
+        self.player.intensity = new["intensity_pct"]
+        return (key, value)
+
+    def cmd_snooze(self, minutes):
+        t = self.now_ms() / 1000
+        self.pipeline.posture.snooze(t, minutes)
+        self._emit(P.REC_SNOOZE, t, (minutes,))
+        return (minutes,)
+
+    def cmd_buzz_test(self, pattern):
+        self.buzz(pattern)
+        self._emit(P.REC_BUZZ, self.now_ms() / 1000, (pattern, PC.REASON_TEST))
+        return (pattern,)
+
+    def cmd_set_time(self, seconds, millis):
+        prev_ms = self.now_ms()
+        prev_flags = 0
+        if self.wall_offset_ms is not None:
+            prev_ms += self.wall_offset_ms
+            prev_flags = P.FLAG_WALL_CLOCK
+        self.wall_offset_ms = seconds * 1000 + millis - self.now_ms()
+        self._emit(P.REC_TIME_SET, self.now_ms() / 1000, (prev_ms // 1000, prev_flags))
+        return (seconds, millis)
+
+    def cmd_stream(self, mode, rate):
+        if mode != P.STREAM_OFF and self.imu is None:
+            raise P.CommandError(P.ST_NO_SENSOR, "no IMU")
+        self.stream_mode = mode
+        self.stream_rate = rate
+        return (mode, rate)
+
+    def cmd_factory_reset(self, magic):
+        self.store.remove("settings")
+        self.store.remove("neutral")
+        self.settings = S.defaults()
+        self.pipeline.configure(self.settings)
+        self.pipeline.neutral.set(1.0, 0.0, 0.0)
+        self.pipeline.neutral.calibrated = False
+        return ()
+
+    def cmd_forget_bonds(self):
+        self.store.remove("bonds")
+        return ()
+
+    def cmd_get_status(self):
+        bits = 0
+        if self.fault:
+            bits |= STATE_FAULT
+        if self.pipeline.neutral.calibrated:
+            bits |= STATE_CALIBRATED
+        if self.pipeline.capture is not None:
+            bits |= STATE_CALIBRATING
+        if self.pipeline.posture.snooze_until > self.now_ms() / 1000:
+            bits |= STATE_SNOOZED
+        if self.stream_mode != P.STREAM_OFF:
+            bits |= STATE_STREAMING
+        return (self.battery_mv, self.battery_pct, bits, self.now_ms() // 1000)
+
+    def serial(self):
+        return "".join("%02x" % b for b in unique_id())
