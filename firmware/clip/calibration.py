@@ -2,6 +2,8 @@
 # Pure: fed with fused up vectors and raw rates, returns results; persistence is the app's.
 import math
 
+import micropython
+
 DEG = 57.29577951308232  # degrees per radian
 
 CAPTURE_S = 2.5  # averaging time of a neutral capture
@@ -47,6 +49,7 @@ class Neutral:
         """Mounting tilt: angle between the neutral up vector and the clip's +x."""
         return math.acos(max(-1.0, min(1.0, self.nx))) * DEG
 
+    @micropython.native
     def angles(self, ux, uy, uz):
         tx = self.r00 * ux + self.r01 * uy + self.r02 * uz
         ty = self.r10 * ux + self.r11 * uy + self.r12 * uz

@@ -52,6 +52,7 @@ class Fusion:
     def reset(self):
         # strapdown quaternion sensor -> I frame
         self.qw, self.qx, self.qy, self.qz = 1.0, 0.0, 0.0, 0.0
+        self._pw, self._px, self._py, self._pz = 1.0, 0.0, 0.0, 0.0  # at the step's start
         # two first-order stages of the accelerometer low-pass, I frame
         self._a1x = self._a1y = self._a1z = 0.0
         self._a2x = self._a2y = self._a2z = 0.0
@@ -132,6 +133,10 @@ class Fusion:
             self.by += kb * (self._gy - self.by)
             self.bz += kb * (self._gz - self.bz)
 
+        self._pw = self.qw
+        self._px = self.qx
+        self._py = self.qy
+        self._pz = self.qz
         # strapdown: q <- q * (1, w*dt/2), then normalise
         h = 0.5 * dt
         wx, wy, wz = (gx - self.bx) * h, (gy - self.by) * h, (gz - self.bz) * h
@@ -154,7 +159,12 @@ class Fusion:
         self.qy = qy
         self.qz = qz
 
-        # rotation matrix sensor -> I
+        # rotation matrix sensor -> I, at the middle of the step: the accelerometer sample
+        # (an average over the step when the driver groups samples) belongs there
+        qw = 0.5 * (qw + self._pw)
+        qx = 0.5 * (qx + self._px)
+        qy = 0.5 * (qy + self._py)
+        qz = 0.5 * (qz + self._pz)
         xx, yy, zz = qx * qx, qy * qy, qz * qz
         xy, xz, yz = qx * qy, qx * qz, qy * qz
         wx, wy, wz = qw * qx, qw * qy, qw * qz

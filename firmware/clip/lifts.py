@@ -9,6 +9,7 @@
 # Pure: ``update`` takes time, angles and rates; events go to ``emit``.
 import math
 
+import micropython
 from micropython import const
 
 from clip import protocol as P
@@ -71,6 +72,7 @@ class LiftCoach:
         """A movement that may be a lift is going on (the posture coach holds its clock)."""
         return self.state == ACTIVE or self._level - self.h > _DIPPED_M
 
+    @micropython.native
     def update(self, t, flexion, lateral, a_vert, gyro_norm, twist_rate, dt):
         """One step: time s, trunk angles deg, specific force along up m/s^2 (gravity
         included), |gyro| rad/s, twist rate rad/s, step dt s. Returns a buzz reason or 0."""

@@ -4,6 +4,7 @@
 # the haptic pattern it asks for; events go to ``emit(rtype, t_s, values)``.
 import math
 
+import micropython
 from micropython import const
 
 from clip import calibration as C
@@ -88,6 +89,7 @@ class Pipeline:
         return pattern
 
     # --- the step -----------------------------------------------------------------------
+    @micropython.native
     def feed(self, t, gx, gy, gz, ax, ay, az, dt):
         """One sample at device time ``t`` (s): gyro rad/s, accelerometer m/s^2 (sensor
         frame), period ``dt`` s. Returns the haptic pattern to play, or -1."""

@@ -1,6 +1,7 @@
 # Posture coach: slouch and lean episodes, the buzz decision, activity gating.
 # Pure: ``update`` takes the time in seconds and trunk angles in degrees; events go to the
 # ``emit(rtype, t, values)`` callback and a buzz request (its reason) is the return value.
+import micropython
 from micropython import const
 
 from clip import protocol as P
@@ -113,6 +114,7 @@ class PostureCoach:
         self.state = UPRIGHT
         self._reset_episode(t_end)
 
+    @micropython.native
     def update(self, t, flexion, lateral, dt, gated=False):
         """One step at time ``t`` (s) of ``dt`` s. ``gated``: walking, lying or mid-lift —
         the clock of the episode stops and no buzz is given. Returns a buzz reason or 0."""

@@ -1,6 +1,7 @@
 # ST LSM6DSOX (wearable build): 6-axis, 0.55 mA in high-performance mode, 3 KB FIFO of tagged
 # 7-byte words. Registers little-endian. Chosen over the ICM-42688-P for its lower current
 # (0.55 vs 0.88 mA) and its wide availability on breakout boards with a STEMMA QT connector.
+import micropython
 from micropython import const
 
 from clip.drivers.imu import DEG, FifoImu, G, ImuError
@@ -90,6 +91,7 @@ class LSM6DSOX(FifoImu):
         self.i2c.readfrom_mem_into(self.address, _FIFO_DATA_OUT_TAG, mv[:2 * WORD_BYTES * n])
         return n
 
+    @micropython.native
     def _decode(self, n):
         b = self._buf
         s = self._sum

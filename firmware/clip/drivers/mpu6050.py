@@ -1,4 +1,5 @@
 # InvenSense MPU-6050 (breadboard builds): 6-axis, 1 KB FIFO, registers big-endian.
+import micropython
 from micropython import const
 
 from clip.drivers.imu import DEG, FifoImu, G, ImuError
@@ -81,6 +82,7 @@ class MPU6050(FifoImu):
         self.i2c.readfrom_mem_into(self.address, _FIFO_R_W, mv[:12 * n])
         return n
 
+    @micropython.native
     def _decode(self, n):
         b = self._buf
         s = self._sum
