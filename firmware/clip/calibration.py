@@ -70,20 +70,29 @@ MOVING = 2
 
 
 class NeutralCapture:
-    """Average the up vector over ``CAPTURE_S``; refuse (MOVING) as soon as the wearer moves."""
+    """Average the accelerometer (the up direction while still) and the gyro (its bias) over
+    ``CAPTURE_S``; refuse (MOVING) as soon as the wearer moves. Raw samples, not the fused
+    up vector: right after power-up the fusion has not converged, a still average has."""
 
     def __init__(self, duration_s=CAPTURE_S):
         self.duration_s = duration_s
         self.state = CAPTURING
         self.elapsed = 0.0
         self.sx = self.sy = self.sz = 0.0
+        self.gx = self.gy = self.gz = 0.0
+        self.n = 0
         self._first = None
         self.reason = ""
 
-    def feed(self, ux, uy, uz, gyro_norm, acc_norm, dt):
-        """One fused sample: up vector, |gyro - bias| in rad/s, |acc| in m/s^2. Returns state."""
+    def feed(self, gx, gy, gz, ax, ay, az, gyro_norm, dt):
+        """One sample: gyro rad/s, accelerometer m/s^2 (sensor frame), |gyro - bias| rad/s.
+        Returns the state."""
         if self.state != CAPTURING:
             return self.state
+        acc_norm = math.sqrt(ax * ax + ay * ay + az * az)
+        if acc_norm == 0.0:
+            acc_norm = 1e-9
+        ux, uy, uz = ax / acc_norm, ay / acc_norm, az / acc_norm
         if self._first is None:
             self._first = (ux, uy, uz)
         f = self._first
@@ -96,10 +105,19 @@ class NeutralCapture:
         self.sx += ux
         self.sy += uy
         self.sz += uz
+        self.gx += gx
+        self.gy += gy
+        self.gz += gz
+        self.n += 1
         self.elapsed += dt
         if self.elapsed >= self.duration_s:
             self.state = DONE
         return self.state
 
     def result(self):
+        """Neutral up direction (unnormalised sum), sensor frame."""
         return (self.sx, self.sy, self.sz)
+
+    def gyro_bias(self):
+        n = self.n if self.n else 1
+        return (self.gx / n, self.gy / n, self.gz / n)

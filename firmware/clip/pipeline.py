@@ -72,6 +72,8 @@ class Pipeline:
     def _calibrated(self, t, capture):
         sx, sy, sz = capture.result()
         self.capture = None
+        f = self.fusion
+        f.bx, f.by, f.bz = capture.gyro_bias()  # the wearer held still: the gyro read its bias
         self.posture.finish(t)
         self.neutral.set(sx, sy, sz)
         self.neutral.calibrated = True
@@ -119,8 +121,7 @@ class Pipeline:
         pattern = -1
         capture = self.capture
         if capture is not None:
-            state = capture.feed(f.ux, f.uy, f.uz, w, math.sqrt(ax * ax + ay * ay + az * az),
-                                      dt)
+            state = capture.feed(gx, gy, gz, ax, ay, az, w, dt)
             if state == C.DONE:
                 pattern = self._calibrated(t, capture)
             elif state == C.MOVING:

@@ -48,16 +48,20 @@ def test_mounting_tilt_up_to_30_deg_does_not_matter():
 def test_neutral_capture_averages_and_refuses_motion():
     c = NeutralCapture()
     u = rot_y(0.3, (1.0, 0.0, 0.0))
-    while c.feed(u[0], u[1], u[2], 0.01, 9.8, DT) != DONE:
+    g = 9.8
+    while c.feed(0.02, -0.01, 0.0, g * u[0], g * u[1], g * u[2], 0.01, DT) != DONE:
         assert c.elapsed < 2.6
     sx, sy, sz = c.result()
     m = math.sqrt(sx * sx + sy * sy + sz * sz)
     assert abs(sx / m - u[0]) < 1e-9 and abs(sz / m - u[2]) < 1e-9
+    bx, by, bz = c.gyro_bias()
+    assert abs(bx - 0.02) < 1e-12 and abs(by + 0.01) < 1e-12 and bz == 0.0
     for gyro, acc, drift in ((0.5, 9.8, 0.0), (0.0, 12.0, 0.0), (0.0, 9.8, 0.2)):
         c = NeutralCapture()
         for _ in range(20):
-            c.feed(1.0, 0.0, 0.0, 0.0, 9.8, DT)
-        assert c.feed(math.cos(drift), 0.0, math.sin(drift), gyro, acc, DT) == MOVING
+            c.feed(0.0, 0.0, 0.0, 9.8, 0.0, 0.0, 0.0, DT)
+        assert c.feed(0.0, gyro, 0.0, acc * math.cos(drift), 0.0, acc * math.sin(drift), gyro,
+                      DT) == MOVING
         assert c.reason == "moving - hold still"
 
 
