@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FW_STUBS := $(VENV)/firmware-stubs
+SYSDEPS := $(VENV)/.sysdeps
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test demo lint typecheck pytest vectors bench clean
@@ -16,6 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade --target $(FW_STUBS) micropython-esp32-stubs
 	touch $(STAMP)
 
+# Debian packages the tests need (the enclosure render); installed only when missing.
+$(SYSDEPS): $(STAMP)
+	command -v openscad >/dev/null || apt-get install -y -q openscad \
+		|| (apt-get update -q && apt-get install -y -q openscad)
+	touch $(SYSDEPS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -23,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(SYSDEPS)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest

@@ -78,6 +78,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+
+    return deploy(args.port, args.board, args.firmware, args.dry_run)
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    from . import power
+
+    power.main()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="postureclip", description=__doc__)
     ap.add_argument("--version", action="version", version=f"postureclip {__version__}")
@@ -100,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gaps", type=int, default=0, help="number of gaps in the timestamps")
     p.add_argument("--truth", metavar="OUT.json", help="also write the ground truth")
     p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser("firmware", help="work with the clip's firmware")
+    fw = p.add_subparsers(dest="firmware_command", required=True)
+    d = fw.add_parser("deploy", help="copy the firmware to a board running MicroPython")
+    d.add_argument("--port", default="auto", help="serial port (default: mpremote's auto)")
+    d.add_argument("--board", default="xiao_esp32c3",
+                   help="board file: xiao_esp32c3 (wearable) or devkit_mpu6050 (breadboard)")
+    d.add_argument("--firmware", type=Path, help="firmware folder (default: the repository's)")
+    d.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
+    d.set_defaults(run=cmd_deploy)
+
+    p = sub.add_parser("power", help="print the battery-life model of both builds")
+    p.set_defaults(run=cmd_power)
 
     from . import demo
 

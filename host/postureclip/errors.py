@@ -32,3 +32,7 @@ class RecordingError(PostureclipError):
 
 class CalibrationError(RecordingError):
     """No still, neutral stretch to calibrate from."""
+
+
+class DeployError(PostureclipError):
+    """The firmware cannot be copied to a board (no firmware tree, no mpremote, no board)."""
