@@ -65,8 +65,8 @@ def run_firmware(rows: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
     return out, events
 
 
-def one_hour(seed: int) -> dict[str, object]:
-    rows, sim = device_samples(seed, 1.0)
+def one_hour(seed: int, hours: float = 1.0) -> dict[str, object]:
+    rows, sim = device_samples(seed, hours)
     out, events = run_firmware(rows)
     tr = sim.truth  # type: ignore[attr-defined]
     excluded = np.isin(tr.activity, ["lift", "walk", "lie", "reach"])

@@ -7,10 +7,10 @@ virtual clip's hardware), plus ``board.txt`` naming the board file the clip shou
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import DeployError
@@ -39,10 +39,10 @@ def deploy_commands(files: list[tuple[Path, str]], port: str, board_txt: Path
     base = [sys.executable, "-m", "mpremote", "connect", port]
     dirs = sorted({str(Path(dest).parent) for _, dest in files} - {"."},
                   key=lambda d: (d.count("/"), d))
-    cmds = [base + ["fs", "mkdir", f":{d}"] for d in dirs]
-    cmds += [base + ["fs", "cp", str(src), f":{dest}"] for src, dest in files]
-    cmds.append(base + ["fs", "cp", str(board_txt), ":board.txt"])
-    cmds.append(base + ["reset"])
+    cmds = [[*base, "fs", "mkdir", f":{d}"] for d in dirs]
+    cmds += [[*base, "fs", "cp", str(src), f":{dest}"] for src, dest in files]
+    cmds.append([*base, "fs", "cp", str(board_txt), ":board.txt"])
+    cmds.append([*base, "reset"])
     return cmds
 
 
