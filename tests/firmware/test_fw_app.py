@@ -14,7 +14,7 @@ from clip import protocol as P
 from clip.app import FAULT_NO_IMU, STATE_CALIBRATED, STATE_FAULT, App
 from clip.boards import devkit_mpu6050, xiao_esp32c3
 
-TMP = "/tmp/postureclip-fw-%s-%d" % (sys.implementation.name, time.ticks_ms())
+TMP = "/tmp/postureclip-fw-%s-%d" % (sys.implementation.name, time.time_ns())
 
 
 def fresh_root(name):
