@@ -213,7 +213,7 @@ class EventLog:
         kept = lost = 0
         first = -1
         size = 0
-        for rec, rtype, seq in self._records(path):
+        for _rec, rtype, seq in self._records(path):
             if rtype == P.REC_TRACE or rtype == P.REC_SUMMARY:
                 lost += 1
                 if first < 0:
@@ -221,7 +221,7 @@ class EventLog:
         if not lost:
             return seg[2], 0, -1
         with open(tmp, "wb") as dst:
-            for rec, rtype, seq in self._records(path):
+            for rec, rtype, _seq in self._records(path):
                 if rtype != P.REC_TRACE and rtype != P.REC_SUMMARY:
                     dst.write(rec)
                     kept += 1
