@@ -28,7 +28,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	MYPYPATH=$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
+	MYPYPATH=tools/stubs:$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
 
 pytest: $(STAMP) $(SYSDEPS)
 	$(BIN)/pytest -n 2 -q

@@ -17,6 +17,7 @@ from clip import posture as PC
 from clip import protocol as P
 from clip import settings as S
 from clip.drivers.imu import FifoImu, ImuError, SampleClock
+from clip.eventlog import EventLog
 from clip.pipeline import Pipeline
 from clip.store import Store
 
@@ -43,31 +44,16 @@ FAULT_IMU_LOST = const(2)
 FAULT_NO_HAPTIC = const(3)
 
 
-class RamLog:
-    """Numbers records in RAM until the flash log takes over (clip.eventlog)."""
-
-    def __init__(self):
-        self.next_seq = 0
-        self.records = []
-
-    def append(self, rtype, time_s, time_ms, flags, payload):
-        rec = P.pack_record(rtype, self.next_seq, time_s, time_ms, flags, payload)
-        self.next_seq += 1
-        self.records.append(rec)
-        if len(self.records) > 64:
-            self.records.pop(0)
-        return rec
-
-
 class App:
-    def __init__(self, board, root="/", log=None):
+    def __init__(self, board, root=".", log=None):
         self.board = board
         self.store = Store(root)
         self.settings = S.validated(self.store.load("settings"))
         neutral = self.store.load("neutral")
         if not (isinstance(neutral, list) and len(neutral) == 3):
             neutral = None
-        self.log = log or RamLog()
+        self.log = log or EventLog(root)
+        self.ble = None  # the BLE peripheral, made in run() (it needs the event loop)
         self.listeners = []  # called with every packed record (BLE events characteristic)
         self.reply_sink = None  # called with control replies sent later (calibration)
         self.replies = []  # late replies when no sink is attached (tests)
@@ -86,6 +72,7 @@ class App:
         self.token = 0  # token of the control request being handled
         self.stream_mode = P.STREAM_OFF
         self.stream_rate = 0
+        self._stream_acc = 0.0
         self.running = True
         self.battery_mv = 0
         self.battery_pct = 0
@@ -159,13 +146,11 @@ class App:
     # --- tasks ---------------------------------------------------------------------------
     async def sampler(self):
         clock = SampleClock(SAMPLE_HZ)
-        period = 0.0
         while self.running:
             if self.imu is None:
                 try:
                     self.imu = self._open_imu()
                     clock = SampleClock(self.imu.rate_hz)
-                    period = GROUP / self.imu.rate_hz
                     if self.fault in (FAULT_NO_IMU, FAULT_IMU_LOST):
                         self.fault = 0
                 except (ImuError, OSError) as e:
@@ -185,23 +170,50 @@ class App:
             if not groups:
                 continue
             imu = self.imu
+            group = imu.decimate
             drained = imu.samples - before
             first = clock.drained(self.now_ms(), drained)
             # a group's time is its last sample's; a partial group (imu._n samples) is left
-            last = drained - 1 - imu._n - (groups - 1) * GROUP
+            last = drained - 1 - imu._n - (groups - 1) * group
             t = (first + last * clock.period_ms) / 1000.0
-            step = GROUP * clock.period_ms / 1000.0
-            out = self.imu.out
+            step = group * clock.period_ms / 1000.0
+            period = group / imu.rate_hz
+            out = imu.out
             p = self.pipeline
+            ble = self.ble
+            streaming = ble is not None and self.stream_mode != P.STREAM_OFF
             for k in range(groups):
                 i = 6 * k
                 pattern = p.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4],
                                  out[i + 5], period)
                 if pattern >= 0:
                     self.buzz(pattern)
+                if streaming:
+                    self._stream(ble, t, step, out, i)
                 t += step
+            # raw streaming faster than the fused rate needs every sample
+            want = 1 if (self.stream_mode == P.STREAM_RAW
+                         and self.stream_rate * GROUP > imu.rate_hz) else GROUP
+            if want != imu.decimate:
+                imu.set_decimation(want)
             if self._cal_token is not None and p.calibration_result is not None:
                 self._calibration_done(self._cal_token, p.calibration_result)
+
+    def _stream(self, ble, t, step, out, i):
+        """Offer one fused step to the stream at the requested rate (a step is kept when the
+        stream's clock has come round)."""
+        self._stream_acc += self.stream_rate * step
+        if self._stream_acc < 1.0:
+            return
+        self._stream_acc -= 1.0
+        if self._stream_acc > 1.0:
+            self._stream_acc = 0.0
+        period_us = int(1000000 / self.stream_rate)
+        if self.stream_mode == P.STREAM_QUAT:
+            ble.stream_sample(t * 1000, period_us, self.pipeline.fusion.quaternion())
+        else:
+            ble.stream_sample(t * 1000, period_us, (out[i + 3], out[i + 4], out[i + 5], out[i],
+                                                    out[i + 1], out[i + 2]))
 
     async def haptics(self):
         while self.running:
@@ -261,7 +273,10 @@ class App:
         self.battery_mv = int(mv)
         # LiPo: 3.3 V empty .. 4.2 V full, linear enough for a percentage on a status line
         pct = (self.battery_mv - 3300) * 100 // 900
-        self.battery_pct = 0 if pct < 0 else (100 if pct > 100 else pct)
+        pct = 0 if pct < 0 else (100 if pct > 100 else pct)
+        if pct != self.battery_pct and self.ble is not None:
+            self.ble.battery(pct)
+        self.battery_pct = pct
         if self.battery_mv < LOW_BATTERY_MV and not self._low_battery_sent and mv > 0:
             self._low_battery_sent = True
             self._emit(P.REC_LOW_BATTERY, self.now_ms() / 1000,
@@ -270,9 +285,22 @@ class App:
         elif self.battery_mv > LOW_BATTERY_MV + 100:
             self._low_battery_sent = False
 
+    def _start_ble(self):
+        try:
+            from clip.ble import Peripheral
+        except ImportError:  # a port without bluetooth: the clip still coaches and logs
+            return None
+        name = "%s-%s" % (P.DEVICE_NAME_PREFIX, self.serial()[-4:])
+        ble = Peripheral(self, name, secure=self.settings["require_encryption"] == 1)
+        self.listeners.append(ble.event)
+        return ble
+
     async def run(self):
+        self.ble = self._start_ble()
         tasks = [asyncio.create_task(self.sampler()), asyncio.create_task(self.haptics()),
                  asyncio.create_task(self.buttons()), asyncio.create_task(self.housekeeping())]
+        if self.ble is not None:
+            tasks.append(asyncio.create_task(self.ble.run()))
         while self.running:
             await asyncio.sleep_ms(100)
         for task in tasks:
@@ -354,7 +382,27 @@ class App:
             raise P.CommandError(P.ST_NO_SENSOR, "no IMU")
         self.stream_mode = mode
         self.stream_rate = rate
+        self._stream_acc = 0.0
         return (mode, rate)
+
+    def _need_ble(self):
+        if self.ble is None:
+            raise P.CommandError(P.ST_FAILED, "no BLE")
+        return self.ble
+
+    def cmd_log_info(self):
+        log = self.log
+        return (log.first_seq(), log.next_seq, log.stored(), log.dropped)
+
+    def cmd_log_send(self, first, limit):
+        return self._need_ble().start_transfer(first, limit)
+
+    def cmd_log_ack(self, seq):
+        return (self.log.ack(seq),)
+
+    def cmd_log_abort(self):
+        self._need_ble().abort_transfer()
+        return ()
 
     def cmd_factory_reset(self, magic):
         self.store.remove("settings")
@@ -366,7 +414,10 @@ class App:
         return ()
 
     def cmd_forget_bonds(self):
-        self.store.remove("bonds")
+        if self.ble is not None:
+            self.ble.forget_bonds()
+        else:
+            self.store.remove("bonds")
         return ()
 
     def cmd_get_status(self):

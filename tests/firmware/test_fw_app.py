@@ -45,7 +45,7 @@ async def run_for(app, ms, until=None):
 
 def records(app, rtype):
     out = []
-    for rec in app.log.records:
+    for rec in app.log.read_from(0):
         _size, t, _seq, _time_s, _time_ms, _flags, payload = P.parse_record(rec)
         if t == rtype:
             out.append(struct.unpack(P.RECORD_PAYLOAD[rtype], bytes(payload)))

@@ -1,0 +1,306 @@
+# The clip's GATT peripheral (docs/protocol.md) on the low-level `bluetooth` module.
+#
+# One central at a time. Ownership: IRQ handlers only record what happened and queue work;
+# the ``run`` task owns the radio's notification path: it sends queued notifications in order,
+# retries on OSError(ENOMEM) (the controller's queue is full) without losing or reordering
+# anything, spaces them by at least ``SPACING_MS``, and pumps the stream and log transfers.
+import asyncio
+import struct
+
+import bluetooth
+from micropython import const
+
+from clip import VERSION
+from clip import protocol as P
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
+
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE = const(0x0008)
+_FLAG_NOTIFY = const(0x0010)
+_FLAG_WRITE_ENCRYPTED = const(0x1000)
+_IO_NO_INPUT_OUTPUT = const(3)
+
+_ADV_FAST_US = const(100000)
+_ADV_SLOW_US = const(1000000)
+_ADV_FAST_S = const(30)
+WANT_MTU = const(247)
+SPACING_MS = const(8)  # between notifications: rapid bursts drop links on the ESP32-C3
+_QUEUE_MAX = const(24)  # pending notifications; the stream is dropped beyond (it is lossy)
+_ENOMEM = const(12)
+LOG_MIN_MTU = const(225)  # ATT header + log frame header + the largest record (218)
+
+_SERVICE = bluetooth.UUID(P.SERVICE_UUID)
+_BATTERY = bluetooth.UUID(0x180F)
+_DIS = bluetooth.UUID(0x180A)
+
+
+def _ad(kind, data):
+    return bytes((len(data) + 1, kind)) + data
+
+
+def advertising_payloads(name):
+    """(advertising data, scan response): flags, 128-bit service UUID and Battery in the
+    first (they must fit 31 bytes), the name in the response."""
+    u = bytes(reversed(bytes.fromhex(P.SERVICE_UUID.replace("-", ""))))
+    adv = _ad(0x01, b"\x06") + _ad(0x07, u) + _ad(0x03, b"\x0f\x18")
+    resp = _ad(0x09, name.encode())
+    return adv, resp
+
+
+class Peripheral:
+    def __init__(self, app, name, secure=True):
+        self.app = app
+        self.name = name
+        self.ble = bluetooth.BLE()
+        self.conn = None
+        self.mtu = 23
+        self.encrypted = False
+        self.queue = []  # (handle, bytes), in order
+        self.transfer = None  # the running log transfer
+        self.stream_buf = None
+        self.stream_kind = P.STREAM_OFF
+        self.stream_count = 0
+        self.stream_seq = 0
+        self.stream_t0 = 0
+        self.adv_fast_until = 0
+        self.adv_interval = 0
+        self.enomem = 0  # back-pressure events seen (tests and diagnostics)
+        self.secrets = {}
+        stored = app.store.load("bonds")
+        if isinstance(stored, dict):
+            for k, v in stored.items():
+                try:
+                    self.secrets[k] = bytes.fromhex(v)
+                except (ValueError, TypeError):
+                    pass
+        ble = self.ble
+        ble.active(True)
+        ble.config(gap_name=name, mtu=WANT_MTU, bondable=True, le_secure=True, mitm=False,
+                   io=_IO_NO_INPUT_OUTPUT)
+        ble.irq(self._irq)
+        self.register(secure)
+        self.advertise()
+
+    # --- GATT table -----------------------------------------------------------------------
+    def register(self, secure):
+        """(Re)register the services; control writes need encryption when ``secure``.
+        Advertising must be stopped first (NimBLE refuses otherwise)."""
+        ble = self.ble
+        ble.gap_advertise(None)
+        write = _FLAG_WRITE | (_FLAG_WRITE_ENCRYPTED if secure else 0)
+        svc = (_SERVICE, ((bluetooth.UUID(P.STREAM_UUID), _FLAG_NOTIFY),
+                          (bluetooth.UUID(P.EVENTS_UUID), _FLAG_NOTIFY),
+                          (bluetooth.UUID(P.CONTROL_UUID), write | _FLAG_NOTIFY),
+                          (bluetooth.UUID(P.LOG_UUID), _FLAG_NOTIFY)))
+        battery = (_BATTERY, ((bluetooth.UUID(0x2A19), _FLAG_READ | _FLAG_NOTIFY),))
+        dis = (_DIS, ((bluetooth.UUID(0x2A29), _FLAG_READ), (bluetooth.UUID(0x2A24), _FLAG_READ),
+                      (bluetooth.UUID(0x2A25), _FLAG_READ), (bluetooth.UUID(0x2A26), _FLAG_READ)))
+        ((self.h_stream, self.h_events, self.h_control, self.h_log), (self.h_battery,),
+         (h_manu, h_model, h_serial, h_fw)) = ble.gatts_register_services((svc, battery, dis))
+        ble.gatts_set_buffer(self.h_control, 64)  # writes longer than 20 bytes
+        ble.gatts_write(h_manu, b"postureclip project")
+        ble.gatts_write(h_model, self.app.board.NAME.encode())
+        ble.gatts_write(h_serial, self.app.serial().encode())
+        ble.gatts_write(h_fw, ("%d.%d.%d" % VERSION).encode())
+        ble.gatts_write(self.h_battery, bytes((self.app.battery_pct,)))
+        self.secure = secure
+
+    def advertise(self, fast=True):
+        if self.conn is not None:
+            return
+        adv, resp = advertising_payloads(self.name)
+        self.adv_interval = _ADV_FAST_US if fast else _ADV_SLOW_US
+        if fast:
+            self.adv_fast_until = self.app.now_ms() + _ADV_FAST_S * 1000
+        self.ble.gap_advertise(self.adv_interval, adv, resp_data=resp)
+
+    # --- IRQ ------------------------------------------------------------------------------
+    def _irq(self, event, data):
+        if event == _IRQ_CENTRAL_CONNECT:
+            self.conn = data[0]
+            self.mtu = 23
+            self.encrypted = False
+            self.ble.gattc_exchange_mtu(self.conn)
+        elif event == _IRQ_CENTRAL_DISCONNECT:
+            self.conn = None
+            self.encrypted = False
+            self.queue = []
+            self.transfer = None
+            self.stream_buf = None
+            self.app.stream_mode = P.STREAM_OFF
+            self.advertise()
+        elif event == _IRQ_MTU_EXCHANGED:
+            self.mtu = data[1]
+            self.stream_buf = None
+        elif event == _IRQ_ENCRYPTION_UPDATE:
+            self.encrypted = bool(data[1])
+        elif event == _IRQ_GATTS_WRITE:
+            if data[1] == self.h_control:
+                reply = self.app.control(bytes(self.ble.gatts_read(self.h_control)))
+                if reply is not None:
+                    self.notify(self.h_control, reply)
+        elif event == _IRQ_GET_SECRET:
+            sec_type, index, key = data
+            if key is None:
+                i = 0
+                for k, v in self.secrets.items():
+                    if k.startswith("%d:" % sec_type):
+                        if i == index:
+                            return v
+                        i += 1
+                return None
+            return self.secrets.get("%d:%s" % (sec_type, bytes(key).hex()))
+        elif event == _IRQ_SET_SECRET:
+            sec_type, key, value = data
+            k = "%d:%s" % (sec_type, bytes(key).hex())
+            if value is None:
+                self.secrets.pop(k, None)
+            else:
+                self.secrets[k] = bytes(value)
+            self.app.store.save("bonds", {k: v.hex() for k, v in self.secrets.items()})
+            return True
+        return None
+
+    def forget_bonds(self):
+        self.secrets = {}
+        self.app.store.remove("bonds")
+
+    # --- outgoing ---------------------------------------------------------------------------
+    def notify(self, handle, data, lossy=False):
+        if self.conn is None:
+            return False
+        if lossy and len(self.queue) >= _QUEUE_MAX:
+            return False
+        self.queue.append((handle, data))
+        return True
+
+    def event(self, record):
+        self.notify(self.h_events, record)
+
+    def battery(self, pct):
+        self.ble.gatts_write(self.h_battery, bytes((pct,)))
+        self.notify(self.h_battery, bytes((pct,)))
+
+    def stream_sample(self, t_ms, period_us, values):
+        """Add one sample to the stream frame; a full frame is queued. QUAT: (w, x, y, z);
+        RAW: (ax, ay, az, gx, gy, gz)."""
+        mode = self.app.stream_mode
+        if self.conn is None or mode == P.STREAM_OFF:
+            return
+        cap = P.stream_capacity(mode, self.mtu)
+        # batch so notifications are spaced: at most ~25 a second
+        want = self.app.stream_rate // 25 + 1
+        if want < cap:
+            cap = want
+        if self.stream_buf is None or self.stream_kind != mode:
+            self.stream_buf = bytearray(P.stream_frame_size(mode, P.stream_capacity(mode,
+                                                                                    self.mtu)))
+            self.stream_kind = mode
+            self.stream_count = 0
+        if self.stream_count == 0:
+            self.stream_t0 = int(t_ms)
+        if mode == P.STREAM_QUAT:
+            P.pack_quat_sample(self.stream_buf, self.stream_count, *values)
+        else:
+            P.pack_raw_sample(self.stream_buf, self.stream_count, *values)
+        self.stream_count += 1
+        if self.stream_count >= cap:
+            P.pack_stream_header(self.stream_buf, mode, self.stream_seq, self.stream_t0,
+                                 period_us, self.stream_count)
+            frame = bytes(memoryview(self.stream_buf)[:P.stream_frame_size(mode,
+                                                                           self.stream_count)])
+            self.notify(self.h_stream, frame, lossy=True)
+            self.stream_seq = (self.stream_seq + 1) & 0xFFFF
+            self.stream_count = 0
+
+    # --- log transfer ---------------------------------------------------------------------
+    def start_transfer(self, first, limit):
+        if self.conn is None:
+            raise P.CommandError(P.ST_FAILED, "not connected")
+        if self.mtu < LOG_MIN_MTU:
+            raise P.CommandError(P.ST_MTU_TOO_SMALL, "MTU %d < %d" % (self.mtu, LOG_MIN_MTU))
+        if self.transfer is not None:
+            raise P.CommandError(P.ST_BUSY, "transfer running")
+        log = self.app.log
+        count = log.count_from(first)
+        if limit and count > limit:
+            count = limit
+        start = first
+        if count:
+            for rec in log.read_from(first):
+                (start,) = struct.unpack_from("<I", rec, 4)
+                break
+        self.transfer = [log.read_from(first), count, 0, None, first]  # gen, left, frame, held
+        return start, count
+
+    def abort_transfer(self):
+        t = self.transfer
+        if t is None:
+            raise P.CommandError(P.ST_NO_RECORDS, "no transfer")
+        self.transfer = None
+        self.notify(self.h_log, P.pack_log_end(t[2], t[4], P.END_ABORTED))
+
+    def _pump_transfer(self):
+        """Queue the next RECORDS frame (or END); False when nothing was queued."""
+        t = self.transfer
+        if t is None or len(self.queue) >= 4:
+            return False
+        room = self.mtu - 3 - P.LOG_HEADER_SIZE
+        parts = []
+        used = 0
+        while t[1] > 0:
+            rec = t[3]
+            if rec is None:
+                try:
+                    rec = next(t[0])
+                except StopIteration:
+                    t[1] = 0
+                    break
+            if used + len(rec) > room:
+                t[3] = rec  # held for the next frame
+                break
+            t[3] = None
+            parts.append(rec)
+            used += len(rec)
+            t[1] -= 1
+            (t[4],) = struct.unpack_from("<I", rec, 4)
+            t[4] += 1
+        if parts:
+            self.notify(self.h_log, P.pack_log_records(t[2], b"".join(parts)))
+            t[2] += 1
+            return True
+        self.notify(self.h_log, P.pack_log_end(t[2], t[4], P.END_COMPLETE))
+        self.transfer = None
+        return True
+
+    # --- the task ---------------------------------------------------------------------------
+    async def run(self):
+        while True:
+            if self.conn is None:
+                if self.adv_interval == _ADV_FAST_US and self.app.now_ms() > self.adv_fast_until:
+                    self.advertise(fast=False)
+                await asyncio.sleep_ms(50)
+                continue
+            self._pump_transfer()
+            if not self.queue:
+                await asyncio.sleep_ms(SPACING_MS)
+                continue
+            handle, data = self.queue[0]
+            try:
+                self.ble.gatts_notify(self.conn, handle, data)
+            except OSError as e:
+                if e.args[0] == _ENOMEM:
+                    self.enomem += 1  # the controller is full: the same one again, later
+                    await asyncio.sleep_ms(SPACING_MS * 2)
+                    continue
+                self.queue = []  # not connected any more
+                continue
+            self.queue.pop(0)
+            await asyncio.sleep_ms(SPACING_MS)

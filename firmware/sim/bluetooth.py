@@ -1,0 +1,351 @@
+# Stand-in for MicroPython's `bluetooth` on the unix port: the BLE class with the real API
+# and IRQ semantics (connect, MTU exchange, writes, encryption, bonding secrets, notification
+# back-pressure as OSError(ENOMEM)), bridged to a loopback TCP socket where a host process
+# plays the central. Link model: notifications leave in connection events every
+# LINK_INTERVAL_MS, at most LINK_PACKETS_PER_EVENT each; the controller queue holds
+# LINK_QUEUE notifications (beyond that: ENOMEM), as on an ESP32 with NimBLE.
+#
+# Wire format to the central: frames of u16 length (little-endian) + u8 kind + payload.
+import asyncio
+import os
+import select
+import socket
+import struct
+
+from micropython import const
+
+FLAG_READ = const(0x0002)
+FLAG_WRITE_NO_RESPONSE = const(0x0004)
+FLAG_WRITE = const(0x0008)
+FLAG_NOTIFY = const(0x0010)
+FLAG_READ_ENCRYPTED = const(0x0200)
+FLAG_WRITE_ENCRYPTED = const(0x1000)
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
+
+# central -> clip
+C_CONNECT = const(1)  # addr (6)
+C_DISCONNECT = const(2)
+C_MTU = const(3)  # u16 wanted
+C_WRITE = const(4)  # u16 handle, data
+C_SUBSCRIBE = const(5)  # u16 value handle, u8 on
+C_READ = const(6)  # u16 handle
+C_PAIR = const(7)
+C_SCAN = const(8)
+# clip -> central
+P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 props, u8 uuid len, uuid str)
+P_MTU = const(0x83)  # u16
+P_WRITE_RESP = const(0x84)  # u8 ATT status (0 ok, 0x0F insufficient encryption)
+P_READ_RESP = const(0x86)  # u8 status, data
+P_PAIRED = const(0x87)  # u8 encrypted, u8 bonded
+P_ADV = const(0x88)  # u8 advertising, u8 adv len, adv, resp
+P_NOTIFY = const(0x90)  # u16 handle, data
+P_DISCONNECTED = const(0x91)
+
+ATT_OK = const(0)
+ATT_INSUFFICIENT_ENCRYPTION = const(0x0F)
+ENOMEM = const(12)
+
+LINK_INTERVAL_MS = 15
+LINK_PACKETS_PER_EVENT = 3
+LINK_QUEUE = 8
+MAX_MTU = 247
+
+_ble = None
+listen_port = int(os.getenv("POSTURECLIP_SIM_PORT") or 0)  # set by firmware/sim/run.py
+
+
+class UUID:
+    def __init__(self, value):
+        if isinstance(value, int):
+            value = "%04x" % value
+        self.s = str(value).lower()
+
+    def __eq__(self, other):
+        return isinstance(other, UUID) and other.s == self.s
+
+    def __hash__(self):
+        return hash(self.s)
+
+    def __str__(self):
+        return self.s
+
+
+def BLE():
+    global _ble
+    if _ble is None:
+        _ble = _Ble()
+    return _ble
+
+
+class _Ble:
+    def __init__(self):
+        self._active = False
+        self._handler = None
+        self._values = {}  # handle -> bytes
+        self._props = {}  # value handle -> (uuid, flags)
+        self._subscribed = set()
+        self._cfg = {"gap_name": "MPY", "mtu": 23, "bondable": True, "le_secure": False}
+        self.adv = None  # (interval_us, adv_data, resp_data) while advertising
+        self.conn = None
+        self.mtu = 23
+        self.encrypted = False
+        self.peer = b""
+        self.txq = []
+        self._srv = None
+        self._sock = None
+        self._rx = b""
+        self._task = None
+        # fault injection (tests): drop every n-th notification, extra delay
+        self.drop_every = 0
+        self.notify_count = 0
+
+    # --- the real API -------------------------------------------------------------------
+    def active(self, flag=None):
+        if flag is None:
+            return self._active
+        self._active = bool(flag)
+        if self._active and self._task is None:
+            self._task = asyncio.create_task(self._pump())
+        return self._active
+
+    def config(self, *names, **kw):
+        if names:
+            if names[0] == "mac":
+                return (0, b"\x24\x6f\x28\x01\x02\x03")
+            return self._cfg.get(names[0])
+        self._cfg.update(kw)
+        return None
+
+    def irq(self, handler):
+        self._handler = handler
+
+    def _irq(self, event, data):
+        if self._handler is not None:
+            return self._handler(event, data)
+        return None
+
+    def gap_advertise(self, interval_us, adv_data=None, *, resp_data=None, connectable=True):
+        if interval_us is None:
+            self.adv = None
+        else:
+            self.adv = (interval_us, bytes(adv_data or b""), bytes(resp_data or b""))
+
+    def gatts_register_services(self, services):
+        if self.adv is not None:
+            raise OSError(16)  # EBUSY: NimBLE refuses while advertising
+        self._values.clear()
+        self._props.clear()
+        handle = 1
+        out = []
+        for svc_uuid, chars in services:
+            handle += 1  # service declaration
+            hs = []
+            for uuid, flags in chars:
+                handle += 1  # characteristic declaration
+                self._values[handle] = b""
+                self._props[handle] = (uuid, flags)
+                hs.append(handle)
+                handle += 1
+                if flags & FLAG_NOTIFY:
+                    handle += 1  # CCCD
+            out.append(tuple(hs))
+        return tuple(out)
+
+    def gatts_read(self, handle):
+        return self._values[handle]
+
+    def gatts_write(self, handle, data, send_update=False):
+        self._values[handle] = bytes(data)
+        if send_update and self.conn is not None:
+            self.gatts_notify(self.conn, handle)
+
+    def gatts_set_buffer(self, handle, length, append=False):
+        pass
+
+    def gatts_notify(self, conn_handle, value_handle, data=None):
+        if conn_handle != self.conn:
+            raise OSError(107)  # ENOTCONN
+        if len(self.txq) >= LINK_QUEUE:
+            raise OSError(ENOMEM)
+        payload = self._values[value_handle] if data is None else bytes(data)
+        if len(payload) > self.mtu - 3:
+            payload = payload[:self.mtu - 3]  # as the stack: truncated to the ATT MTU
+        self.txq.append((value_handle, payload))
+
+    def gap_disconnect(self, conn_handle):
+        if conn_handle != self.conn:
+            return False
+        self._send(P_DISCONNECTED, b"")
+        self._drop_link()
+        return True
+
+    def gattc_exchange_mtu(self, conn_handle):
+        self._mtu_requested = True
+
+    # --- the link -----------------------------------------------------------------------
+    def _drop_link(self):
+        conn = self.conn
+        self.conn = None
+        self.encrypted = False
+        self.mtu = 23
+        self.txq = []
+        self._subscribed = set()
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+        self._rx = b""
+        if conn is not None:
+            self._irq(_IRQ_CENTRAL_DISCONNECT, (conn, 0, self.peer))
+
+    def _send(self, kind, payload):
+        if self._sock is None:
+            return
+        frame = struct.pack("<HB", len(payload) + 1, kind) + payload
+        try:
+            self._sock.send(frame)
+        except OSError:
+            self._drop_link()
+
+    def _listen(self):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(socket.getaddrinfo("127.0.0.1", listen_port)[0][-1])
+        s.listen(1)
+        s.setblocking(False)
+        self._srv = s
+
+    async def _pump(self):
+        if listen_port:
+            self._listen()
+        poller = select.poll()
+        if self._srv is not None:
+            poller.register(self._srv, select.POLLIN)
+        while self._active:
+            for obj, ev in poller.poll(0):
+                if obj is self._srv:
+                    try:
+                        sock, _ = self._srv.accept()
+                    except OSError:
+                        continue
+                    if self._sock is not None:  # one central at a time
+                        sock.close()
+                        continue
+                    sock.setblocking(False)
+                    self._sock = sock
+                    poller.register(sock, select.POLLIN)
+                else:
+                    try:
+                        data = self._sock.recv(4096) if self._sock is not None else b""
+                    except OSError:
+                        data = b""
+                    if not data:
+                        try:
+                            poller.unregister(obj)
+                        except (OSError, KeyError, ValueError):
+                            pass
+                        self._drop_link()
+                        continue
+                    self._rx += data
+                    self._frames()
+            # one connection event: up to LINK_PACKETS_PER_EVENT notifications leave
+            n = 0
+            while self.txq and n < LINK_PACKETS_PER_EVENT:
+                handle, payload = self.txq.pop(0)
+                n += 1
+                self.notify_count += 1
+                if self.drop_every and self.notify_count % self.drop_every == 0:
+                    continue
+                if handle in self._subscribed:
+                    self._send(P_NOTIFY, struct.pack("<H", handle) + payload)
+            await asyncio.sleep_ms(LINK_INTERVAL_MS)
+
+    def _frames(self):
+        while len(self._rx) >= 3:
+            (n,) = struct.unpack_from("<H", self._rx, 0)
+            if len(self._rx) < 2 + n:
+                return
+            kind = self._rx[2]
+            payload = self._rx[3:2 + n]
+            self._rx = self._rx[2 + n:]
+            self._handle(kind, payload)
+            if self._sock is None:
+                return
+
+    def _handle(self, kind, p):
+        if kind == C_SCAN:
+            adv = self.adv
+            if adv is None or self.conn is not None:
+                self._send(P_ADV, b"\x00\x00")
+            else:
+                self._send(P_ADV, bytes((1, len(adv[1]))) + adv[1] + adv[2])
+        elif kind == C_CONNECT:
+            if self.adv is None:  # not connectable now
+                self._send(P_DISCONNECTED, b"")
+                return
+            self.conn = 1
+            self.peer = bytes(p[:6])
+            self.adv = None  # advertising stops on connect
+            self._irq(_IRQ_CENTRAL_CONNECT, (1, 0, self.peer))
+            table = b""
+            for h in sorted(self._props):
+                uuid, flags = self._props[h]
+                u = str(uuid).encode()
+                table += struct.pack("<HHB", h, flags, len(u)) + u
+            self._send(P_CONNECTED, table)
+        elif kind == C_DISCONNECT:
+            self._drop_link()
+        elif kind == C_MTU:
+            (want,) = struct.unpack_from("<H", p, 0)
+            self.mtu = max(23, min(want, self._cfg.get("mtu") or 23, MAX_MTU))
+            self._send(P_MTU, struct.pack("<H", self.mtu))
+            self._irq(_IRQ_MTU_EXCHANGED, (self.conn, self.mtu))
+        elif kind == C_WRITE:
+            (h,) = struct.unpack_from("<H", p, 0)
+            data = bytes(p[2:])
+            props = self._props.get(h)
+            if props is None or not props[1] & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
+                self._send(P_WRITE_RESP, b"\x03")  # write not permitted
+                return
+            if props[1] & FLAG_WRITE_ENCRYPTED and not self.encrypted:
+                self._send(P_WRITE_RESP, bytes((ATT_INSUFFICIENT_ENCRYPTION,)))
+                return
+            self._values[h] = data
+            self._send(P_WRITE_RESP, b"\x00")
+            self._irq(_IRQ_GATTS_WRITE, (self.conn, h))
+        elif kind == C_SUBSCRIBE:
+            (h,) = struct.unpack_from("<H", p, 0)
+            if p[2]:
+                self._subscribed.add(h)
+            else:
+                self._subscribed.discard(h)
+        elif kind == C_READ:
+            (h,) = struct.unpack_from("<H", p, 0)
+            props = self._props.get(h)
+            if props is None:
+                self._send(P_READ_RESP, b"\x01")
+            elif props[1] & FLAG_READ_ENCRYPTED and not self.encrypted:
+                self._send(P_READ_RESP, bytes((ATT_INSUFFICIENT_ENCRYPTION,)))
+            else:
+                self._send(P_READ_RESP, b"\x00" + self._values.get(h, b""))
+        elif kind == C_PAIR:
+            # LE Secure Connections, Just Works: a known peer's stored key re-encrypts, a
+            # new peer's keys are handed to the app to store (the real stack does the same)
+            key = self.peer
+            stored = self._irq(_IRQ_GET_SECRET, (1, 0, key))
+            bonded = stored is not None
+            if not bonded and self._cfg.get("bondable", True):
+                ltk = os.urandom(16)
+                bonded = bool(self._irq(_IRQ_SET_SECRET, (1, key, ltk)))
+            self.encrypted = True
+            self._irq(_IRQ_ENCRYPTION_UPDATE, (self.conn, 1, 0, 1 if bonded else 0, 16))
+            self._send(P_PAIRED, bytes((1, 1 if bonded else 0)))
