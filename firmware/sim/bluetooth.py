@@ -144,7 +144,7 @@ class _Ble:
         self._props.clear()
         handle = 1
         out = []
-        for svc_uuid, chars in services:
+        for _, chars in services:
             handle += 1  # service declaration
             hs = []
             for uuid, flags in chars:
@@ -231,7 +231,8 @@ class _Ble:
         if self._srv is not None:
             poller.register(self._srv, select.POLLIN)
         while self._active:
-            for obj, ev in poller.poll(0):
+            for item in poller.poll(0):
+                obj = item[0]
                 if obj is self._srv:
                     try:
                         sock, _ = self._srv.accept()
