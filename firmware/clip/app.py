@@ -293,6 +293,7 @@ class App:
         name = "%s-%s" % (P.DEVICE_NAME_PREFIX, self.serial()[-4:])
         ble = Peripheral(self, name, secure=self.settings["require_encryption"] == 1)
         self.listeners.append(ble.event)
+        self.reply_sink = ble.control_reply
         return ble
 
     async def run(self):

@@ -181,6 +181,9 @@ class Peripheral:
         self.queue.append((handle, data))
         return True
 
+    def control_reply(self, reply):
+        self.notify(self.h_control, reply)
+
     def event(self, record):
         self.notify(self.h_events, record)
 

@@ -43,7 +43,7 @@ P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 props, u8 uuid len, uuid 
 P_MTU = const(0x83)  # u16
 P_WRITE_RESP = const(0x84)  # u8 ATT status (0 ok, 0x0F insufficient encryption)
 P_READ_RESP = const(0x86)  # u8 status, data
-P_PAIRED = const(0x87)  # u8 encrypted, u8 bonded
+P_PAIRED = const(0x87)  # u8 encrypted, u8 bonded, u8 an existing bond's key was used
 P_ADV = const(0x88)  # u8 advertising, u8 adv len, adv, resp
 P_NOTIFY = const(0x90)  # u16 handle, data
 P_DISCONNECTED = const(0x91)
@@ -349,4 +349,4 @@ class _Ble:
                 bonded = bool(self._irq(_IRQ_SET_SECRET, (1, key, ltk)))
             self.encrypted = True
             self._irq(_IRQ_ENCRYPTION_UPDATE, (self.conn, 1, 0, 1 if bonded else 0, 16))
-            self._send(P_PAIRED, bytes((1, 1 if bonded else 0)))
+            self._send(P_PAIRED, bytes((1, 1 if bonded else 0, 1 if stored is not None else 0)))

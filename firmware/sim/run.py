@@ -1,0 +1,71 @@
+# The virtual clip: the unchanged firmware/main.py on simulated hardware, its BLE bridged to a
+# loopback socket for a host process acting as the central.
+#   micropython firmware/sim/run.py --port 47000 --flash /tmp/clip [--motion day.csv]
+#       [--board xiao_esp32c3] [--mem-report SECONDS]
+# --flash is the clip's file system (settings, bonds, the event log); it survives restarts,
+# as flash does. Without --motion the clip lies still, upright.
+import os
+import sys
+
+# the firmware imports some modules late and the run changes directory into the flash folder:
+# make every module path absolute first
+_cwd = os.getcwd()
+sys.path[:] = [p if p.startswith("/") or p.startswith(".frozen") or not p else _cwd + "/" + p
+               for p in sys.path]
+HERE = sys.path[0] if sys.path[0] else _cwd
+sys.path.append(HERE + "/..")
+
+
+def parse(argv):
+    opts = {"--port": "47000", "--flash": "/tmp/postureclip-flash", "--motion": None,
+            "--board": "xiao_esp32c3", "--mem-report": None}
+    i = 1
+    while i < len(argv):
+        if argv[i] not in opts or i + 1 >= len(argv):
+            print(__doc__ if __doc__ else "usage: see firmware/sim/run.py")
+            raise SystemExit(2)
+        opts[argv[i]] = argv[i + 1]
+        i += 2
+    return opts
+
+
+def main():
+    opts = parse(sys.argv)
+    import bluetooth
+    import world
+    from fake_imu import Still
+    from motion import CsvMotion
+
+    from clip import boards
+
+    bluetooth.listen_port = int(opts["--port"])
+    board = boards.load(opts["--board"])
+    source = CsvMotion(opts["--motion"]) if opts["--motion"] else Still()
+    world.build(board, source)
+    flash = opts["--flash"]
+    try:
+        os.mkdir(flash)
+    except OSError:
+        pass
+    os.chdir(flash)
+    try:
+        open("board.txt").close()
+    except OSError:
+        with open("board.txt", "w") as f:
+            f.write(opts["--board"])
+    if opts["--mem-report"]:
+        import asyncio
+        import gc
+
+        async def report(every):
+            while True:
+                gc.collect()
+                print("mem_free", gc.mem_free(), "mem_alloc", gc.mem_alloc())
+                await asyncio.sleep(every)
+
+        asyncio.create_task(report(float(opts["--mem-report"])))
+    print("virtual clip on 127.0.0.1:%s, flash %s" % (opts["--port"], flash))
+    import main  # noqa: F401  (runs the firmware)
+
+
+main()
