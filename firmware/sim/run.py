@@ -63,7 +63,7 @@ def main():
                 print("mem_free", gc.mem_free(), "mem_alloc", gc.mem_alloc())
                 await asyncio.sleep(every)
 
-        asyncio.create_task(report(float(opts["--mem-report"])))
+        opts["task"] = asyncio.create_task(report(float(opts["--mem-report"])))
     print("virtual clip on 127.0.0.1:%s, flash %s" % (opts["--port"], flash))
     import main  # noqa: F401  (runs the firmware)
 

@@ -7,6 +7,7 @@ payload.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ class SimLink:
             try:
                 r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
                 return cls(r, w)
-            except (OSError, asyncio.TimeoutError) as e:
+            except (TimeoutError, OSError) as e:
                 if loop.time() >= deadline:
                     raise LinkError(f"no virtual clip at {host}:{port} ({e}); start it with "
                                     "`postureclip sim` or firmware/sim/run.py") from None
@@ -105,7 +106,7 @@ class SimLink:
                 return b""
             try:
                 got, data = await asyncio.wait_for(fut, timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise LinkError(f"no answer to request {kind}") from None
             if got == P_DISCONNECTED:
                 raise LinkError("disconnected")
@@ -151,13 +152,9 @@ class SimLink:
 
     async def close(self) -> None:
         if not self.disconnected.is_set():
-            try:
+            with contextlib.suppress(LinkError):
                 await self._request(C_DISCONNECT)
-            except LinkError:
-                pass
         self._w.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self._w.wait_closed()
-        except (ConnectionError, OSError):
-            pass
         self._task.cancel()

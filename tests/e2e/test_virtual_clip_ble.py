@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from virtualclip import VirtualClip
 
 from postureclip.protocol import (
     CONTROL_UUID,
@@ -29,8 +30,6 @@ from postureclip.protocol import (
 )
 from postureclip.simlink import ATT_INSUFFICIENT_ENCRYPTION, SimLink
 
-from virtualclip import VirtualClip
-
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Iterator[VirtualClip]:
@@ -46,6 +45,7 @@ class Central:
         self.link = link
         self.h: dict[str, int] = {}
         self.token = 0
+        self.other: list[tuple[int, bytes]] = []  # notifications of other characteristics
 
     async def setup(self) -> None:
         adv = await self.link.scan()
@@ -63,8 +63,6 @@ class Central:
             if h == handle:
                 return data
             self.other.append((h, data))
-
-    other: list[tuple[int, bytes]] = []
 
     async def command(self, op: Opcode, *args: int, timeout: float = 10.0) -> Reply:
         self.token = (self.token + 1) & 0xFF
@@ -121,7 +119,7 @@ async def test_central_session_bond_calibrate_stream_sync_resume(clip: VirtualCl
     assert batches[0].period_us == 40000
 
     log_info = await c.command(Opcode.LOG_INFO)
-    first, next_seq, stored, _ = log_info.values
+    first, _next_seq, stored, _ = log_info.values
     seqs = await c.sync(first)
     assert seqs == list(range(first, first + len(seqs))) and len(seqs) >= stored
     kept = await c.command(Opcode.LOG_ACK, seqs[-1])
