@@ -25,5 +25,6 @@ class FakeDRV2605:
         if self.fail:
             raise OSError(116)
         for i, b in enumerate(data):
-            self.writes.append((self.clock(), reg + i, b))
+            if simhw.record:
+                self.writes.append((self.clock(), reg + i, b))
             self.regs[reg + i] = b

@@ -104,7 +104,7 @@ class PWM:
         d = int(d)
         if not 0 <= d <= 65535:
             raise ValueError("duty_u16 must be 0..65535")
-        if d != self._duty:
+        if d != self._duty and simhw.record:
             simhw.pwm_log.append((simhw.now_ms(), self.pin, d))
         self._duty = d
         return None

@@ -32,6 +32,7 @@ def parse(argv):
 def main():
     opts = parse(sys.argv)
     import bluetooth
+    import simhw
     import world
     from fake_imu import Still
     from motion import CsvMotion
@@ -42,6 +43,7 @@ def main():
     board = boards.load(opts["--board"])
     source = CsvMotion(opts["--motion"]) if opts["--motion"] else Still()
     world.build(board, source)
+    simhw.record = False
     flash = opts["--flash"]
     try:
         os.mkdir(flash)

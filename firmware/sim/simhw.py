@@ -9,6 +9,9 @@ adc_uv = {}  # pin id -> microvolts at the ADC input
 pwm_log = []  # (time_ms, pin, duty_u16) at every duty change
 unique_id = b"\x24\x6f\x28\x01\x02\x03"
 resets = []  # reasons machine.reset() was called with
+# tests read the PWM and haptic-driver logs; a long-running virtual clip turns them off so
+# that the simulated hardware's bookkeeping does not grow without bound
+record = True
 _clock = None  # function returning milliseconds; None = the process' tick clock
 
 

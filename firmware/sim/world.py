@@ -1,5 +1,6 @@
 # Builds the virtual clip's hardware for a board: the board's IMU and haptic chips as fakes
 # on its I2C bus, fed by a motion source. Not part of the device firmware.
+import bluetooth
 import simhw
 from fake_haptic import FakeDRV2605
 from fake_imu import FakeLSM6DSOX, FakeMPU6050, Still
@@ -20,6 +21,7 @@ class Switchable:
 def build(board, motion=None, imu=True, haptic=True, battery_mv=3900):
     """Attach the board's chips; returns (imu fake or None, haptic fake or None, motion)."""
     simhw.clear()
+    bluetooth._ble = None  # a fresh radio: its pump task belongs to the next event loop
     source = Switchable(motion or Still())
     imu_fake = hap = None
     if imu:

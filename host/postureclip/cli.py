@@ -84,6 +84,40 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return deploy(args.port, args.board, args.firmware, args.dry_run)
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Run the virtual clip: the real firmware in MicroPython, BLE on a loopback port."""
+    import subprocess
+
+    from .deploy import default_firmware_dir
+
+    firmware = default_firmware_dir()
+    run = firmware / "sim" / "run.py"
+    if not run.exists():
+        raise PostureclipError(f"no virtual clip at {run}: run from a repository clone")
+    exe = Path(sys.executable).with_name("micropython")
+    cmd = [sys.executable, str(exe)] if exe.exists() else ["micropython"]
+    flash = Path(args.flash).expanduser()
+    flash.mkdir(parents=True, exist_ok=True)
+    motion = args.motion
+    if motion is None and args.wearer is not None:
+        from .simulate import Wearer, default_day, simulate
+
+        rng = np.random.default_rng(args.wearer)
+        sim = simulate(default_day(rng, hours=args.hours), Wearer.random(rng, rate_hz=100.0),
+                       rng)
+        motion = str(flash / "motion.csv")
+        sim.write_csv(motion)
+        print(f"simulated wearer {args.wearer}: {args.hours:g} h, {len(sim.truth.lifts)} lifts")
+    cmd += ["-X", f"heapsize={args.heapsize}", str(run), "--port", str(args.port),
+            "--flash", str(flash), "--board", args.board]
+    if motion:
+        cmd += ["--motion", str(motion)]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
@@ -123,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--firmware", type=Path, help="firmware folder (default: the repository's)")
     d.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
     d.set_defaults(run=cmd_deploy)
+
+    p = sub.add_parser("sim", help="run the virtual clip (real firmware, simulated hardware)")
+    p.add_argument("--motion", help="recording CSV the virtual IMU plays back (looped)")
+    p.add_argument("--wearer", type=int, metavar="SEED",
+                   help="without --motion: play a simulated wearer's day")
+    p.add_argument("--hours", type=float, default=1.0, help="length of that day")
+    p.add_argument("--port", type=int, default=47000, help="loopback TCP port of its BLE")
+    p.add_argument("--flash", default="~/.cache/postureclip/virtual-clip",
+                   help="folder standing in for the clip's flash (kept between runs)")
+    p.add_argument("--board", default="xiao_esp32c3")
+    p.add_argument("--heapsize", default="512K",
+                   help="MicroPython heap (64-bit objects: twice the ESP32's)")
+    p.set_defaults(run=cmd_sim)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)

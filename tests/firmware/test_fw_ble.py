@@ -1,0 +1,142 @@
+# The BLE peripheral against the sim radio, without a socket: back-pressure, ordering,
+# encryption, log transfer framing; MicroPython and CPython.
+import asyncio
+import struct
+
+import bluetooth
+import world
+
+from clip import protocol as P
+from clip.app import App
+from clip.boards import xiao_esp32c3
+
+ROOT = "/tmp"
+
+
+def connected_app(root, queue=8, interval_ms=15, per_event=3):
+    world.build(xiao_esp32c3)
+    app = App(xiao_esp32c3, root)
+    radio = bluetooth.BLE()
+    bluetooth.LINK_QUEUE = queue
+    bluetooth.LINK_INTERVAL_MS = interval_ms
+    bluetooth.LINK_PACKETS_PER_EVENT = per_event
+    sent = []
+    radio._send = lambda kind, payload: sent.append((kind, payload))
+    return app, radio, sent
+
+
+def fresh_root(name):
+    import os
+    import sys
+    import time
+
+    root = "/tmp/postureclip-ble-%s-%s-%d" % (name, sys.implementation.name, time.time_ns())
+    os.mkdir(root)
+    return root
+
+
+def connect(radio, ble):
+    radio._handle(bluetooth.C_CONNECT, b"\x01\x02\x03\x04\x05\x06")
+    radio._handle(bluetooth.C_MTU, struct.pack("<H", 247))
+    for h in (ble.h_control, ble.h_events, ble.h_log, ble.h_stream):
+        radio._handle(bluetooth.C_SUBSCRIBE, struct.pack("<HB", h, 1))
+
+
+def notified(sent, handle):
+    return [p[2:] for k, p in sent if k == bluetooth.P_NOTIFY and
+            struct.unpack_from("<H", p)[0] == handle]
+
+
+def test_back_pressure_loses_nothing_and_keeps_order():
+    # a slow link: one notification per 40 ms event, two in the controller's queue
+    app, radio, sent = connected_app(fresh_root("bp"), queue=2, interval_ms=40, per_event=1)
+
+    async def scenario():
+        task = asyncio.create_task(app.run())
+        await asyncio.sleep_ms(200)
+        ble = app.ble
+        connect(radio, ble)
+        for i in range(40):  # a burst far beyond the controller's queue
+            app.cmd_snooze(i % 7)
+        while ble.queue or radio.txq:
+            await asyncio.sleep_ms(20)
+        await asyncio.sleep_ms(100)
+        app.running = False
+        await asyncio.sleep_ms(150)
+        task.cancel()
+        return ble
+
+    ble = asyncio.run(scenario())
+    assert ble.enomem > 0, "the burst should have hit ENOMEM"
+    records = notified(sent, ble.h_events)
+    snoozes = [r for r in records if r[1] == P.REC_SNOOZE]
+    assert len(snoozes) == 40
+    seqs = [struct.unpack_from("<I", r, 4)[0] for r in records]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert [struct.unpack_from("<H", r, 14)[0] for r in snoozes] == [i % 7 for i in range(40)]
+
+
+def test_unencrypted_control_write_gets_the_att_error_and_changes_nothing():
+    app, radio, sent = connected_app(fresh_root("enc"))
+
+    async def scenario():
+        task = asyncio.create_task(app.run())
+        await asyncio.sleep_ms(100)
+        connect(radio, app.ble)
+        cmd = bytes((P.OP_SET_CONFIG, 1)) + struct.pack("<Bi", 1, 30)
+        radio._handle(bluetooth.C_WRITE, struct.pack("<H", app.ble.h_control) + cmd)
+        before = app.settings["slouch_deg"]
+        radio._handle(bluetooth.C_PAIR, b"")
+        radio._handle(bluetooth.C_WRITE, struct.pack("<H", app.ble.h_control) + cmd)
+        await asyncio.sleep_ms(200)
+        app.running = False
+        await asyncio.sleep_ms(150)
+        task.cancel()
+        return before
+
+    before = asyncio.run(scenario())
+    resps = [p for k, p in sent if k == bluetooth.P_WRITE_RESP]
+    assert resps[0] == bytes((bluetooth.ATT_INSUFFICIENT_ENCRYPTION,)) and resps[1] == b"\x00"
+    assert before == 20 and app.settings["slouch_deg"] == 30
+    replies = notified(sent, app.ble.h_control)
+    assert replies == [P.pack_reply(P.OP_SET_CONFIG, 1, P.ST_OK, (1, 30))]
+    assert app.store.load("bonds")  # the bond was stored
+
+
+def test_log_transfer_frames_fit_the_mtu_and_end_with_the_next_seq():
+    app, radio, sent = connected_app(fresh_root("log"))
+
+    async def scenario():
+        task = asyncio.create_task(app.run())
+        await asyncio.sleep_ms(100)
+        connect(radio, app.ble)
+        radio._handle(bluetooth.C_PAIR, b"")
+        for i in range(30):
+            app._emit(P.REC_TRACE, 1.0 * i, (1, [i, -i] * 50))
+        cmd = bytes((P.OP_LOG_SEND, 9)) + struct.pack("<II", 0, 0)
+        radio._handle(bluetooth.C_WRITE, struct.pack("<H", app.ble.h_control) + cmd)
+        for _ in range(200):
+            await asyncio.sleep_ms(20)
+            frames = notified(sent, app.ble.h_log)
+            if frames and frames[-1][1] == P.LOG_END:
+                break
+        app.running = False
+        await asyncio.sleep_ms(150)
+        task.cancel()
+
+    asyncio.run(scenario())
+    frames = notified(sent, app.ble.h_log)
+    assert frames[-1][1] == P.LOG_END
+    seqs = []
+    for i, f in enumerate(frames[:-1]):
+        assert len(f) <= 247 - 3 and f[1] == P.LOG_RECORDS
+        assert struct.unpack_from("<H", f, 2)[0] == i
+        off = P.LOG_HEADER_SIZE
+        while off < len(f):
+            size, rtype, seq, _, _, _, _ = P.parse_record(f, off)
+            assert size > 0
+            seqs.append(seq)
+            off += size
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 31  # boot + 30 traces
+    next_seq, reason = struct.unpack_from("<IB", frames[-1], P.LOG_HEADER_SIZE)
+    assert next_seq == seqs[-1] + 1 and reason == P.END_COMPLETE
