@@ -133,7 +133,7 @@ def test_log_transfer_frames_fit_the_mtu_and_end_with_the_next_seq():
         assert struct.unpack_from("<H", f, 2)[0] == i
         off = P.LOG_HEADER_SIZE
         while off < len(f):
-            size, rtype, seq, _, _, _, _ = P.parse_record(f, off)
+            size, _rtype, seq, _, _, _, _ = P.parse_record(f, off)
             assert size > 0
             seqs.append(seq)
             off += size
