@@ -355,6 +355,8 @@ class App:
         self.settings = new
         self.pipeline.configure(new)
         self.player.intensity = new["intensity_pct"]
+        if self.ble is not None:  # applies when the current connection ends
+            self.ble.secure_wanted = new["require_encryption"] == 1
         return (key, value)
 
     def cmd_snooze(self, minutes):

@@ -85,6 +85,7 @@ class Peripheral:
         ble.config(gap_name=name, mtu=WANT_MTU, bondable=True, le_secure=True, mitm=False,
                    io=_IO_NO_INPUT_OUTPUT)
         ble.irq(self._irq)
+        self.secure_wanted = secure
         self.register(secure)
         self.advertise()
 
@@ -135,6 +136,8 @@ class Peripheral:
             self.transfer = None
             self.stream_buf = None
             self.app.stream_mode = P.STREAM_OFF
+            if self.secure_wanted != self.secure:  # the setting changed during the connection
+                self.register(self.secure_wanted)
             self.advertise()
         elif event == _IRQ_MTU_EXCHANGED:
             self.mtu = data[1]

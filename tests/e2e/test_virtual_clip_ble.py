@@ -158,3 +158,30 @@ async def test_log_records_have_the_events_of_the_session(clip: VirtualClip) -> 
     assert types[0] == RecordType.BOOT
     assert RecordType.BUZZ in types and RecordType.SNOOZE in types
     await link.close()
+
+
+async def _log_info_and_pair(port: int) -> tuple[tuple[int, ...], tuple[bool, bool, bool]]:
+    link = await SimLink.open(port=port)
+    c = Central(link)
+    await c.setup()
+    paired = await link.pair()
+    info = await c.command(Opcode.LOG_INFO)
+    await link.close()
+    return info.values, paired
+
+
+def test_reboot_keeps_sequence_bonds_and_records(tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    clip = VirtualClip(flash).start()
+    try:
+        (first, next_seq, stored, _), paired = asyncio.run(_log_info_and_pair(clip.port))
+    finally:
+        clip.stop()  # a power cut: the process is killed
+    assert paired == (True, True, False) and stored >= 1
+    clip = VirtualClip(flash).start()
+    try:
+        (first2, next2, stored2, _), paired2 = asyncio.run(_log_info_and_pair(clip.port))
+    finally:
+        clip.stop()
+    assert paired2 == (True, True, True)  # the bond survived on flash
+    assert first2 == first and next2 > next_seq and stored2 > stored  # a new BOOT record
