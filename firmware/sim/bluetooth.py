@@ -100,6 +100,7 @@ class _Ble:
         self.txq = []
         self._srv = None
         self._sock = None
+        self._waiting = []
         self._rx = b""
         self._task = None
         # fault injection (tests): drop every n-th notification, extra delay
@@ -199,11 +200,18 @@ class _Ble:
         self._subscribed = set()
         if self._sock is not None:
             try:
+                self._poller.unregister(self._sock)
+            except (AttributeError, OSError, KeyError, ValueError):
+                pass
+            try:
                 self._sock.close()
             except OSError:
                 pass
             self._sock = None
         self._rx = b""
+        if self._waiting:
+            self._sock = self._waiting.pop(0)
+            self._poller.register(self._sock, select.POLLIN)
         if conn is not None:
             self._irq(_IRQ_CENTRAL_DISCONNECT, (conn, 0, self.peer))
 
@@ -228,6 +236,7 @@ class _Ble:
         if listen_port:
             self._listen()
         poller = select.poll()
+        self._poller = poller
         if self._srv is not None:
             poller.register(self._srv, select.POLLIN)
         while self._active:
@@ -238,26 +247,27 @@ class _Ble:
                         sock, _ = self._srv.accept()
                     except OSError:
                         continue
-                    if self._sock is not None:  # one central at a time
-                        sock.close()
-                        continue
                     sock.setblocking(False)
+                    if self._sock is not None:  # one central at a time: it waits its turn
+                        self._waiting.append(sock)
+                        continue
                     self._sock = sock
                     poller.register(sock, select.POLLIN)
-                else:
+                elif obj is self._sock:
                     try:
-                        data = self._sock.recv(4096) if self._sock is not None else b""
+                        data = self._sock.recv(4096)
                     except OSError:
                         data = b""
                     if not data:
-                        try:
-                            poller.unregister(obj)
-                        except (OSError, KeyError, ValueError):
-                            pass
                         self._drop_link()
                         continue
                     self._rx += data
                     self._frames()
+                else:  # a socket already dropped
+                    try:
+                        poller.unregister(obj)
+                    except (OSError, KeyError, ValueError):
+                        pass
             # one connection event: up to LINK_PACKETS_PER_EVENT notifications leave
             n = 0
             while self.txq and n < LINK_PACKETS_PER_EVENT:

@@ -36,3 +36,39 @@ class CalibrationError(RecordingError):
 
 class DeployError(PostureclipError):
     """The firmware cannot be copied to a board (no firmware tree, no mpremote, no board)."""
+
+
+class ConnectionFailed(PostureclipError):
+    """No clip found, the link could not be made, or it dropped and did not come back."""
+
+
+class EncryptionRequired(PostureclipError):
+    """The clip refused a write on an unencrypted link (ATT error 0x0F): pair, then retry."""
+
+
+class CommandFailed(PostureclipError):
+    """The clip answered a control command with an error status (``status``)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ClipMoving(CommandFailed):
+    """Calibration refused: the wearer moved. Hold still for 3 s and try again."""
+
+
+class NotCalibrated(CommandFailed):
+    """The clip needs a neutral-posture calibration first."""
+
+
+class NoSensor(CommandFailed):
+    """The clip's IMU does not answer (it shows the fault buzz code): check its wiring."""
+
+
+class ClipBusy(CommandFailed):
+    """The clip is doing the same thing already (a calibration or a log transfer)."""
+
+
+class StoreError(PostureclipError):
+    """The local SQLite store cannot be opened or written."""

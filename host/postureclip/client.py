@@ -1,0 +1,308 @@
+"""The clip as an asyncio object: connect, command, stream, sync, reconnect.
+
+    async with Clip(SimTransport(47000)) as clip:
+        info = await clip.command(Opcode.GET_INFO)
+        report = await clip.sync(Store("~/.local/share/postureclip/store.db"))
+
+Sync rule: records go into the store in one transaction per notification frame batch and
+only then is the clip told (LOG_ACK) it may forget them; the store ignores a record it has,
+so an interruption anywhere costs a repeated transfer, never a lost or duplicated record.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from .errors import (
+    ClipBusy,
+    ClipMoving,
+    CommandFailed,
+    ConnectionFailed,
+    EncryptionRequired,
+    NoSensor,
+    NotCalibrated,
+)
+from .protocol import (
+    CONTROL_UUID,
+    EVENTS_UUID,
+    LOG_UUID,
+    STREAM_UUID,
+    LogEnd,
+    LogRecords,
+    Opcode,
+    Record,
+    Reply,
+    Status,
+    StreamBatch,
+    StreamKind,
+    decode_log_frame,
+    decode_records,
+    decode_reply,
+    decode_stream,
+    encode_command,
+)
+from .store import Store
+from .transport import BATTERY_LEVEL_UUID, DIS_UUIDS, Found, Transport
+
+_ERRORS: dict[Status, type[CommandFailed]] = {
+    Status.MOVING: ClipMoving, Status.NOT_CALIBRATED: NotCalibrated,
+    Status.NO_SENSOR: NoSensor, Status.BUSY: ClipBusy}
+
+
+@dataclass
+class SyncProgress:
+    records: int
+    total: int
+    bytes: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.records / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.records) / self.rate)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    device: str
+    stored: int  # new records in the store
+    received: int  # records received (a repeat after an interruption counts here only)
+    acked: int  # highest sequence acknowledged, -1 when none
+    seconds: float
+
+
+class Clip:
+    def __init__(self, transport_factory: Callable[[], Transport] | Transport,
+                 command_timeout: float = 10.0, connect_timeout: float = 10.0,
+                 retries: int = 5, backoff_s: float = 0.5, auto_reconnect: bool = True) -> None:
+        if callable(transport_factory):
+            self._factory: Callable[[], Transport] = transport_factory
+        else:
+            single = transport_factory
+            self._factory = lambda: single
+        self.command_timeout = command_timeout
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.auto_reconnect = auto_reconnect
+        self.t: Transport | None = None
+        self.found: Found | None = None
+        self.device = ""
+        self.connected = asyncio.Event()
+        self._replies: asyncio.Queue[Reply] = asyncio.Queue()
+        self._log: asyncio.Queue[LogRecords | LogEnd] = asyncio.Queue()
+        self._stream: asyncio.Queue[StreamBatch] | None = None
+        self._events: list[Record] = []
+        self._token = 0
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self._reconnector: asyncio.Task[None] | None = None
+        self.reconnects = 0
+
+    # --- connection ---------------------------------------------------------------------
+    async def __aenter__(self) -> Clip:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Scan, connect, pair, subscribe; retried with exponential backoff."""
+        delay = self.backoff_s
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            t = self._factory()  # a fresh transport (and bleak client) every time
+            try:
+                found = await t.scan(self.connect_timeout)
+                if not found:
+                    raise ConnectionFailed("no postureclip advertising nearby: is it on and "
+                                           "in range, and not connected to another device?")
+                self.found = found[0]
+                await t.connect(found[0], self.connect_timeout, self._on_disconnect)
+                self.t = t
+                await t.start_notify(CONTROL_UUID, self._on_control)
+                await t.start_notify(LOG_UUID, self._on_log)
+                await t.start_notify(EVENTS_UUID, self._on_event)
+                await t.start_notify(STREAM_UUID, self._on_stream)
+                await t.pair()
+                self.device = await self._serial()
+                self.connected.set()
+                return
+            except ConnectionFailed as e:
+                last = e
+                await t.disconnect()
+                if attempt < self.retries:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+        raise ConnectionFailed(f"gave up after {self.retries + 1} attempts: {last}")
+
+    async def _serial(self) -> str:
+        assert self.t is not None
+        try:
+            return (await self.t.read(DIS_UUIDS["serial"])).decode() or "unknown"
+        except (ConnectionFailed, EncryptionRequired, UnicodeDecodeError):
+            return self.found.address if self.found else "unknown"
+
+    def _on_disconnect(self) -> None:
+        self.connected.clear()
+        if self.auto_reconnect and not self._closing and self._reconnector is None:
+            self._reconnector = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        try:
+            if self.t is not None:
+                await self.t.disconnect()
+            await self.connect()
+            self.reconnects += 1
+            if self._stream is not None and self._stream_mode:
+                await self.command(Opcode.STREAM, *self._stream_mode)
+        except ConnectionFailed:
+            pass  # callers waiting on `connected` time out with their own error
+        finally:
+            self._reconnector = None
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reconnector is not None:
+            self._reconnector.cancel()
+        if self.t is not None:
+            await self.t.disconnect()
+        self.connected.clear()
+
+    async def wait_connected(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout)
+        except TimeoutError:
+            raise ConnectionFailed("the clip did not come back within "
+                                   f"{timeout:.0f} s") from None
+
+    # --- notifications ------------------------------------------------------------------
+    def _on_control(self, data: bytes) -> None:
+        self._replies.put_nowait(decode_reply(data))
+
+    def _on_log(self, data: bytes) -> None:
+        self._log.put_nowait(decode_log_frame(data))
+
+    def _on_event(self, data: bytes) -> None:
+        self._events.extend(decode_records(data))
+
+    def _on_stream(self, data: bytes) -> None:
+        if self._stream is not None:
+            self._stream.put_nowait(decode_stream(data))
+
+    # --- commands -----------------------------------------------------------------------
+    async def command(self, op: Opcode, *args: int, timeout: float | None = None) -> Reply:
+        """Send a control command and wait for its reply; an error status raises the
+        matching CommandFailed subclass."""
+        timeout = timeout or self.command_timeout
+        async with self._lock:
+            if self.t is None or not self.connected.is_set():
+                await self.wait_connected(timeout)
+            assert self.t is not None
+            self._token = (self._token + 1) & 0xFF
+            token = self._token
+            try:
+                await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
+            except EncryptionRequired:
+                await self.t.pair()
+                await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
+            deadline = asyncio.get_running_loop().time() + timeout
+            while True:
+                left = deadline - asyncio.get_running_loop().time()
+                try:
+                    reply = await asyncio.wait_for(self._replies.get(), max(0.0, left))
+                except TimeoutError:
+                    raise ConnectionFailed(f"no reply to {op.name} within {timeout:.0f} s"
+                                           ) from None
+                if reply.token == token and reply.opcode == op:
+                    break
+        if reply.status is not Status.OK:
+            cls = _ERRORS.get(reply.status, CommandFailed)
+            raise cls(f"{op.name} refused: {reply.status.name}", int(reply.status))
+        return reply
+
+    async def battery(self) -> int:
+        assert self.t is not None
+        return (await self.t.read(BATTERY_LEVEL_UUID))[0]
+
+    async def device_info(self) -> dict[str, str]:
+        assert self.t is not None
+        return {k: (await self.t.read(u)).decode() for k, u in DIS_UUIDS.items()}
+
+    _stream_mode: tuple[int, int] | None = None
+
+    async def stream(self, kind: StreamKind = StreamKind.QUAT, rate_hz: int = 25
+                     ) -> AsyncIterator[StreamBatch]:
+        """Decoded batches until the caller stops iterating (streaming is then turned off);
+        resumed after a reconnect."""
+        self._stream = asyncio.Queue()
+        self._stream_mode = (int(kind), rate_hz)
+        await self.command(Opcode.STREAM, int(kind), rate_hz)
+        try:
+            while True:
+                yield await self._stream.get()
+        finally:
+            self._stream_mode = None
+            self._stream = None
+            if self.connected.is_set():
+                await self.command(Opcode.STREAM, 0, 0)
+
+    # --- sync ---------------------------------------------------------------------------
+    async def sync(self, store: Store, progress: Callable[[SyncProgress], None] | None = None,
+                   frame_timeout: float = 10.0, max_attempts: int = 50) -> SyncReport:
+        """Copy the clip's log into ``store`` from the last stored sequence on; acknowledge
+        what is stored. Resumes across link drops (the transfer restarts after the last
+        stored record)."""
+        t0 = time.monotonic()
+        received = stored = 0
+        nbytes = 0
+        acked = -1
+        for _ in range(max_attempts):
+            try:
+                await self.wait_connected(self.connect_timeout * (self.retries + 1))
+                start = store.last_seq(self.device) + 1
+                info = await self.command(Opcode.LOG_INFO)
+                first, next_seq = info.values[0], info.values[1]
+                start = max(start, first)
+                if start >= next_seq:
+                    if acked < next_seq - 1 and store.last_seq(self.device) >= next_seq - 1:
+                        acked = (await self.command(Opcode.LOG_ACK, next_seq - 1)).values[0] - 1
+                    break
+                total = next_seq - start
+                while not self._log.empty():
+                    self._log.get_nowait()
+                await self.command(Opcode.LOG_SEND, start, 0)
+                frame_no = 0
+                while True:
+                    try:
+                        frame = await asyncio.wait_for(self._log.get(), frame_timeout)
+                    except TimeoutError:
+                        raise ConnectionFailed("log transfer stalled") from None
+                    if frame.frame != frame_no:  # a lost notification: start over from the store
+                        await self.command(Opcode.LOG_ABORT)
+                        raise ConnectionFailed("log frame lost")
+                    frame_no += 1
+                    if isinstance(frame, LogEnd):
+                        break
+                    stored += store.add(self.device, frame.records)
+                    received += len(frame.records)
+                    nbytes += sum(len(r.payload) + 18 for r in frame.records)
+                    if progress is not None:
+                        progress(SyncProgress(received, total, nbytes, time.monotonic() - t0))
+                last = store.last_seq(self.device)
+                if last >= 0:
+                    await self.command(Opcode.LOG_ACK, last)
+                    acked = last
+            except (ConnectionFailed, CommandFailed):
+                await asyncio.sleep(0.2)
+                continue
+        return SyncReport(self.device, stored, received, acked, time.monotonic() - t0)

@@ -1,0 +1,45 @@
+"""The library's client and sync against the virtual clip through SimTransport."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from virtualclip import VirtualClip
+
+from postureclip.client import Clip, SyncProgress
+from postureclip.protocol import Opcode, RecordType, StreamKind
+from postureclip.store import Store
+from postureclip.transport import SimTransport
+
+
+async def session(port: int, store: Store) -> tuple[int, list[SyncProgress], int, dict[str, str]]:
+    progress: list[SyncProgress] = []
+    async with Clip(lambda: SimTransport(port)) as clip:
+        info = await clip.device_info()
+        await clip.command(Opcode.BUZZ_TEST, 2)
+        n = 0
+        async for batch in clip.stream(StreamKind.RAW, 50):
+            n += len(batch.samples)
+            if n >= 100:
+                break
+        report = await clip.sync(store, progress.append)
+        battery = await clip.battery()
+        again = await clip.sync(store)
+    assert again.stored == 0  # nothing twice
+    return report.stored, progress, battery, info
+
+
+def test_client_streams_and_syncs_into_the_store(tmp_path: Path) -> None:
+    clip = VirtualClip(tmp_path / "flash").start()
+    try:
+        with Store(tmp_path / "store.db") as store:
+            stored, progress, battery, info = asyncio.run(session(clip.port, store))
+            device = info["serial"]
+            seqs = store.seqs(device)
+            types = {r.rtype for r in store.records(device)}
+    finally:
+        clip.stop()
+    assert stored == len(seqs) and seqs == list(range(len(seqs)))
+    assert RecordType.BOOT in types and RecordType.BUZZ in types
+    assert progress and progress[-1].records == stored
+    assert 0 <= battery <= 100 and info["firmware"] == "0.1.0"
