@@ -38,6 +38,7 @@ C_SUBSCRIBE = const(5)  # u16 value handle, u8 on
 C_READ = const(6)  # u16 handle
 C_PAIR = const(7)
 C_SCAN = const(8)
+C_FAULT = const(9)  # u16 drop every n-th notification (0 = none), u16 extra delay ms per event
 # clip -> central
 P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 props, u8 uuid len, uuid str)
 P_MTU = const(0x83)  # u16
@@ -103,8 +104,9 @@ class _Ble:
         self._waiting = []
         self._rx = b""
         self._task = None
-        # fault injection (tests): drop every n-th notification, extra delay
+        # fault injection (tests): drop every n-th notification, extra delay per event
         self.drop_every = 0
+        self.delay_ms = 0
         self.notify_count = 0
 
     # --- the real API -------------------------------------------------------------------
@@ -278,7 +280,7 @@ class _Ble:
                     continue
                 if handle in self._subscribed:
                     self._send(P_NOTIFY, struct.pack("<H", handle) + payload)
-            await asyncio.sleep_ms(LINK_INTERVAL_MS)
+            await asyncio.sleep_ms(LINK_INTERVAL_MS + self.delay_ms)
 
     def _frames(self):
         while len(self._rx) >= 3:
@@ -293,7 +295,9 @@ class _Ble:
                 return
 
     def _handle(self, kind, p):
-        if kind == C_SCAN:
+        if kind == C_FAULT:
+            self.drop_every, self.delay_ms = struct.unpack_from("<HH", p, 0)
+        elif kind == C_SCAN:
             adv = self.adv
             if adv is None or self.conn is not None:
                 self._send(P_ADV, b"\x00\x00")

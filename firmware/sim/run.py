@@ -18,7 +18,7 @@ sys.path.append(HERE + "/..")
 
 def parse(argv):
     opts = {"--port": "47000", "--flash": "/tmp/postureclip-flash", "--motion": None,
-            "--board": "xiao_esp32c3", "--mem-report": None}
+            "--board": "xiao_esp32c3", "--mem-report": None, "--journal": None}
     i = 1
     while i < len(argv):
         if argv[i] not in opts or i + 1 >= len(argv):
@@ -66,6 +66,21 @@ def main():
                 await asyncio.sleep(every)
 
         opts["task"] = asyncio.create_task(report(float(opts["--mem-report"])))
+    if opts["--journal"]:
+        # test instrumentation: every record the log completes, as "seq hex" lines, written
+        # after the flash write (so a kill in between leaves it on flash, not here)
+        from clip.eventlog import EventLog
+
+        journal = open(opts["--journal"], "a")
+        append = EventLog.append
+
+        def journaled(self, rtype, time_s, time_ms, flags, payload):
+            rec = append(self, rtype, time_s, time_ms, flags, payload)
+            journal.write("%d %s\n" % (int.from_bytes(rec[4:8], "little"), rec.hex()))
+            journal.flush()
+            return rec
+
+        EventLog.append = journaled
     print("virtual clip on 127.0.0.1:%s, flash %s" % (opts["--port"], flash))
     import main  # noqa: F401  (runs the firmware)
 

@@ -118,6 +118,47 @@ def cmd_sim(args: argparse.Namespace) -> int:
         return 0
 
 
+def _transport_factory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .transport import BleakTransport, SimTransport
+
+    if args.sim is not None:
+        return lambda: SimTransport(args.sim)
+    return BleakTransport
+
+
+def default_store() -> Path:
+    return Path("~/.local/share/postureclip/store.db").expanduser()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Copy the clip's log into the local store, with a progress line."""
+    import asyncio
+
+    from .client import Clip, SyncProgress
+    from .store import Store
+
+    def show(p: SyncProgress) -> None:
+        if args.quiet:
+            return
+        width = 30
+        done = int(width * p.records / max(1, p.total))
+        eta = f"{p.eta_s:4.0f} s" if p.eta_s is not None else "   ? s"
+        print(f"\r[{'#' * done}{'.' * (width - done)}] {p.records}/{p.total} records "
+              f"{p.bytes / 1024:6.1f} KiB {p.rate:6.0f}/s ETA {eta}", end="", flush=True)
+
+    async def run() -> int:
+        with Store(args.store) as store:
+            async with Clip(_transport_factory(args), retries=args.retries) as clip:
+                report = await clip.sync(store, show)
+        if not args.quiet:
+            print(f"\n{report.device}: {report.stored} new records "
+                  f"({report.received} received) in {report.seconds:.1f} s; "
+                  f"acknowledged up to {report.acked}")
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
@@ -170,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heapsize", default="512K",
                    help="MicroPython heap (64-bit objects: twice the ESP32's)")
     p.set_defaults(run=cmd_sim)
+
+    p = sub.add_parser("sync", help="copy the clip's log into the local store")
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help="SQLite store (default ~/.local/share/postureclip/store.db)")
+    p.add_argument("--sim", type=int, metavar="PORT", help="the virtual clip on this port")
+    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(run=cmd_sync)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)

@@ -211,10 +211,14 @@ class Clip:
             self._token = (self._token + 1) & 0xFF
             token = self._token
             try:
-                await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
-            except EncryptionRequired:
-                await self.t.pair()
-                await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
+                try:
+                    await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
+                except EncryptionRequired:
+                    await self.t.pair()
+                    await self.t.write(CONTROL_UUID, encode_command(op, token, *args))
+            except ConnectionFailed:
+                self._on_disconnect()  # the link is gone even if no callback said so
+                raise
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 left = deadline - asyncio.get_running_loop().time()

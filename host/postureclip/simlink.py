@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .errors import PostureclipError
 
-C_CONNECT, C_DISCONNECT, C_MTU, C_WRITE, C_SUBSCRIBE, C_READ, C_PAIR, C_SCAN = range(1, 9)
+C_CONNECT, C_DISCONNECT, C_MTU, C_WRITE, C_SUBSCRIBE, C_READ, C_PAIR, C_SCAN, C_FAULT = range(1, 10)
 P_CONNECTED, P_MTU, P_WRITE_RESP, P_READ_RESP, P_PAIRED, P_ADV = 0x81, 0x83, 0x84, 0x86, 0x87, 0x88
 P_NOTIFY, P_DISCONNECTED = 0x90, 0x91
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
@@ -149,6 +149,11 @@ class SimLink:
     async def read(self, handle: int) -> tuple[int, bytes]:
         p = await self._request(C_READ, struct.pack("<H", handle), expect=P_READ_RESP)
         return p[0], bytes(p[1:])
+
+    async def inject(self, drop_every: int = 0, delay_ms: int = 0) -> None:
+        """Fault injection: the clip's radio drops every n-th notification and/or waits
+        ``delay_ms`` more per connection event (0, 0 = a clean link again)."""
+        await self._request(C_FAULT, struct.pack("<HH", drop_every, delay_ms))
 
     async def close(self) -> None:
         if not self.disconnected.is_set():

@@ -119,9 +119,10 @@ class SimTransport:
         return self.link
 
     async def disconnect(self) -> None:
-        for t in (self._pump, self._watch):
-            if t is not None:
-                t.cancel()
+        # the watch task stays: like bleak's callback, on_disconnect runs for our own
+        # disconnects too
+        if self._pump is not None:
+            self._pump.cancel()
         if self.link is not None:
             await self.link.close()
 

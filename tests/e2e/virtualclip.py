@@ -25,12 +25,14 @@ def micropython() -> list[str]:
 
 class VirtualClip:
     def __init__(self, flash: Path, motion: Path | None = None, heapsize: str | None = None,
-                 mem_report_s: float | None = None) -> None:
+                 mem_report_s: float | None = None, journal: Path | None = None,
+                 port: int | None = None) -> None:
+        self.journal = journal
         self.flash = flash
         self.motion = motion
         self.heapsize = heapsize
         self.mem_report_s = mem_report_s
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
@@ -42,6 +44,8 @@ class VirtualClip:
                 "--flash", str(self.flash)]
         if self.motion:
             cmd += ["--motion", str(self.motion)]
+        if self.journal:
+            cmd += ["--journal", str(self.journal)]
         if self.mem_report_s:
             cmd += ["--mem-report", str(self.mem_report_s)]
         env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
