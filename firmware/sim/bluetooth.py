@@ -39,8 +39,9 @@ C_READ = const(6)  # u16 handle
 C_PAIR = const(7)
 C_SCAN = const(8)
 C_FAULT = const(9)  # u16 drop every n-th notification (0 = none), u16 extra delay ms per event
+C_KICK = const(10)  # the clip drops the link (as on a radio reset): peripheral-initiated
 # clip -> central
-P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 props, u8 uuid len, uuid str)
+P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 flags, u8 n, uuid, u8 m, service uuid)
 P_MTU = const(0x83)  # u16
 P_WRITE_RESP = const(0x84)  # u8 ATT status (0 ok, 0x0F insufficient encryption)
 P_READ_RESP = const(0x86)  # u8 status, data
@@ -147,13 +148,13 @@ class _Ble:
         self._props.clear()
         handle = 1
         out = []
-        for _, chars in services:
+        for svc, chars in services:
             handle += 1  # service declaration
             hs = []
             for uuid, flags in chars:
                 handle += 1  # characteristic declaration
                 self._values[handle] = b""
-                self._props[handle] = (uuid, flags)
+                self._props[handle] = (uuid, flags, svc)
                 hs.append(handle)
                 handle += 1
                 if flags & FLAG_NOTIFY:
@@ -295,7 +296,10 @@ class _Ble:
                 return
 
     def _handle(self, kind, p):
-        if kind == C_FAULT:
+        if kind == C_KICK:
+            self._send(P_DISCONNECTED, b"")
+            self._drop_link()
+        elif kind == C_FAULT:
             self.drop_every, self.delay_ms = struct.unpack_from("<HH", p, 0)
         elif kind == C_SCAN:
             adv = self.adv
@@ -313,9 +317,10 @@ class _Ble:
             self._irq(_IRQ_CENTRAL_CONNECT, (1, 0, self.peer))
             table = b""
             for h in sorted(self._props):
-                uuid, flags = self._props[h]
+                uuid, flags, svc = self._props[h]
                 u = str(uuid).encode()
-                table += struct.pack("<HHB", h, flags, len(u)) + u
+                v = str(svc).encode()
+                table += struct.pack("<HHB", h, flags, len(u)) + u + bytes((len(v),)) + v
             self._send(P_CONNECTED, table)
         elif kind == C_DISCONNECT:
             self._drop_link()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .errors import PostureclipError
 
-C_CONNECT, C_DISCONNECT, C_MTU, C_WRITE, C_SUBSCRIBE, C_READ, C_PAIR, C_SCAN, C_FAULT = range(1, 10)
+(C_CONNECT, C_DISCONNECT, C_MTU, C_WRITE, C_SUBSCRIBE, C_READ, C_PAIR, C_SCAN, C_FAULT,
+ C_KICK) = range(1, 11)
 P_CONNECTED, P_MTU, P_WRITE_RESP, P_READ_RESP, P_PAIRED, P_ADV = 0x81, 0x83, 0x84, 0x86, 0x87, 0x88
 P_NOTIFY, P_DISCONNECTED = 0x90, 0x91
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
@@ -28,6 +29,7 @@ class Characteristic:
     handle: int
     uuid: str
     flags: int
+    service: str
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,11 @@ class SimLink:
         i = 0
         while i < len(p):
             h, flags, n = struct.unpack_from("<HHB", p, i)
-            out.append(Characteristic(h, p[i + 5:i + 5 + n].decode(), flags))
-            i += 5 + n
+            uuid = p[i + 5:i + 5 + n].decode()
+            m = p[i + 5 + n]
+            service = p[i + 6 + n:i + 6 + n + m].decode()
+            out.append(Characteristic(h, uuid, flags, service))
+            i += 6 + n + m
         return out
 
     async def exchange_mtu(self, want: int = 247) -> int:
@@ -154,6 +159,11 @@ class SimLink:
         """Fault injection: the clip's radio drops every n-th notification and/or waits
         ``delay_ms`` more per connection event (0, 0 = a clean link again)."""
         await self._request(C_FAULT, struct.pack("<HH", drop_every, delay_ms))
+
+    async def kick(self) -> None:
+        """Fault injection: the clip drops this link itself (a peripheral-initiated
+        disconnect)."""
+        await self._request(C_KICK)
 
     async def close(self) -> None:
         if not self.disconnected.is_set():

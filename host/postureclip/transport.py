@@ -167,17 +167,29 @@ class BleakTransport:
         self.mtu = 23
         self.client: Any = None
 
-    async def scan(self, timeout: float = 5.0) -> list[Found]:
+    async def scan(self, timeout: float = 5.0, first: bool = True) -> list[Found]:
+        """Clips advertising the postureclip service, strongest first. With ``first`` the
+        scan ends at the first one (what connecting needs) instead of after ``timeout``."""
         from bleak import BleakScanner
 
-        found = await BleakScanner.discover(timeout=timeout, service_uuids=[SERVICE_UUID],
-                                            return_adv=True)
-        out = []
-        for device, adv in found.values():
+        seen: dict[str, Found] = {}
+
+        def match(device: Any, adv: Any) -> bool:
             if SERVICE_UUID in [u.lower() for u in adv.service_uuids]:
-                out.append(Found(device.address, adv.local_name or device.name, adv.rssi,
-                                 device))
-        return sorted(out, key=lambda f: -(f.rssi or -999))
+                seen[device.address] = Found(device.address, adv.local_name or device.name,
+                                             adv.rssi, device)
+                return True
+            return False
+
+        if first:
+            await BleakScanner.find_device_by_filter(match, timeout=timeout,
+                                                     service_uuids=[SERVICE_UUID])
+        else:
+            found = await BleakScanner.discover(timeout=timeout, service_uuids=[SERVICE_UUID],
+                                                return_adv=True)
+            for device, adv in found.values():
+                match(device, adv)
+        return sorted(seen.values(), key=lambda f: -(f.rssi or -999))
 
     async def connect(self, found: Found, timeout: float,
                       on_disconnect: Callable[[], None]) -> None:
@@ -190,7 +202,11 @@ class BleakTransport:
             await self.client.connect()
         except (BleakError, TimeoutError, OSError) as e:
             raise ConnectionFailed(f"cannot connect to {found.address}: {e}") from None
-        self.mtu = int(getattr(self.client, "mtu_size", 23) or 23)
+        # BlueZ >= 5.62 reports the negotiated MTU per characteristic; bleak exposes it as the
+        # largest write without response (MTU - 3). Other backends know mtu_size directly.
+        sizes = [c.max_write_without_response_size + 3
+                 for c in self.client.services.characteristics.values()]
+        self.mtu = max([23, *sizes])
 
     async def disconnect(self) -> None:
         if self.client is not None:

@@ -152,13 +152,25 @@ class Harness:
             self.faults["host killed"] += 1
 
     async def device_reboot(self) -> None:
+        """The clip loses power at a random moment: during a sync, or while it is writing
+        new records — then the record being written may be torn. (A record that was sent
+        was complete: tearing one the host may have received would be no power cut.)"""
         async with self.clip_client() as clip:
             self.device = clip.device
-            await self.make_records(clip, self.rng.randrange(2, 6))
             with Store(self.store_path) as store:
-                task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
-                await asyncio.sleep(self.rng.uniform(0.0, 0.4))
-                self.stop(tear=self.rng.random() < 0.6)
+                if self.rng.random() < 0.5:
+                    task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
+                    await asyncio.sleep(self.rng.uniform(0.0, 0.4))
+                    self.stop()
+                else:
+                    await clip.sync(store, frame_timeout=1.0)  # nothing in flight
+                    making = asyncio.create_task(self.make_records(clip, 20))
+                    await asyncio.sleep(self.rng.uniform(0.02, 0.3))
+                    self.stop(tear=True)
+                    making.cancel()
+                    with contextlib.suppress(PostureclipError, asyncio.CancelledError):
+                        await making
+                    task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
                 self.faults["clip rebooted"] += 1
                 await asyncio.sleep(self.rng.uniform(0.1, 0.5))
                 self.start()
