@@ -87,25 +87,10 @@ class EventLog:
         good = 0
         last = -1
         count = 0
-        carry = b""
-        with open(path, "rb") as f:
-            while True:
-                chunk = f.read(_CHUNK)
-                if not chunk:
-                    break
-                buf = carry + chunk
-                off = 0
-                while True:
-                    size, _, seq, _, _, _, _ = P.parse_record(buf, off)
-                    if size <= 0:
-                        break
-                    off += size
-                    last = seq
-                    count += 1
-                if size < 0:  # corrupt: everything after it is untrusted
-                    return good + off, last, count
-                good += off
-                carry = buf[off:]
+        for rec, _, seq in self._records(path):
+            good += len(rec)
+            last = seq
+            count += 1
         return good, last, count
 
     def _recover(self, seg):
