@@ -145,7 +145,7 @@ class Harness:
                "--store", str(self.store_path), "--quiet"]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=self.rng.uniform(0.3, 2.5))
+            proc.wait(timeout=self.rng.uniform(0.2, 1.5))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
