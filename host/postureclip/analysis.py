@@ -46,6 +46,7 @@ class AnalysisSettings:
     calib_still_s: float = 2.0
     calib_search_s: float = 20.0
     lift_drop_m: float = 0.20  # sensor must go down at least this far
+    lift_max_drop_m: float = 1.2  # and no farther: more is drift, not a back on a body
     lift_max_s: float = 10.0  # and come back within this time
     squat_excess_m: float = 0.20  # drop beyond what trunk flexion explains: knees bent
     trunk_length_m: float = 0.48  # nominal hip-to-sensor distance for the excess drop
@@ -252,6 +253,8 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArra
     lifts: list[Lift] = []
     for a, b in _runs(dip > s.lift_drop_m):
         depth = float(dip[a:b].max())
+        if depth > s.lift_max_drop_m:
+            continue
         # widen to where the dip began and ended (sensor back within 4 cm), then to where
         # the trunk last/next stood still: the movement itself
         a0 = _extend(turning, _extend(dipped, a, -1, win), -1, lim)
@@ -262,7 +265,7 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArra
         # bend-and-return: the sensor ends where it began (sitting or lying down does not)
         if abs(h[b0] - h[a0]) > max(0.1, 0.35 * depth):
             continue
-        if lifts and a0 / fs <= lifts[-1].end_s:
+        if lifts and u.t[a0] <= lifts[-1].end_s:
             continue
         peak_flex = float(flex[a0:b0].max())
         explained = s.trunk_length_m * (1.0 - math.cos(math.radians(min(max(peak_flex, 0.0),
@@ -278,26 +281,53 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArra
     return lifts
 
 
-def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
-    s = settings or AnalysisSettings()
-    u = to_uniform(rec)
+@dataclass(frozen=True)
+class Calibration:
+    """What the still, neutral start gives: gyro bias (rad/s) and the trunk frame."""
+
+    still: slice
+    bias: FloatArray
+    neutral: Rotation
+
+
+def calibrate_start(u: Uniform, s: AnalysisSettings) -> Calibration:
+    """Gyro bias and trunk frame from the first still stretch (accelerometer direction)."""
     still = find_still(u, s)
-    bias = u.gyr[still].mean(axis=0)
-    u = Uniform(u.t, u.acc, u.gyr - bias, u.valid, u.rate_hz)
-    q = orientation(u)
+    return Calibration(still, u.gyr[still].mean(axis=0), calibrate(u.acc[still].mean(axis=0)))
+
+
+@dataclass
+class Core:
+    """Per-sample results of one stretch of signal (see ``analyze_core``)."""
+
+    episodes: list[SlouchEpisode]
+    lifts: list[Lift]
+    posture: npt.NDArray[np.str_]
+    flex: FloatArray
+    lat: FloatArray
+    h: FloatArray
+
+
+def analyze_core(u: Uniform, s: AnalysisSettings, q: FloatArray, neutral: Rotation,
+                 with_lifts: bool = True) -> Core:
+    """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
+    slouch episodes. ``u.gyr`` must be bias-corrected; ``q`` is sensor-to-earth (w, x, y, z).
+    Batch analysis and the live analyzer (postureclip.live) both run this."""
     rot = _rotation(q)
     up_s = rot.inv().apply([0.0, 0.0, 1.0])
-    neutral = calibrate(up_s[still].mean(axis=0))  # its angle is the mounting tilt
     up_t = neutral.apply(up_s)
     flex, lat = trunk_angles(up_t)
-    w_t = neutral.apply(u.gyr)
-    w_dps = np.degrees(np.linalg.norm(u.gyr, axis=1))
-
-    h = vertical_track(u, rot)
-    lifts = detect_lifts(u, s, h, flex, lat, w_t[:, 0], w_dps)
-
     fs = u.rate_hz
-    acc_std = _moving_std(np.linalg.norm(u.acc, axis=1), max(1, int(2 * fs)))
+    if with_lifts:
+        w_t = neutral.apply(u.gyr)
+        w_dps = np.degrees(np.linalg.norm(u.gyr, axis=1))
+        h = vertical_track(u, rot)
+        lifts = detect_lifts(u, s, h, flex, lat, w_t[:, 0], w_dps)
+        acc_std = _moving_std(np.linalg.norm(u.acc, axis=1), max(1, int(2 * fs)))
+    else:  # orientation only (the clip's quaternion stream): no lifts, no movement measure
+        h = np.zeros(len(u.t))
+        lifts = []
+        acc_std = np.zeros(len(u.t))
     tilt = np.degrees(np.arccos(np.clip(up_t[:, 0], -1.0, 1.0)))
     posture = np.full(len(u.t), "upright", dtype="<U13")
     posture[lat > s.lean_deg] = "leaning_left"
@@ -308,26 +338,38 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     lying = _sustained(tilt > s.lying_deg, math.ceil(5.0 * fs))
     posture[lying] = "lying"
     in_lift = np.zeros(len(u.t), bool)
+    t0 = u.t[0]
     for lift in lifts:
-        in_lift[round(lift.start_s * fs):round(lift.end_s * fs) + 1] = True
+        in_lift[round((lift.start_s - t0) * fs):round((lift.end_s - t0) * fs) + 1] = True
     posture[in_lift] = "lifting"
     posture[~u.valid] = "gap"
-
     still_enough = acc_std <= s.moving_acc_std
     slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
     episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
-    time_in = {p: float(np.count_nonzero(posture == p)) / fs for p in POSTURES}
+    return Core(episodes, lifts, posture, flex, lat, h)
+
+
+def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
+    s = settings or AnalysisSettings()
+    u = to_uniform(rec)
+    cal = calibrate_start(u, s)
+    u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
+    q = orientation(u)
+    core = analyze_core(u, s, q, cal.neutral)
+    fs = u.rate_hz
+    time_in = {p: float(np.count_nonzero(core.posture == p)) / fs for p in POSTURES}
+    still = cal.still
     return Analysis(
         duration_s=rec.duration_s,
         rate_hz=fs,
-        slouch_episodes=episodes,
-        lifts=lifts,
-        time_in_slouch_s=float(sum(e.end_s - e.start_s for e in episodes)),
+        slouch_episodes=core.episodes,
+        lifts=core.lifts,
+        time_in_slouch_s=float(sum(e.end_s - e.start_s for e in core.episodes)),
         time_in_posture_s=time_in,
         calibration={"start_s": float(u.t[still.start]), "end_s": float(u.t[still.stop - 1]),
-                     "mount_tilt_deg": float(np.degrees(neutral.magnitude())),
-                     "gyro_bias_x": float(bias[0]), "gyro_bias_y": float(bias[1]),
-                     "gyro_bias_z": float(bias[2])},
-        series={"t": u.t, "flexion_deg": flex, "lateral_deg": lat, "posture": posture,
-                "height_m": h},
+                     "mount_tilt_deg": float(np.degrees(cal.neutral.magnitude())),
+                     "gyro_bias_x": float(cal.bias[0]), "gyro_bias_y": float(cal.bias[1]),
+                     "gyro_bias_z": float(cal.bias[2])},
+        series={"t": u.t, "flexion_deg": core.flex, "lateral_deg": core.lat,
+                "posture": core.posture, "height_m": core.h},
     )
