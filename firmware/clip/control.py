@@ -63,7 +63,10 @@ def _setting_row(key):
 
 def handle(device, data):
     """Execute one control write on ``device``; return the reply bytes, or None when the
-    handler answered PENDING and will send its reply itself later."""
+    handler answered PENDING and will send its reply itself later (or for an empty write,
+    which names no command to answer)."""
+    if not data:
+        return None
     token = data[1] if len(data) > 1 else 0
     op = data[0] if len(data) > 0 else 0
     try:

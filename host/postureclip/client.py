@@ -16,13 +16,19 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from .errors import (
+    BadLength,
     ClipBusy,
+    ClipFailed,
     ClipMoving,
     CommandFailed,
     ConnectionFailed,
     EncryptionRequired,
+    MtuTooSmall,
+    NoRecords,
     NoSensor,
     NotCalibrated,
+    OutOfRange,
+    UnknownOpcode,
 )
 from .protocol import (
     CONTROL_UUID,
@@ -47,8 +53,10 @@ from .store import Store
 from .transport import BATTERY_LEVEL_UUID, DIS_UUIDS, Found, Transport
 
 _ERRORS: dict[Status, type[CommandFailed]] = {
-    Status.MOVING: ClipMoving, Status.NOT_CALIBRATED: NotCalibrated,
-    Status.NO_SENSOR: NoSensor, Status.BUSY: ClipBusy}
+    Status.UNKNOWN_OPCODE: UnknownOpcode, Status.BAD_LENGTH: BadLength,
+    Status.OUT_OF_RANGE: OutOfRange, Status.BUSY: ClipBusy, Status.MOVING: ClipMoving,
+    Status.NOT_CALIBRATED: NotCalibrated, Status.NO_RECORDS: NoRecords,
+    Status.MTU_TOO_SMALL: MtuTooSmall, Status.NO_SENSOR: NoSensor, Status.FAILED: ClipFailed}
 
 
 @dataclass
@@ -100,7 +108,7 @@ class Clip:
         self._replies: asyncio.Queue[Reply] = asyncio.Queue()
         self._log: asyncio.Queue[LogRecords | LogEnd] = asyncio.Queue()
         self._stream: asyncio.Queue[StreamBatch] | None = None
-        self._events: list[Record] = []
+        self._events: asyncio.Queue[Record] = asyncio.Queue(maxsize=1000)
         self._token = 0
         self._lock = asyncio.Lock()
         self._closing = False
@@ -193,7 +201,10 @@ class Clip:
         self._log.put_nowait(decode_log_frame(data))
 
     def _on_event(self, data: bytes) -> None:
-        self._events.extend(decode_records(data))
+        for rec in decode_records(data):
+            if self._events.full():  # nobody listens: keep the newest (the log has them all)
+                self._events.get_nowait()
+            self._events.put_nowait(rec)
 
     def _on_stream(self, data: bytes) -> None:
         if self._stream is not None:
@@ -259,6 +270,12 @@ class Clip:
             self._stream = None
             if self.connected.is_set():
                 await self.command(Opcode.STREAM, 0, 0)
+
+    async def events(self) -> AsyncIterator[Record]:
+        """Records as the clip makes them (slouch, lift, buzz...), live; the log keeps them
+        all for sync, so this is for showing, not for storing."""
+        while True:
+            yield await self._events.get()
 
     # --- sync ---------------------------------------------------------------------------
     async def sync(self, store: Store, progress: Callable[[SyncProgress], None] | None = None,

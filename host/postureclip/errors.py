@@ -54,6 +54,22 @@ class CommandFailed(PostureclipError):
         super().__init__(message)
 
 
+class UnknownOpcode(CommandFailed):
+    """The clip's firmware does not know this command: update the firmware."""
+
+
+class BadLength(CommandFailed):
+    """The clip got a command of the wrong size: host and firmware protocols differ."""
+
+
+class OutOfRange(CommandFailed):
+    """A setting or argument outside its allowed range (docs/protocol.md lists them)."""
+
+
+class ClipBusy(CommandFailed):
+    """The clip is doing the same thing already (a calibration or a log transfer)."""
+
+
 class ClipMoving(CommandFailed):
     """Calibration refused: the wearer moved. Hold still for 3 s and try again."""
 
@@ -62,12 +78,20 @@ class NotCalibrated(CommandFailed):
     """The clip needs a neutral-posture calibration first."""
 
 
+class NoRecords(CommandFailed):
+    """Nothing to act on (no log transfer running, no records from there)."""
+
+
+class MtuTooSmall(CommandFailed):
+    """The link's MTU cannot carry a whole log record: the system refused a larger MTU."""
+
+
 class NoSensor(CommandFailed):
     """The clip's IMU does not answer (it shows the fault buzz code): check its wiring."""
 
 
-class ClipBusy(CommandFailed):
-    """The clip is doing the same thing already (a calibration or a log transfer)."""
+class ClipFailed(CommandFailed):
+    """The clip could not do it (e.g. no radio link for a log transfer)."""
 
 
 class StoreError(PostureclipError):

@@ -185,3 +185,28 @@ def test_reboot_keeps_sequence_bonds_and_records(tmp_path: Path) -> None:
         clip.stop()
     assert paired2 == (True, True, True)  # the bond survived on flash
     assert first2 == first and next2 > next_seq and stored2 > stored  # a new BOOT record
+
+
+async def test_bad_control_writes_get_status_replies_and_change_nothing(clip: VirtualClip
+                                                                        ) -> None:
+    link = await SimLink.open(port=clip.port)
+    c = Central(link)
+    await c.setup()
+    await link.pair()
+    before = await c.command(Opcode.GET_CONFIG, 1)
+    cases = [(b"", None),  # names no command: no reply
+             (b"\x04", bytes((0x84, 0, Status.BAD_LENGTH))),
+             (b"\x7f\x09", bytes((0xFF, 9, Status.UNKNOWN_OPCODE))),
+             (bytes((Opcode.SET_CONFIG, 9, 1)), bytes((0x84, 9, Status.BAD_LENGTH))),
+             (encode_command(Opcode.SET_CONFIG, 9, 1, 99), bytes((0x84, 9, Status.OUT_OF_RANGE))),
+             (encode_command(Opcode.SET_CONFIG, 9, 200, 1), bytes((0x84, 9, Status.OUT_OF_RANGE))),
+             (encode_command(Opcode.STREAM, 9, 7, 10), bytes((0x88, 9, Status.OUT_OF_RANGE)))]
+    for data, reply in cases:
+        assert await link.write(c.h[CONTROL_UUID], data) == 0
+        if reply is not None:
+            assert await c.next_on(CONTROL_UUID) == reply, data
+    after = await c.command(Opcode.GET_CONFIG, 1)
+    assert after.values == before.values  # nothing changed
+    assert (await c.command(Opcode.GET_INFO)).status == Status.OK  # and it still answers
+    await link.close()
+    assert "Traceback" not in clip.stop()

@@ -118,7 +118,6 @@ def test_control_valid_commands():
 
 
 MALFORMED = (
-    (b"", P.ST_BAD_LENGTH),
     (b"\x04", P.ST_BAD_LENGTH),
     (b"\x7f\x01", P.ST_UNKNOWN_OPCODE),
     (b"\x84\x01", P.ST_UNKNOWN_OPCODE),  # a reply echoed back is not a request
@@ -150,6 +149,8 @@ def test_control_rejects_malformed_commands_without_changing_state():
         if len(data) >= 2:
             assert reply[0] == data[0] | 0x80 and reply[1] == data[1]
         assert snapshot(dev) == before, data
+    assert control.handle(dev, b"") is None  # names no command: nothing to answer
+    assert snapshot(dev) == before
 
 
 def test_settings_validated_drops_garbage():
