@@ -128,7 +128,7 @@ def bad_command_vectors():
     # malformed before any handler runs, so no device is needed
     for data in (b"", b"\x01", b"\x55\x00", b"\x04\x01\x01", b"\x0b\x02\x00"):
         reply = control.handle(None, data)
-        out.append({"hex": hx(data), "reply": hx(reply)})
+        out.append({"hex": hx(data), "reply": hx(reply) if reply is not None else None})
     return out
 
 

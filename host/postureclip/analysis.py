@@ -15,6 +15,9 @@ Method (docs/analysis.md has the details and limits):
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -105,17 +108,58 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
 
 
-def orientation(u: Uniform) -> FloatArray:
-    """Sensor-to-earth quaternions (w, x, y, z), earth +z up, from offline VQF."""
+#: Recordings longer than this run offline VQF in two processes (halves with overlap).
+PARALLEL_MIN_SAMPLES = 400_000
+#: Overlap of the halves, s: both filters have converged well before the stitch.
+PARALLEL_OVERLAP_S = 60.0
+_SHARED: tuple[FloatArray, FloatArray, float] | None = None  # inherited by forked workers
+
+
+def _vqf_slice(a: int, b: int) -> FloatArray:
     from vqf import offlineVQF
 
-    out = offlineVQF(np.ascontiguousarray(u.gyr), np.ascontiguousarray(u.acc), None,
-                     1.0 / u.rate_hz)
+    assert _SHARED is not None
+    gyr, acc, dt = _SHARED
+    out = offlineVQF(np.ascontiguousarray(gyr[a:b]), np.ascontiguousarray(acc[a:b]), None, dt)
     return np.asarray(out["quat6D"], dtype=float)
 
 
-def _rotation(q: FloatArray) -> Rotation:
-    return Rotation.from_quat(q[:, [1, 2, 3, 0]])
+def orientation(u: Uniform) -> FloatArray:
+    """Sensor-to-earth quaternions (w, x, y, z), earth +z up, from offline VQF.
+
+    Long recordings are split in two halves overlapping by a minute, filtered in two
+    processes and joined at the middle. Heading (arbitrary in 6D) may jump at the join;
+    nothing here uses heading: inclination, vertical acceleration and body rates do not."""
+    global _SHARED
+    n = len(u.t)
+    _SHARED = (u.gyr, u.acc, 1.0 / u.rate_hz)
+    try:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if n < PARALLEL_MIN_SAMPLES or cpus < 2 or "fork" not in mp.get_all_start_methods():
+            return _vqf_slice(0, n)
+        mid = n // 2
+        k = int(PARALLEL_OVERLAP_S * u.rate_hz)
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+            second = pool.submit(_vqf_slice, mid - k, n)
+            first = _vqf_slice(0, mid + k)
+            q2 = second.result()
+        return np.vstack([first[:mid], q2[k:]])
+    finally:
+        _SHARED = None
+
+
+def up_in_sensor(q: FloatArray) -> FloatArray:
+    """Earth +z in the sensor frame for sensor-to-earth quaternions (w, x, y, z): the third
+    row of the rotation matrix, without building the matrices."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.column_stack([2.0 * (x * z - w * y), 2.0 * (y * z + w * x),
+                            1.0 - 2.0 * (x * x + y * y)])
+
+
+def _norm(v: FloatArray) -> FloatArray:
+    """Row norms of (N, 3), faster than np.linalg.norm for long arrays."""
+    out: FloatArray = np.sqrt(np.einsum("ij,ij->i", v, v))
+    return out
 
 
 def _moving_std(x: FloatArray, n: int) -> FloatArray:
@@ -197,17 +241,16 @@ def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.boo
     return out
 
 
-def vertical_track(u: Uniform, rot: Rotation) -> FloatArray:
+def vertical_track(u: Uniform, up_s: FloatArray) -> FloatArray:
     """Sensor height (m, arbitrary origin) from vertical acceleration integrated between still
     moments with zero velocity at each (ZUPT), so that drift cannot pile up. ``u.gyr`` must be
     bias-corrected."""
     fs = u.rate_hz
-    a_world = rot.apply(u.acc)
-    av = a_world[:, 2] - G
+    av = np.einsum("ij,ij->i", up_s, u.acc) - G  # specific force along earth up
     # remove the slow part of the vertical specific force (accelerometer scale, tilt error)
     sos = butter(2, 0.05, "highpass", fs=fs, output="sos")
     av = sosfiltfilt(sos, av) if len(av) > 50 else av - av.mean()
-    w = np.linalg.norm(u.gyr, axis=1)
+    w = _norm(u.gyr)
     k = max(1, int(0.1 * fs))
     still = (uniform_filter1d(np.abs(av), k) < 0.35) & (uniform_filter1d(w, k) < 0.2)
     anchor = _sustained(still, int(0.2 * fs))  # a still moment must last 0.2 s to anchor
@@ -302,7 +345,7 @@ class Core:
 
     episodes: list[SlouchEpisode]
     lifts: list[Lift]
-    posture: npt.NDArray[np.str_]
+    posture: npt.NDArray[np.int8]  # indices into POSTURES
     flex: FloatArray
     lat: FloatArray
     h: FloatArray
@@ -313,40 +356,49 @@ def analyze_core(u: Uniform, s: AnalysisSettings, q: FloatArray, neutral: Rotati
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``q`` is sensor-to-earth (w, x, y, z).
     Batch analysis and the live analyzer (postureclip.live) both run this."""
-    rot = _rotation(q)
-    up_s = rot.inv().apply([0.0, 0.0, 1.0])
-    up_t = neutral.apply(up_s)
+    up_s = up_in_sensor(q)
+    m = neutral.as_matrix()
+    up_t = up_s @ m.T
     flex, lat = trunk_angles(up_t)
     fs = u.rate_hz
     if with_lifts:
-        w_t = neutral.apply(u.gyr)
-        w_dps = np.degrees(np.linalg.norm(u.gyr, axis=1))
-        h = vertical_track(u, rot)
-        lifts = detect_lifts(u, s, h, flex, lat, w_t[:, 0], w_dps)
-        acc_std = _moving_std(np.linalg.norm(u.acc, axis=1), max(1, int(2 * fs)))
+        twist_rate = u.gyr @ m[0]  # trunk-frame x (the spine) rate
+        w_dps = np.degrees(_norm(u.gyr))
+        h = vertical_track(u, up_s)
+        lifts = detect_lifts(u, s, h, flex, lat, twist_rate, w_dps)
+        acc_std = _moving_std(_norm(u.acc), max(1, int(2 * fs)))
     else:  # orientation only (the clip's quaternion stream): no lifts, no movement measure
         h = np.zeros(len(u.t))
         lifts = []
         acc_std = np.zeros(len(u.t))
-    tilt = np.degrees(np.arccos(np.clip(up_t[:, 0], -1.0, 1.0)))
-    posture = np.full(len(u.t), "upright", dtype="<U13")
-    posture[lat > s.lean_deg] = "leaning_left"
-    posture[lat < -s.lean_deg] = "leaning_right"
-    posture[flex > s.slouch_deg] = "slouched"
-    posture[flex < -s.recline_deg] = "reclined"
-    posture[acc_std > s.moving_acc_std] = "moving"
-    lying = _sustained(tilt > s.lying_deg, math.ceil(5.0 * fs))
-    posture[lying] = "lying"
+    code = dict(zip(POSTURES, range(len(POSTURES)), strict=True))
+    lying = _sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
+    posture = np.zeros(len(u.t), np.int8)  # upright
+    posture[lat > s.lean_deg] = code["leaning_left"]
+    posture[lat < -s.lean_deg] = code["leaning_right"]
+    posture[flex > s.slouch_deg] = code["slouched"]
+    posture[flex < -s.recline_deg] = code["reclined"]
+    posture[acc_std > s.moving_acc_std] = code["moving"]
+    posture[lying] = code["lying"]
     in_lift = np.zeros(len(u.t), bool)
     t0 = u.t[0]
     for lift in lifts:
         in_lift[round((lift.start_s - t0) * fs):round((lift.end_s - t0) * fs) + 1] = True
-    posture[in_lift] = "lifting"
-    posture[~u.valid] = "gap"
+    posture[in_lift] = code["lifting"]
+    posture[~u.valid] = code["gap"]
     still_enough = acc_std <= s.moving_acc_std
     slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
     episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
     return Core(episodes, lifts, posture, flex, lat, h)
+
+
+_POSTURE_NAMES = np.array(POSTURES, dtype=object)
+
+
+def posture_names(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
+    """Posture codes (indices into POSTURES) as their names."""
+    names: npt.NDArray[np.object_] = _POSTURE_NAMES[codes]
+    return names
 
 
 def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
@@ -357,7 +409,8 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     q = orientation(u)
     core = analyze_core(u, s, q, cal.neutral)
     fs = u.rate_hz
-    time_in = {p: float(np.count_nonzero(core.posture == p)) / fs for p in POSTURES}
+    counts = np.bincount(core.posture, minlength=len(POSTURES))
+    time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}
     still = cal.still
     return Analysis(
         duration_s=rec.duration_s,
@@ -371,5 +424,5 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
                      "gyro_bias_x": float(cal.bias[0]), "gyro_bias_y": float(cal.bias[1]),
                      "gyro_bias_z": float(cal.bias[2])},
         series={"t": u.t, "flexion_deg": core.flex, "lateral_deg": core.lat,
-                "posture": core.posture, "height_m": core.h},
+                "posture": posture_names(core.posture), "height_m": core.h},
     )

@@ -24,6 +24,7 @@ from .analysis import (
     analyze_core,
     calibrate,
     calibrate_start,
+    up_in_sensor,
 )
 from .errors import CalibrationError
 from .recording import Uniform
@@ -85,9 +86,7 @@ class LiveAnalysis:
             n = round(self.s.calib_still_s * self.rate_hz)
             if len(self._t) < n:
                 return LiveEvents()
-            from .analysis import _rotation
-
-            up = _rotation(self._q[:n]).inv().apply([0.0, 0.0, 1.0]).mean(axis=0)
+            up = up_in_sensor(self._q[:n]).mean(axis=0)
             self.cal = Calibration(slice(0, n), np.zeros(3), calibrate(up))
         return self._step(final=False)
 

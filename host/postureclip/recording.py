@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +55,38 @@ def read_csv(path: str | Path) -> Recording:
     """Read and check a recording CSV; raise RecordingError naming file, line and problem."""
     name = str(path)
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise RecordingError(f"cannot read: {e.strerror}", name) from None
+    data = _arrow_parse(raw)
+    if data is not None:
+        return _checked(data, name, lambda: raw.decode(errors="replace"))
+    try:
+        text = raw.decode()
     except UnicodeDecodeError:
         raise RecordingError("not a text file", name) from None
     return parse_csv(text, name)
+
+
+def _arrow_parse(raw: bytes) -> FloatArray | None:
+    """The whole file in pyarrow's multi-threaded CSV reader; None (the careful path then
+    finds and names the problem) unless the header is exact and every cell a number."""
+    if not raw.startswith(b"t,ax,ay,az,gx,gy,gz"):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    try:
+        table = pacsv.read_csv(pa.BufferReader(raw), convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(HEADER, pa.float64())))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.column_names != list(HEADER) or table.num_rows < 1 or any(
+            table.column(i).null_count for i in range(7)):
+        return None
+    return np.column_stack([table.column(i).to_numpy() for i in range(7)])
 
 
 def parse_csv(text: str, name: str = "<csv>") -> Recording:
@@ -79,12 +106,17 @@ def parse_csv(text: str, name: str = "<csv>") -> Recording:
     if data is None or data.shape[1:] != (7,):
         _raise_first_bad_row(text.splitlines(), name)
     assert data is not None
+    return _checked(data, name, lambda: text)
+
+
+def _checked(data: FloatArray, name: str, text: Callable[[], str]) -> Recording:
+    """Rows -> Recording, refusing non-finite cells, time going back and wrong units."""
     if len(data) < 2:
         raise RecordingError("fewer than two samples", name, 2)
     bad = ~np.isfinite(data)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        cell = text.splitlines()[row + 1].split(",")[col].strip()
+        cell = text().splitlines()[row + 1].split(",")[col].strip()
         raise RecordingError(f"{HEADER[col]} is {cell!r} (NaN or infinite)", name, int(row) + 2)
     t = data[:, 0]
     back = np.flatnonzero(np.diff(t) <= 0)
@@ -154,8 +186,13 @@ def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
     rate = rate_hz or nominal_rate(rec.t)
     n = int(np.floor(rec.t[-1] * rate)) + 1
     t = np.arange(n) / rate
-    acc = np.column_stack([np.interp(t, rec.t, rec.acc[:, k]) for k in range(3)])
-    gyr = np.column_stack([np.interp(t, rec.t, rec.gyr[:, k]) for k in range(3)])
+    # linear interpolation of all six channels from one search
+    i = np.clip(np.searchsorted(rec.t, t, side="right"), 1, len(rec.t) - 1)
+    w = ((t - rec.t[i - 1]) / (rec.t[i] - rec.t[i - 1]))[:, None]
+    both = np.hstack([rec.acc, rec.gyr])
+    lo = both[i - 1]
+    vals = lo + np.clip(w, 0.0, 1.0) * (both[i] - lo)
+    acc, gyr = vals[:, :3], vals[:, 3:]
     holes = np.flatnonzero(np.diff(rec.t) > MAX_BRIDGE_S)
     valid = np.ones(n, bool)
     for h in holes:
