@@ -35,6 +35,12 @@ def fresh_root(name):
     return root
 
 
+async def shut_down(app, task):
+    app.running = False
+    await asyncio.sleep_ms(150)
+    task.cancel()
+
+
 def connect(radio, ble):
     radio._handle(bluetooth.C_CONNECT, b"\x01\x02\x03\x04\x05\x06")
     radio._handle(bluetooth.C_MTU, struct.pack("<H", 247))
@@ -61,9 +67,7 @@ def test_back_pressure_loses_nothing_and_keeps_order():
         while ble.queue or radio.txq:
             await asyncio.sleep_ms(20)
         await asyncio.sleep_ms(100)
-        app.running = False
-        await asyncio.sleep_ms(150)
-        task.cancel()
+        await shut_down(app, task)
         return ble
 
     ble = asyncio.run(scenario())
@@ -89,9 +93,7 @@ def test_unencrypted_control_write_gets_the_att_error_and_changes_nothing():
         radio._handle(bluetooth.C_PAIR, b"")
         radio._handle(bluetooth.C_WRITE, struct.pack("<H", app.ble.h_control) + cmd)
         await asyncio.sleep_ms(200)
-        app.running = False
-        await asyncio.sleep_ms(150)
-        task.cancel()
+        await shut_down(app, task)
         return before
 
     before = asyncio.run(scenario())
@@ -120,9 +122,7 @@ def test_log_transfer_frames_fit_the_mtu_and_end_with_the_next_seq():
             frames = notified(sent, app.ble.h_log)
             if frames and frames[-1][1] == P.LOG_END:
                 break
-        app.running = False
-        await asyncio.sleep_ms(150)
-        task.cancel()
+        await shut_down(app, task)
 
     asyncio.run(scenario())
     frames = notified(sent, app.ble.h_log)
