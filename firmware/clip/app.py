@@ -56,7 +56,7 @@ class App:
         self.ble = None  # the BLE peripheral, made in run() (it needs the event loop)
         self.listeners = []  # called with every packed record (BLE events characteristic)
         self.reply_sink = None  # called with control replies sent later (calibration)
-        self.replies = []  # late replies when no sink is attached (tests)
+        self.replies = []  # the last late replies (also sent to reply_sink)
         self.pipeline = Pipeline(self.settings, self._emit, neutral)
         self.player = H.Player(self.settings["intensity_pct"])
         self._buzz_event = asyncio.Event()
@@ -314,10 +314,11 @@ class App:
         return control.handle(self, data)
 
     def _reply_later(self, reply):
+        self.replies.append(reply)  # the last few, for the REPL and tests
+        if len(self.replies) > 8:
+            self.replies.pop(0)
         if self.reply_sink is not None:
             self.reply_sink(reply)
-        else:
-            self.replies.append(reply)
 
     def start_calibration(self, token):
         if self.imu is None:

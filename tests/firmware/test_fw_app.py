@@ -66,8 +66,11 @@ def test_calibrate_then_slouch_buzzes_on_the_motor():
         task = asyncio.create_task(run_for(app, 12000, slouch_buzz_played))
         await asyncio.sleep_ms(300)
         assert app.control(command(P.OP_CALIBRATE, 7)) is None  # the reply follows
-        while not app.replies:
+        for _ in range(200):  # 10 s at most
+            if app.replies:
+                break
             await asyncio.sleep_ms(50)
+        assert app.replies, "no calibration reply"
         # bend forward 30 deg from the calibrated neutral, over one second
         motion.motion = TiltRamp(-20.0, 10.0, simhw.now_ms() / 1000)
         await task
