@@ -102,8 +102,12 @@ class SimLink:
                 raise LinkError("not connected")
             fut: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
             self._pending = fut if expect is not None else None
-            self._w.write(struct.pack("<HB", len(payload) + 1, kind) + payload)
-            await self._w.drain()
+            try:
+                self._w.write(struct.pack("<HB", len(payload) + 1, kind) + payload)
+                await self._w.drain()
+            except (ConnectionError, OSError) as e:  # the socket went while we wrote
+                self.disconnected.set()
+                raise LinkError(f"link lost: {e}") from None
             if expect is None:
                 return b""
             try:
