@@ -228,7 +228,7 @@ class BleakTransport:
 
         try:
             await self.client.start_notify(uuid, lambda _ch, data: callback(bytes(data)))
-        except BleakError as e:
+        except (BleakError, TimeoutError, EOFError, OSError) as e:
             raise ConnectionFailed(f"cannot subscribe to {uuid}: {e}") from None
 
     async def write(self, uuid: str, data: bytes) -> None:
@@ -236,6 +236,8 @@ class BleakTransport:
 
         try:
             await self.client.write_gatt_char(uuid, data, response=True)
+        except (TimeoutError, EOFError, OSError) as e:  # the link went under the write
+            raise ConnectionFailed(f"write to {uuid} failed: {e}") from None
         except BleakError as e:
             text = str(e).lower()
             if "encrypt" in text or "0x0f" in text or "authenticat" in text:
@@ -247,5 +249,5 @@ class BleakTransport:
 
         try:
             return bytes(await self.client.read_gatt_char(uuid))
-        except BleakError as e:
+        except (BleakError, TimeoutError, EOFError, OSError) as e:
             raise ConnectionFailed(f"read of {uuid} failed: {e}") from None
