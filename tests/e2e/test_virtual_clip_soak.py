@@ -82,7 +82,6 @@ def test_soak_streaming_syncing_buzzing_memory_flat(tmp_path: Path) -> None:
     assert len(free) >= SOAK_S / 5 - 3
     third = len(free) // 3
     first, last = free[2:third], free[-third:]  # after start-up settles
-    print("mem_free series", free)
     print(f"soak {SOAK_S:.0f} s: {counts}; mem_free after gc: first third min {min(first)}, "
           f"last third min {min(last)}, overall min {min(free)} of heap {HEAPSIZE}")
     assert counts["syncs"] >= SOAK_S / 20 - 2 and counts["stream_frames"] > SOAK_S
