@@ -100,7 +100,7 @@ class Harness:
 
     # --- the host ---------------------------------------------------------------------
     def clip_client(self) -> Clip:
-        return Clip(lambda: SimTransport(self.port), command_timeout=1.0, connect_timeout=3.0,
+        return Clip(lambda: SimTransport(self.port), command_timeout=0.6, connect_timeout=3.0,
                     retries=8, backoff_s=0.2)
 
     async def make_records(self, clip: Clip, n: int) -> None:
@@ -123,7 +123,7 @@ class Harness:
                     # a reply lost to an earlier fault raises; the records are made all the same
                     with contextlib.suppress(PostureclipError):
                         await self.make_records(clip, self.rng.randrange(2, 8))
-                    task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
+                    task = asyncio.create_task(clip.sync(store, frame_timeout=0.6))
                     await asyncio.sleep(self.rng.uniform(0.0, 0.3))
                     t = clip.t
                     if kind == "link drop" and t is not None:
@@ -159,18 +159,18 @@ class Harness:
             self.device = clip.device
             with Store(self.store_path) as store:
                 if self.rng.random() < 0.5:
-                    task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
+                    task = asyncio.create_task(clip.sync(store, frame_timeout=0.6))
                     await asyncio.sleep(self.rng.uniform(0.0, 0.4))
                     self.stop()
                 else:
-                    await clip.sync(store, frame_timeout=1.0)  # nothing in flight
+                    await clip.sync(store, frame_timeout=0.6)  # nothing in flight
                     making = asyncio.create_task(self.make_records(clip, 20))
                     await asyncio.sleep(self.rng.uniform(0.02, 0.3))
                     self.stop(tear=True)
                     making.cancel()
                     with contextlib.suppress(PostureclipError, asyncio.CancelledError):
                         await making
-                    task = asyncio.create_task(clip.sync(store, frame_timeout=1.0))
+                    task = asyncio.create_task(clip.sync(store, frame_timeout=0.6))
                 self.faults["clip rebooted"] += 1
                 await asyncio.sleep(self.rng.uniform(0.1, 0.5))
                 self.start()
