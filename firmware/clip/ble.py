@@ -45,11 +45,13 @@ def _ad(kind, data):
     return bytes((len(data) + 1, kind)) + data
 
 
-def advertising_payloads(name):
-    """(advertising data, scan response): flags, 128-bit service UUID and Battery in the
-    first (they must fit 31 bytes), the name in the response."""
+def advertising_payloads(name, battery_pct):
+    """(advertising data, scan response): flags, 128-bit service UUID, Battery UUID and the
+    battery level as Battery service data in the first (30 of its 31 bytes), the name in the
+    response."""
     u = bytes(reversed(bytes.fromhex(P.SERVICE_UUID.replace("-", ""))))
-    adv = _ad(0x01, b"\x06") + _ad(0x07, u) + _ad(0x03, b"\x0f\x18")
+    adv = (_ad(0x01, b"\x06") + _ad(0x07, u) + _ad(0x03, b"\x0f\x18")
+           + _ad(0x16, b"\x0f\x18" + bytes((battery_pct,))))
     resp = _ad(0x09, name.encode())
     return adv, resp
 
@@ -116,7 +118,7 @@ class Peripheral:
     def advertise(self, fast=True):
         if self.conn is not None:
             return
-        adv, resp = advertising_payloads(self.name)
+        adv, resp = advertising_payloads(self.name, self.app.battery_pct)
         self.adv_interval = _ADV_FAST_US if fast else _ADV_SLOW_US
         if fast:
             self.adv_fast_until = self.app.now_ms() + _ADV_FAST_S * 1000
@@ -191,8 +193,12 @@ class Peripheral:
         self.notify(self.h_events, record)
 
     def battery(self, pct):
+        self.app.battery_pct = pct
         self.ble.gatts_write(self.h_battery, bytes((pct,)))
-        self.notify(self.h_battery, bytes((pct,)))
+        if self.conn is None:  # the level is in the advertising data too
+            self.advertise(fast=self.adv_interval == _ADV_FAST_US)
+        else:
+            self.notify(self.h_battery, bytes((pct,)))
 
     def stream_sample(self, t_ms, period_us, values):
         """Add one sample to the stream frame; a full frame is queued. QUAT: (w, x, y, z);

@@ -38,6 +38,24 @@ class Advertisement:
     adv_data: bytes
     scan_response: bytes
 
+    def _fields(self) -> list[tuple[int, bytes]]:
+        out = []
+        data = self.scan_response + self.adv_data
+        i = 0
+        while i + 1 < len(data):
+            n, kind = data[i], data[i + 1]
+            out.append((kind, bytes(data[i + 2:i + 1 + n])))
+            i += 1 + n
+        return out
+
+    @property
+    def battery(self) -> int | None:
+        """Battery level (%) from Battery service data (UUID 0x180F), when advertised."""
+        for kind, value in self._fields():
+            if kind == 0x16 and value[:2] == b"\x0f\x18" and len(value) == 3:
+                return value[2]
+        return None
+
     @property
     def name(self) -> str | None:
         data = self.scan_response + self.adv_data

@@ -19,6 +19,7 @@ from .simlink import ATT_INSUFFICIENT_ENCRYPTION, LinkError, SimLink
 
 Notify = Callable[[bytes], None]
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 DIS_UUIDS = {"manufacturer": "00002a29-0000-1000-8000-00805f9b34fb",
              "model": "00002a24-0000-1000-8000-00805f9b34fb",
              "serial": "00002a25-0000-1000-8000-00805f9b34fb",
@@ -41,6 +42,7 @@ class Found:
     name: str | None
     rssi: int | None
     handle: Any = None  # what the transport needs to connect (a BLEDevice for bleak)
+    battery: int | None = None  # % from the advertising data, when the clip sends it
 
 
 class Transport(Protocol):
@@ -80,7 +82,7 @@ class SimTransport:
             await link.close()
         if not adv.advertising:
             return []
-        return [Found(f"sim:{self.host}:{self.port}", adv.name, -40)]
+        return [Found(f"sim:{self.host}:{self.port}", adv.name, -40, battery=adv.battery)]
 
     async def connect(self, found: Found, timeout: float,
                       on_disconnect: Callable[[], None]) -> None:
@@ -176,8 +178,9 @@ class BleakTransport:
 
         def match(device: Any, adv: Any) -> bool:
             if SERVICE_UUID in [u.lower() for u in adv.service_uuids]:
+                level = adv.service_data.get(BATTERY_SERVICE_UUID)
                 seen[device.address] = Found(device.address, adv.local_name or device.name,
-                                             adv.rssi, device)
+                                             adv.rssi, device, level[0] if level else None)
                 return True
             return False
 

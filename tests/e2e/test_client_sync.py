@@ -15,6 +15,7 @@ from postureclip.transport import SimTransport
 async def session(port: int, store: Store) -> tuple[int, list[SyncProgress], int, dict[str, str]]:
     progress: list[SyncProgress] = []
     async with Clip(lambda: SimTransport(port)) as clip:
+        assert clip.found is not None and clip.found.battery is not None  # from advertising
         info = await clip.device_info()
         await clip.command(Opcode.BUZZ_TEST, 2)
         n = 0

@@ -50,6 +50,8 @@ class Central:
     async def setup(self) -> None:
         adv = await self.link.scan()
         assert adv.advertising and (adv.name or "").startswith("postureclip-")
+        assert adv.battery is not None and 0 <= adv.battery <= 100
+        assert len(adv.adv_data) <= 31 and len(adv.scan_response) <= 31
         table = await self.link.connect()
         self.h = {c.uuid: c.handle for c in table}
         assert await self.link.exchange_mtu(247) == 247
