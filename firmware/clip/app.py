@@ -274,9 +274,10 @@ class App:
         # LiPo: 3.3 V empty .. 4.2 V full, linear enough for a percentage on a status line
         pct = (self.battery_mv - 3300) * 100 // 900
         pct = 0 if pct < 0 else (100 if pct > 100 else pct)
-        if pct != self.battery_pct and self.ble is not None:
+        changed = pct != self.battery_pct
+        self.battery_pct = pct  # before the radio reads it for its advertising data
+        if changed and self.ble is not None:
             self.ble.battery(pct)
-        self.battery_pct = pct
         if self.battery_mv < LOW_BATTERY_MV and not self._low_battery_sent and mv > 0:
             self._low_battery_sent = True
             self._emit(P.REC_LOW_BATTERY, self.now_ms() / 1000,

@@ -193,7 +193,6 @@ class Peripheral:
         self.notify(self.h_events, record)
 
     def battery(self, pct):
-        self.app.battery_pct = pct
         self.ble.gatts_write(self.h_battery, bytes((pct,)))
         if self.conn is None:  # the level is in the advertising data too
             self.advertise(fast=self.adv_interval == _ADV_FAST_US)
