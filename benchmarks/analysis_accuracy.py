@@ -58,10 +58,11 @@ def one_hour(seed: int) -> dict[str, float]:
             "hours": sim.t[-1] / 3600}
 
 
-def speed(hours: float, runs: int = 3) -> tuple[list[float], float]:
+def speed(hours: float, runs: int = 3) -> tuple[list[float], float, list[float]]:
     """Seconds for each of ``runs`` end-to-end analyses (CSV read included) of one ``hours``
-    long 50 Hz recording, the first in a process that has not read a CSV yet; and the peak RSS
-    of analysing it in a fresh process."""
+    long 50 Hz recording, the first in a process that has not read a CSV yet; the peak RSS
+    of analysing it in a fresh process; and the wall time of ``runs`` whole
+    ``postureclip analyze --format json`` commands (interpreter start and imports included)."""
     rng = np.random.default_rng(1234)
     n = int(hours * 3600 * 50)
     t = np.arange(n) / 50.0 + rng.uniform(-0.002, 0.002, n)
@@ -90,7 +91,13 @@ def speed(hours: float, runs: int = 3) -> tuple[list[float], float]:
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
         out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                              text=True, check=True).stdout
-    return times, int(out) / 1024
+        cli = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "postureclip.cli", "analyze", str(path),
+                            "--format", "json"], capture_output=True, check=True)
+            cli.append(time.perf_counter() - t0)
+    return times, int(out) / 1024, cli
 
 
 def main() -> None:
@@ -103,12 +110,15 @@ def main() -> None:
     if rs:
         report(rs)
     if args.speed_hours > 0:
-        times, mb = speed(args.speed_hours)
+        times, mb, cli = speed(args.speed_hours)
         real = args.speed_hours * 3600
         print(f"speed: {args.speed_hours:g} h at 50 Hz analysed end to end (CSV read included) "
               f"in {', '.join(f'{x:.2f}' for x in times)} s (first run first) = "
               f"{real / times[0]:,.0f}x real time first, {real / min(times):,.0f}x best; "
               f"peak RSS of the analysis in a fresh process {mb:.0f} MB")
+        print(f"speed of the command: postureclip analyze --format json on it took "
+              f"{', '.join(f'{x:.2f}' for x in cli)} s (interpreter start and imports "
+              f"included) = {real / float(np.median(cli)):,.0f}x real time at the median")
 
 
 def report(rs: list[dict[str, float]]) -> None:

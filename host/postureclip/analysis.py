@@ -4,7 +4,8 @@ Method (docs/analysis.md has the details and limits):
 
 1. Resample to a uniform grid at the recording's own rate, gaps marked.
 2. Orientation with offline VQF (6D, forward-backward; Laidig & Seel 2023) — the best
-   inclination on BROAD of the filters we tried, and the host has the whole recording.
+   inclination on BROAD of the filters we tried, and the host has the whole recording — on
+   gyro increments pre-integrated into steps of >= 12.5 Hz (postureclip.orientation).
 3. Neutral calibration from the first still stretch (>= 2 s) of the recording: the smallest
    rotation taking the measured up direction onto +x gives the trunk frame (DESIGN.md).
 4. Flexion = atan2(u_z, u_x), lateral = asin(-u_y) with u = world up in the trunk frame; twist
@@ -15,9 +16,6 @@ Method (docs/analysis.md has the details and limits):
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +26,8 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from .errors import CalibrationError
+from .orientation import orientation as _orientation
+from .orientation import up_vectors
 from .recording import G, Recording, Uniform, to_uniform
 
 FloatArray = npt.NDArray[np.float64]
@@ -108,52 +108,10 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
 
 
-#: Recordings longer than this run offline VQF in two processes (halves with overlap).
-PARALLEL_MIN_SAMPLES = 400_000
-#: Overlap of the halves, s: both filters have converged well before the stitch.
-PARALLEL_OVERLAP_S = 60.0
-_SHARED: tuple[FloatArray, FloatArray, float] | None = None  # inherited by forked workers
-
-
-def _vqf_slice(a: int, b: int) -> FloatArray:
-    from vqf import offlineVQF
-
-    assert _SHARED is not None
-    gyr, acc, dt = _SHARED
-    out = offlineVQF(np.ascontiguousarray(gyr[a:b]), np.ascontiguousarray(acc[a:b]), None, dt)
-    return np.asarray(out["quat6D"], dtype=float)
-
-
 def orientation(u: Uniform) -> FloatArray:
-    """Sensor-to-earth quaternions (w, x, y, z), earth +z up, from offline VQF.
-
-    Long recordings are split in two halves overlapping by a minute, filtered in two
-    processes and joined at the middle. Heading (arbitrary in 6D) may jump at the join;
-    nothing here uses heading: inclination, vertical acceleration and body rates do not."""
-    global _SHARED
-    n = len(u.t)
-    _SHARED = (u.gyr, u.acc, 1.0 / u.rate_hz)
-    try:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        if n < PARALLEL_MIN_SAMPLES or cpus < 2 or "fork" not in mp.get_all_start_methods():
-            return _vqf_slice(0, n)
-        mid = n // 2
-        k = int(PARALLEL_OVERLAP_S * u.rate_hz)
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
-            second = pool.submit(_vqf_slice, mid - k, n)
-            first = _vqf_slice(0, mid + k)
-            q2 = second.result()
-        return np.vstack([first[:mid], q2[k:]])
-    finally:
-        _SHARED = None
-
-
-def up_in_sensor(q: FloatArray) -> FloatArray:
-    """Earth +z in the sensor frame for sensor-to-earth quaternions (w, x, y, z): the third
-    row of the rotation matrix, without building the matrices."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.column_stack([2.0 * (x * z - w * y), 2.0 * (y * z + w * x),
-                            1.0 - 2.0 * (x * x + y * y)])
+    """Sensor-to-earth quaternions (w, x, y, z), earth +z up, of every sample: offline VQF on
+    pre-integrated steps (postureclip.orientation)."""
+    return _orientation(u.gyr, u.acc, u.rate_hz)
 
 
 def _norm(v: FloatArray) -> FloatArray:
@@ -351,12 +309,12 @@ class Core:
     h: FloatArray
 
 
-def analyze_core(u: Uniform, s: AnalysisSettings, q: FloatArray, neutral: Rotation,
+def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
                  with_lifts: bool = True) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
-    slouch episodes. ``u.gyr`` must be bias-corrected; ``q`` is sensor-to-earth (w, x, y, z).
+    slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
+    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions.
     Batch analysis and the live analyzer (postureclip.live) both run this."""
-    up_s = up_in_sensor(q)
     m = neutral.as_matrix()
     up_t = up_s @ m.T
     flex, lat = trunk_angles(up_t)
@@ -406,8 +364,7 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     u = to_uniform(rec)
     cal = calibrate_start(u, s)
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
-    q = orientation(u)
-    core = analyze_core(u, s, q, cal.neutral)
+    core = analyze_core(u, s, up_vectors(u.gyr, u.acc, u.rate_hz), cal.neutral)
     fs = u.rate_hz
     counts = np.bincount(core.posture, minlength=len(POSTURES))
     time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}

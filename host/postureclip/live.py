@@ -24,9 +24,9 @@ from .analysis import (
     analyze_core,
     calibrate,
     calibrate_start,
-    up_in_sensor,
 )
 from .errors import CalibrationError
+from .orientation import up_in_sensor
 from .recording import Uniform
 
 FloatArray = npt.NDArray[np.float64]
@@ -115,7 +115,7 @@ class LiveAnalysis:
         t = self._t[:n]
         u = Uniform(t, self._acc[:n], self._gyr[:n] - self.cal.bias, np.ones(n, bool),
                     self.rate_hz)
-        core = analyze_core(u, self.s, self._q, self.cal.neutral,
+        core = analyze_core(u, self.s, up_in_sensor(self._q), self.cal.neutral,
                             with_lifts=not self.quaternions_only)
         horizon = np.inf if final else t[-1] - self.settle_s
         out = LiveEvents()

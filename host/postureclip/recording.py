@@ -14,12 +14,15 @@ import numpy.typing as npt
 from .errors import RecordingError
 
 HEADER = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+HEADER_LINE = ",".join(HEADER).encode() + b"\n"
 G = 9.81
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Longest hole in the timestamps that is bridged by interpolation, s.
 MAX_BRIDGE_S = 0.25
+#: Grid samples interpolated at a time.
+_CHUNK = 1 << 15
 #: A trunk-worn gyro never turns this fast (rad/s); beyond it the unit is deg/s.
 MAX_PLAUSIBLE_GYRO = 25.0
 
@@ -55,12 +58,14 @@ def read_csv(path: str | Path) -> Recording:
     """Read and check a recording CSV; raise RecordingError naming file, line and problem."""
     name = str(path)
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(HEADER_LINE))
+        data = _arrow_parse(path) if head == HEADER_LINE else None
+        if data is not None:
+            return _checked(data, name, lambda: Path(path).read_bytes().decode(errors="replace"))
         raw = Path(path).read_bytes()
     except OSError as e:
         raise RecordingError(f"cannot read: {e.strerror}", name) from None
-    data = _arrow_parse(raw)
-    if data is not None:
-        return _checked(data, name, lambda: raw.decode(errors="replace"))
     try:
         text = raw.decode()
     except UnicodeDecodeError:
@@ -68,25 +73,30 @@ def read_csv(path: str | Path) -> Recording:
     return parse_csv(text, name)
 
 
-def _arrow_parse(raw: bytes) -> FloatArray | None:
-    """The whole file in pyarrow's multi-threaded CSV reader; None (the careful path then
-    finds and names the problem) unless the header is exact and every cell a number."""
-    if not raw.startswith(b"t,ax,ay,az,gx,gy,gz"):
-        return None
+def _arrow_parse(path: str | Path) -> FloatArray | None:
+    """The whole file in pyarrow's multi-threaded CSV reader (straight from the file, no copy
+    of its text in Python); None (the careful path then finds and names the problem) unless
+    the header is exact and every cell a number."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
         return None
     try:
-        table = pacsv.read_csv(pa.BufferReader(raw), convert_options=pacsv.ConvertOptions(
+        table = pacsv.read_csv(str(path), convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(HEADER, pa.float64())))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if table.column_names != list(HEADER) or table.num_rows < 1 or any(
             table.column(i).null_count for i in range(7)):
         return None
-    return np.column_stack([table.column(i).to_numpy() for i in range(7)])
+    data = np.empty((table.num_rows, 7))
+    for i in range(7):  # chunk by chunk into the rows: one copy
+        pos = 0
+        for chunk in table.column(i).chunks:
+            data[pos:pos + len(chunk), i] = chunk.to_numpy(zero_copy_only=True)
+            pos += len(chunk)
+    return data
 
 
 def parse_csv(text: str, name: str = "<csv>") -> Recording:
@@ -124,7 +134,7 @@ def _checked(data: FloatArray, name: str, text: Callable[[], str]) -> Recording:
         k = int(back[0]) + 1
         raise RecordingError(f"time goes from {t[k - 1]} to {t[k]}: t must increase strictly",
                              name, k + 2)
-    rec = Recording(t - t[0], data[:, 1:4].copy(), data[:, 4:7].copy(), name)
+    rec = Recording(t - t[0], data[:, 1:4], data[:, 4:7], name)
     check_units(rec)
     return rec
 
@@ -186,13 +196,19 @@ def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
     rate = rate_hz or nominal_rate(rec.t)
     n = int(np.floor(rec.t[-1] * rate)) + 1
     t = np.arange(n) / rate
-    # linear interpolation of all six channels from one search
-    i = np.clip(np.searchsorted(rec.t, t, side="right"), 1, len(rec.t) - 1)
-    w = ((t - rec.t[i - 1]) / (rec.t[i] - rec.t[i - 1]))[:, None]
-    both = np.hstack([rec.acc, rec.gyr])
-    lo = both[i - 1]
-    vals = lo + np.clip(w, 0.0, 1.0) * (both[i] - lo)
-    acc, gyr = vals[:, :3], vals[:, 3:]
+    acc, gyr = np.empty((n, 3)), np.empty((n, 3))
+    last = len(rec.t) - 1
+    for a in range(0, n, _CHUNK):  # a block at a time: the temporaries stay in cache
+        tb = t[a:a + _CHUNK]
+        # linear interpolation of all six channels from one search, a channel at a time
+        i = np.clip(np.searchsorted(rec.t, tb, side="right"), 1, last)
+        before = rec.t[i - 1]
+        w = np.clip((tb - before) / (rec.t[i] - before), 0.0, 1.0)
+        i_before = i - 1
+        for src, dst in ((rec.acc, acc), (rec.gyr, gyr)):
+            for c in range(3):
+                lo = src[i_before, c]
+                dst[a:a + _CHUNK, c] = lo + w * (src[i, c] - lo)
     holes = np.flatnonzero(np.diff(rec.t) > MAX_BRIDGE_S)
     valid = np.ones(n, bool)
     for h in holes:
