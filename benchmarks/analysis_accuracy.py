@@ -58,11 +58,17 @@ def one_hour(seed: int) -> dict[str, float]:
             "hours": sim.t[-1] / 3600}
 
 
-def speed(hours: float, runs: int = 3) -> tuple[list[float], float, list[float]]:
-    """Seconds for each of ``runs`` end-to-end analyses (CSV read included) of one ``hours``
-    long 50 Hz recording, the first in a process that has not read a CSV yet; the peak RSS
-    of analysing it in a fresh process; and the wall time of ``runs`` whole
-    ``postureclip analyze --format json`` commands (interpreter start and imports included)."""
+_TIMED = ("import resource,sys,time;from postureclip.recording import read_csv;"
+          "from postureclip.analysis import analyze;t0=time.perf_counter();"
+          "analyze(read_csv(sys.argv[1]));t1=time.perf_counter();"
+          "print(t1-t0,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def speed(hours: float, runs: int = 5) -> dict[str, list[float]]:
+    """End-to-end analyses (CSV read included) of one ``hours`` long 50 Hz recording:
+    ``fresh``: seconds in ``runs`` fresh processes (library imported, nothing read yet) with
+    ``rss_mb`` their peak RSS; ``warm``: ``runs`` analyses in one process; ``cli``: wall time
+    of ``postureclip analyze --format json`` (interpreter start and imports included)."""
     rng = np.random.default_rng(1234)
     n = int(hours * 3600 * 50)
     t = np.arange(n) / 50.0 + rng.uniform(-0.002, 0.002, n)
@@ -74,30 +80,29 @@ def speed(hours: float, runs: int = 3) -> tuple[list[float], float, list[float]]
     acc[:, 2] = 9.81 * np.sin(ang)
     gyr = rng.normal(0, 0.005, (n, 3))
     gyr[:, 1] += np.gradient(ang, t)
+    out: dict[str, list[float]] = {"fresh": [], "rss_mb": [], "warm": [], "cli": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "8h.csv"
         with open(path, "w") as fh:
             fh.write("t,ax,ay,az,gx,gy,gz\n")
             np.savetxt(fh, np.column_stack([t, acc, gyr]), fmt="%.5f", delimiter=",")
         del t, acc, gyr
-        times = []
+        for _ in range(runs):
+            secs, rss = subprocess.run([sys.executable, "-c", _TIMED, str(path)],
+                                       capture_output=True, text=True,
+                                       check=True).stdout.split()
+            out["fresh"].append(float(secs))
+            out["rss_mb"].append(int(rss) / 1024)
         for _ in range(runs):
             t0 = time.perf_counter()
             analyze(read_csv(path))
-            times.append(time.perf_counter() - t0)
-        # memory of the analysis alone: a fresh process
-        code = ("import resource,sys;from postureclip.recording import read_csv;"
-                "from postureclip.analysis import analyze;analyze(read_csv(sys.argv[1]));"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                             text=True, check=True).stdout
-        cli = []
+            out["warm"].append(time.perf_counter() - t0)
         for _ in range(runs):
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-m", "postureclip.cli", "analyze", str(path),
                             "--format", "json"], capture_output=True, check=True)
-            cli.append(time.perf_counter() - t0)
-    return times, int(out) / 1024, cli
+            out["cli"].append(time.perf_counter() - t0)
+    return out
 
 
 def main() -> None:
@@ -110,15 +115,19 @@ def main() -> None:
     if rs:
         report(rs)
     if args.speed_hours > 0:
-        times, mb, cli = speed(args.speed_hours)
+        sp = speed(args.speed_hours)
         real = args.speed_hours * 3600
-        print(f"speed: {args.speed_hours:g} h at 50 Hz analysed end to end (CSV read included) "
-              f"in {', '.join(f'{x:.2f}' for x in times)} s (first run first) = "
-              f"{real / times[0]:,.0f}x real time first, {real / min(times):,.0f}x best; "
-              f"peak RSS of the analysis in a fresh process {mb:.0f} MB")
-        print(f"speed of the command: postureclip analyze --format json on it took "
-              f"{', '.join(f'{x:.2f}' for x in cli)} s (interpreter start and imports "
-              f"included) = {real / float(np.median(cli)):,.0f}x real time at the median")
+
+        def fig(xs: list[float]) -> str:
+            return (f"median {np.median(xs):.2f} s = {real / np.median(xs):,.0f}x real time "
+                    f"(runs {', '.join(f'{x:.2f}' for x in xs)})")
+
+        print(f"speed: {args.speed_hours:g} h at 50 Hz analysed end to end (CSV read "
+              f"included), each in a fresh process: {fig(sp['fresh'])}; peak RSS "
+              f"{max(sp['rss_mb']):.0f} MB")
+        print(f"  again in one process: {fig(sp['warm'])}")
+        print(f"  the whole command (postureclip analyze --format json, interpreter start and "
+              f"imports included): {fig(sp['cli'])}")
 
 
 def report(rs: list[dict[str, float]]) -> None:
