@@ -8,12 +8,13 @@ import asyncio
 import gc
 import time
 
-from machine import ADC, I2C, PWM, Pin, unique_id
+from machine import ADC, I2C, PWM, SLEEP, Pin, lightsleep, unique_id
 from micropython import const
 
 from clip import VERSION, control
 from clip import haptics as H
 from clip import posture as PC
+from clip import power as PW
 from clip import protocol as P
 from clip import settings as S
 from clip.drivers.imu import FifoImu, ImuError, SampleClock
@@ -21,9 +22,8 @@ from clip.eventlog import EventLog
 from clip.pipeline import Pipeline
 from clip.store import Store
 
-SAMPLE_HZ = const(208)  # IMU output rate
-GROUP = const(4)  # samples averaged per fused step: fusion and coaches run at 52 Hz
-DRAIN_MS = const(40)  # FIFO read period: ~8 samples, well inside both FIFOs
+# IMU rate, samples per fused step and FIFO read period come from clip.power.PROFILES: 208 Hz
+# in groups of 4 (fusion and coaches at 52 Hz, a read every 40 ms) while the wearer moves.
 RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
 FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
 LONG_PRESS_MS = const(2000)  # button: calibrate
@@ -78,8 +78,15 @@ class App:
         self.battery_pct = 0
         self._low_battery_sent = False
         self.button = None
+        self._button_down = False
         if board.BUTTON_PIN is not None:
             self.button = Pin(board.BUTTON_PIN, Pin.IN, Pin.PULL_UP)
+            try:  # a press ends a light sleep (ports without light-sleep wake-up: polled)
+                self.button.irq(trigger=Pin.WAKE_LOW, wake=SLEEP)
+            except (AttributeError, TypeError, ValueError):
+                pass
+        self.profile = PW.ACTIVE  # the IMU's current clip.power profile
+        self.naps = 0  # light sleeps taken (tests, diagnostics)
         self._open_haptic()
         self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], 0))
 
@@ -120,8 +127,9 @@ class App:
         else:
             from clip.drivers.mpu6050 import MPU6050
             imu = MPU6050(self.i2c, b.IMU_ADDRESS, b.IMU_MOUNT, name)
-        imu.configure(rate_hz=SAMPLE_HZ, accel_g=4, gyro_dps=500)
-        imu.set_decimation(GROUP)
+        rate, group, _, low_power = PW.PROFILES[self.profile]
+        imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
+        imu.set_decimation(group)
         imu.start()
         return imu
 
@@ -145,7 +153,7 @@ class App:
 
     # --- tasks ---------------------------------------------------------------------------
     async def sampler(self):
-        clock = SampleClock(SAMPLE_HZ)
+        clock = SampleClock(PW.PROFILES[self.profile][0])
         while self.running:
             if self.imu is None:
                 try:
@@ -159,7 +167,7 @@ class App:
                         self.fault_event(FAULT_NO_IMU)
                     await asyncio.sleep_ms(RETRY_MS)
                     continue
-            await asyncio.sleep_ms(DRAIN_MS)
+            await self._nap(PW.PROFILES[self.profile][2])
             try:
                 before = self.imu.samples
                 groups = self.imu.drain()
@@ -173,8 +181,8 @@ class App:
             group = imu.decimate
             drained = imu.samples - before
             first = clock.drained(self.now_ms(), drained)
-            # a group's time is its last sample's; a partial group (imu._n samples) is left
-            last = drained - 1 - imu._n - (groups - 1) * group
+            # a group's time is its last sample's; the samples of an open group are left
+            last = drained - 1 - imu.pending - (groups - 1) * group
             t = (first + last * clock.period_ms) / 1000.0
             step = group * clock.period_ms / 1000.0
             period = group / imu.rate_hz
@@ -183,21 +191,55 @@ class App:
             ble = self.ble
             streaming = ble is not None and self.stream_mode != P.STREAM_OFF
             for k in range(groups):
-                i = 6 * k
-                pattern = p.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4],
-                                 out[i + 5], period)
-                if pattern >= 0:
-                    self.buzz(pattern)
-                if streaming:
-                    self._stream(ble, t, step, out, i)
+                self._feed(t, out, 6 * k, period, streaming, step)
                 t += step
+            if streaming or self._cal_token is not None:
+                p.power.wake()  # streams and calibration want every step
+            if p.power.mode != self.profile:
+                # the open group goes in on its own, then the IMU changes rate
+                n = imu.close_group()
+                if n:
+                    t_end = (first + (drained - 1) * clock.period_ms) / 1000.0
+                    self._feed(t_end, out, 0, n / imu.rate_hz, streaming, 0.0)
+                self.profile = p.power.mode
+                rate, group, _, low_power = PW.PROFILES[self.profile]
+                imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
+                imu.set_decimation(group)
+                imu.start()
+                clock = SampleClock(imu.rate_hz)
             # raw streaming faster than the fused rate needs every sample
+            group = PW.PROFILES[self.profile][1]
             want = 1 if (self.stream_mode == P.STREAM_RAW
-                         and self.stream_rate * GROUP > imu.rate_hz) else GROUP
+                         and self.stream_rate * group > imu.rate_hz) else group
             if want != imu.decimate:
                 imu.set_decimation(want)
             if self._cal_token is not None and p.calibration_result is not None:
                 self._calibration_done(self._cal_token, p.calibration_result)
+
+    def _feed(self, t, out, i, period, streaming, step):
+        pattern = self.pipeline.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4],
+                                     out[i + 5], period)
+        if pattern >= 0:
+            self.buzz(pattern)
+        if streaming:
+            self._stream(self.ble, t, step, out, i)
+
+    def may_sleep(self):
+        """Light sleep is allowed: no radio to keep alive, no buzz playing, the button up,
+        no calibration under way."""
+        ble = self.ble
+        return ((ble is None or not ble.radio_on) and self.player.pattern is None
+                and not self._button_down and self._cal_token is None and self.running)
+
+    async def _nap(self, ms):
+        """Wait ``ms`` for the FIFO to fill: in light sleep when allowed (it stops the whole
+        loop, so only then), else on the event loop."""
+        if self.may_sleep():
+            lightsleep(ms)
+            self.naps += 1
+            await asyncio.sleep_ms(0)
+        else:
+            await asyncio.sleep_ms(ms)
 
     def _stream(self, ble, t, step, out, i):
         """Offer one fused step to the stream at the requested rate (a step is kept when the
@@ -239,12 +281,15 @@ class App:
         while self.running:
             await asyncio.sleep_ms(20)
             down = self.button.value() == 0
+            self._button_down = down
             now = self.now_ms()
             if down and pressed_at is None:
                 pressed_at = now
             elif not down and pressed_at is not None:
                 held = now - pressed_at
                 pressed_at = None
+                if self.ble is not None and held >= 50:  # any press: time to pair or sync
+                    self.ble.open_window(PW.RADIO_BOOT_S)
                 if held >= VERY_LONG_PRESS_MS:
                     self.cmd_forget_bonds()
                 elif held >= LONG_PRESS_MS:

@@ -4,6 +4,8 @@
 # the ``run`` task owns the radio's notification path: it sends queued notifications in order,
 # retries on OSError(ENOMEM) (the controller's queue is full) without losing or reordering
 # anything, spaces them by at least ``SPACING_MS``, and pumps the stream and log transfers.
+# It also switches the radio on and off with clip.power's windows (off: BLE inactive, so the
+# CPU may light-sleep).
 import asyncio
 import struct
 
@@ -11,6 +13,7 @@ import bluetooth
 from micropython import const
 
 from clip import VERSION
+from clip import power as PW
 from clip import protocol as P
 
 _IRQ_CENTRAL_CONNECT = const(1)
@@ -82,14 +85,33 @@ class Peripheral:
                     self.secrets[k] = bytes.fromhex(v)
                 except (ValueError, TypeError):
                     pass
+        self.secure_wanted = secure
+        self.radio_on = False
+        self.windows = PW.RadioWindows(app.now_ms())  # the boot window is open
+        self._power_up()
+
+    # --- radio windows (clip.power) --------------------------------------------------------
+    def _power_up(self):
         ble = self.ble
         ble.active(True)
-        ble.config(gap_name=name, mtu=WANT_MTU, bondable=True, le_secure=True, mitm=False,
-                   io=_IO_NO_INPUT_OUTPUT)
+        ble.config(gap_name=self.name, mtu=WANT_MTU, bondable=True, le_secure=True,
+                   mitm=False, io=_IO_NO_INPUT_OUTPUT)
         ble.irq(self._irq)
-        self.secure_wanted = secure
-        self.register(secure)
+        self.register(self.secure_wanted)
+        self.radio_on = True
         self.advertise()
+
+    def _power_down(self):
+        self.ble.gap_advertise(None)
+        self.ble.active(False)
+        self.radio_on = False
+        self.adv_interval = 0
+
+    def open_window(self, seconds):
+        """Keep the radio on (advertising when no host is connected) for ``seconds``."""
+        self.windows.open(self.app.now_ms(), seconds)
+        if not self.radio_on:
+            self._power_up()
 
     # --- GATT table -----------------------------------------------------------------------
     def register(self, secure):
@@ -116,7 +138,7 @@ class Peripheral:
         self.secure = secure
 
     def advertise(self, fast=True):
-        if self.conn is not None:
+        if self.conn is not None or not self.radio_on:
             return
         adv, resp = advertising_payloads(self.name, self.app.battery_pct)
         self.adv_interval = _ADV_FAST_US if fast else _ADV_SLOW_US
@@ -140,6 +162,7 @@ class Peripheral:
             self.app.stream_mode = P.STREAM_OFF
             if self.secure_wanted != self.secure:  # the setting changed during the connection
                 self.register(self.secure_wanted)
+            self.windows.open(self.app.now_ms(), PW.RADIO_AFTER_LINK_S)
             self.advertise()
         elif event == _IRQ_MTU_EXCHANGED:
             self.mtu = data[1]
@@ -193,6 +216,8 @@ class Peripheral:
         self.notify(self.h_events, record)
 
     def battery(self, pct):
+        if not self.radio_on:
+            return  # written when the radio comes back on (register)
         self.ble.gatts_write(self.h_battery, bytes((pct,)))
         if self.conn is None:  # the level is in the advertising data too
             self.advertise(fast=self.adv_interval == _ADV_FAST_US)
@@ -294,6 +319,15 @@ class Peripheral:
     # --- the task ---------------------------------------------------------------------------
     async def run(self):
         while True:
+            wanted = self.windows.wanted(self.app.now_ms(), self.conn is not None)
+            if wanted != self.radio_on:
+                if wanted:
+                    self._power_up()
+                else:
+                    self._power_down()
+            if not self.radio_on:
+                await asyncio.sleep_ms(250)
+                continue
             if self.conn is None:
                 if self.adv_interval == _ADV_FAST_US and self.app.now_ms() > self.adv_fast_until:
                     self.advertise(fast=False)

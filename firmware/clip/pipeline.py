@@ -10,6 +10,7 @@ from micropython import const
 from clip import calibration as C
 from clip import haptics as H
 from clip import posture as PC
+from clip import power as PW
 from clip import protocol as P
 from clip.fusion import Fusion
 from clip.lifts import LiftCoach
@@ -49,7 +50,9 @@ class Pipeline:
         self.state = UPRIGHT
         self.moving = False
         self._moving_hold = 0.0
-        self._energy = 0.0
+        self.energy = 0.0  # (m/s^2)^2, linear acceleration averaged over ~1 s
+        self.turn_rate = 0.0  # rad/s, bias-corrected, of the last step
+        self.power = PW.SensingPolicy()
         self._trace = []
         self._trace_next = 0.0
         self._sum_start = None
@@ -66,6 +69,7 @@ class Pipeline:
 
     # --- calibration --------------------------------------------------------------------
     def start_calibration(self):
+        self.power.wake()
         self.capture = C.NeutralCapture()
         self.calibration_result = None
 
@@ -110,8 +114,10 @@ class Pipeline:
         # the fused up vector), so that a change of posture alone is not movement
         g = self.lifts.gravity
         ex, ey, ez = ax - g * f.ux, ay - g * f.uy, az - g * f.uz
-        self._energy += dt / (_TAU_ENERGY + dt) * (ex * ex + ey * ey + ez * ez - self._energy)
-        if self._energy > _MOVING_ACC2:
+        self.energy += dt / (_TAU_ENERGY + dt) * (ex * ex + ey * ey + ez * ez - self.energy)
+        self.turn_rate = w
+        self.power.update(w, self.energy, dt)
+        if self.energy > _MOVING_ACC2:
             self._moving_hold = _MOVING_HOLD_S
         elif self._moving_hold > 0.0:
             self._moving_hold -= dt

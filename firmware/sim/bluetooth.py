@@ -115,7 +115,13 @@ class _Ble:
         if flag is None:
             return self._active
         self._active = bool(flag)
-        if self._active and self._task is None:
+        if not self._active:  # the controller stops: no advertising, no link
+            self.adv = None
+            if self.conn is not None:
+                self._send(P_DISCONNECTED, b"")
+                self._drop_link()
+        elif self._task is None:
+            # the bridge keeps answering while the radio is off (scans find nothing then)
             self._task = asyncio.create_task(self._pump())
         return self._active
 
@@ -242,7 +248,7 @@ class _Ble:
         self._poller = poller
         if self._srv is not None:
             poller.register(self._srv, select.POLLIN)
-        while self._active:
+        while _ble is self:  # until the world is rebuilt (tests)
             for item in poller.poll(0):
                 obj = item[0]
                 if obj is self._srv:

@@ -7,6 +7,7 @@ __all__ = [
     "I2C",
     "PWM",
     "PWRON_RESET",
+    "SLEEP",
     "SOFT_RESET",
     "Pin",
     "Timer",
@@ -23,6 +24,9 @@ HARD_RESET = 2
 WDT_RESET = 3
 DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
+IDLE = 1  # power modes an interrupt may wake from
+SLEEP = 2
+DEEPSLEEP = 4
 
 
 class I2C:
@@ -58,6 +62,8 @@ class Pin:
     PULL_DOWN = 2
     IRQ_FALLING = 2
     IRQ_RISING = 1
+    WAKE_LOW = 4
+    WAKE_HIGH = 5
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
@@ -81,7 +87,9 @@ class Pin:
     def __call__(self, v=None):
         return self.value(v)
 
-    def irq(self, handler=None, trigger=3):
+    def irq(self, handler=None, trigger=3, *, priority=1, wake=None, hard=False):
+        if wake is not None:
+            simhw.wake_pins[self.id] = (trigger, wake)
         return None
 
 
@@ -155,7 +163,14 @@ def freq(hz=None):
 
 
 def lightsleep(ms=None):
-    pass
+    """Sleep, counted; a configured wake pin at its wake level ends it at once."""
+    if simhw.record:
+        simhw.sleeps.append(ms)
+    for pin, (trigger, _) in simhw.wake_pins.items():
+        if simhw.pins.get(pin, 1) == (0 if trigger == Pin.WAKE_LOW else 1):
+            return
+    if ms:
+        simhw.sleep_ms(ms)
 
 
 def idle():

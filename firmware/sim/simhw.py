@@ -9,6 +9,8 @@ adc_uv = {}  # pin id -> microvolts at the ADC input
 pwm_log = []  # (time_ms, pin, duty_u16) at every duty change
 unique_id = b"\x24\x6f\x28\x01\x02\x03"
 resets = []  # reasons machine.reset() was called with
+sleeps = []  # durations (ms) of machine.lightsleep() calls; a long-running clip clears it
+wake_pins = {}  # pin id -> (trigger, power mode) configured to end a sleep
 # tests read the PWM and haptic-driver logs; a long-running virtual clip turns them off so
 # that the simulated hardware's bookkeeping does not grow without bound
 record = True
@@ -20,6 +22,14 @@ def now_ms():
     if _clock is not None:
         return _clock()
     return time.ticks_ms()
+
+
+def sleep_ms(ms):
+    """Block for ``ms`` (a light sleep stops the whole event loop)."""
+    if hasattr(time, "sleep_ms"):
+        time.sleep_ms(ms)
+    else:
+        time.sleep(ms / 1000)
 
 
 def set_clock(func):
@@ -37,6 +47,8 @@ def clear():
     adc_uv.clear()
     del pwm_log[:]
     del resets[:]
+    del sleeps[:]
+    wake_pins.clear()
     set_clock(None)
 
 

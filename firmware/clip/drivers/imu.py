@@ -87,6 +87,20 @@ class FifoImu:
         s = self._sum
         s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0
 
+    @property
+    def pending(self):
+        """Samples in the group not yet complete."""
+        return self._n
+
+    def close_group(self):
+        """Emit the incomplete group on its own (before the group size or the rate changes,
+        so that no sample is lost); returns the samples it held (0: nothing emitted)."""
+        n = self._n
+        self.groups = 0
+        if n:
+            self._emit()
+        return n
+
     def _emit(self):
         """Close the current group: average, scale, rotate into the sensor frame."""
         s = self._sum
@@ -121,8 +135,9 @@ class FifoImu:
             pending -= n
         return self.groups
 
-    def configure(self, rate_hz, accel_g, gyro_dps):
-        """Set the sample rate (nearest supported) and ranges; return the rate in Hz."""
+    def configure(self, rate_hz, accel_g, gyro_dps, low_power=False):
+        """Set the sample rate (nearest supported) and ranges, and the chip's low-power mode
+        where it has one; return the rate in Hz."""
         raise NotImplementedError
 
     def start(self):

@@ -14,10 +14,14 @@ _WHO_AM_I = const(0x0F)
 _CTRL1_XL = const(0x10)
 _CTRL2_G = const(0x11)
 _CTRL3_C = const(0x12)
+_CTRL6_C = const(0x15)
+_CTRL7_G = const(0x16)
 _FIFO_STATUS1 = const(0x3A)
 _FIFO_DATA_OUT_TAG = const(0x78)
 
 _CTRL3_BDU_IF_INC = const(0x44)
+_CTRL6_XL_HM_MODE_OFF = const(0x10)  # accelerometer low-power/normal instead of high-performance
+_CTRL7_G_HM_MODE_OFF = const(0x80)  # gyroscope likewise
 _FIFO_MODE_CONTINUOUS = const(0x06)
 _FIFO_STATUS2_OVR = const(0x40)
 _TAG_GYRO = const(0x01)
@@ -44,8 +48,10 @@ class LSM6DSOX(FifoImu):
         self._gyro = [0, 0, 0]  # last gyro word, waiting for its accelerometer partner
         super().__init__(i2c, address, mount, bus_name)
 
-    def configure(self, rate_hz=208, accel_g=4, gyro_dps=500):
-        """Reset, set ranges and the nearest supported rate (both sensors, FIFO batching)."""
+    def configure(self, rate_hz=208, accel_g=4, gyro_dps=500, low_power=False):
+        """Set ranges and the nearest supported rate (both sensors, FIFO batching); with
+        ``low_power`` both sensors leave high-performance mode (at 26 Hz the datasheet gives
+        about a third of the current, with more noise)."""
         if accel_g not in ACCEL_RANGES_G or gyro_dps not in GYRO_RANGES_DPS:
             raise ValueError("LSM6DSOX ranges: accel %r g, gyro %r dps"
                              % (ACCEL_RANGES_G, GYRO_RANGES_DPS))
@@ -55,6 +61,8 @@ class LSM6DSOX(FifoImu):
                 i = k
         code = _RATE_CODE[i]
         self.write_reg(_CTRL3_C, _CTRL3_BDU_IF_INC)
+        self.write_reg(_CTRL6_C, _CTRL6_XL_HM_MODE_OFF if low_power else 0)
+        self.write_reg(_CTRL7_G, _CTRL7_G_HM_MODE_OFF if low_power else 0)
         self.write_reg(_CTRL1_XL, (code << 4) | (_FS_XL[ACCEL_RANGES_G.index(accel_g)] << 2))
         self.write_reg(_CTRL2_G, (code << 4) | (GYRO_RANGES_DPS.index(gyro_dps) << 2))
         self._bdr = (code << 4) | code

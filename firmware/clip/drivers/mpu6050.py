@@ -38,8 +38,10 @@ class MPU6050(FifoImu):
         self._two = bytearray(2)
         super().__init__(i2c, address, mount, bus_name)
 
-    def configure(self, rate_hz=200, accel_g=4, gyro_dps=500):
-        """Wake the chip, set ranges and the sample rate (1 kHz / divider); return the rate."""
+    def configure(self, rate_hz=200, accel_g=4, gyro_dps=500, low_power=False):
+        """Wake the chip, set ranges and the sample rate (1 kHz / divider); return the rate.
+        ``low_power`` changes nothing: the chip has no low-power mode with the gyro on (the
+        breadboard build runs from USB)."""
         if accel_g not in ACCEL_RANGES_G or gyro_dps not in GYRO_RANGES_DPS:
             raise ValueError("MPU-6050 ranges: accel %r g, gyro %r dps"
                              % (ACCEL_RANGES_G, GYRO_RANGES_DPS))

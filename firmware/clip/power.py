@@ -1,0 +1,92 @@
+# Power management: how fast the clip senses, when its radio is on, when the CPU may sleep.
+#
+# Two facts of MicroPython on the ESP32 shape this. Its float code is slow (a fused step costs
+# milliseconds of CPU on an ESP32-C3), so the step rate is what the battery pays for. And it
+# cannot keep a BLE link or advertising alive through machine.lightsleep()
+# (micropython/micropython#6396) while its idle loop does not light-sleep on its own: with the
+# radio on, the CPU idles awake at modem-sleep current. Hence:
+#
+# - Sensing: while the wearer moves, the IMU runs at 208 Hz and the pipeline at 52 Hz. After
+#   ``STILL_AFTER_S`` without turning or shaking, the IMU drops to 26 Hz in its low-power mode
+#   and the pipeline takes 0.5 s steps: nothing turns, so coarse steps lose nothing (the BROAD
+#   trials show what coarse steps cost during fast movement, docs/benchmarks.md). The first
+#   step that turns or shakes brings the full rate back.
+# - Radio: on in windows only - after power-up and a button press (time to pair or sync),
+#   after a link ends (the host may come back), a short window every few minutes (a host
+#   syncing on its own finds the clip), and for as long as a host is connected.
+# - CPU: with the radio off, the sampler light-sleeps between FIFO reads (the FIFO keeps
+#   sampling); the button wakes it.
+from micropython import const
+
+ACTIVE = const(0)
+STILL = const(1)
+
+# per sensing mode: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU
+# low-power mode. A 1 s read period at 26 Hz keeps 26 samples (364 bytes) in the FIFO.
+PROFILES = ((208, 4, 40, False), (26, 13, 1000, True))
+
+STILL_AFTER_S = 10.0  # continuous stillness before the low-rate profile
+_STILL_RATE = 0.05  # rad/s (bias-corrected): the trunk is not turning below this...
+_STILL_ENERGY = 0.04  # (m/s^2)^2: ...and its linear acceleration is this quiet
+_WAKE_RATE = 0.15  # rad/s: a step turning faster than this is movement
+_WAKE_ENERGY = 0.25  # (m/s^2)^2
+
+# radio windows, s (plain globals, not const(): read rarely, and tests shorten them)
+RADIO_BOOT_S = 120  # after power-up or a button press: time to pair or sync
+RADIO_AFTER_LINK_S = 60  # after a link ends
+RADIO_EVERY_S = 300  # a short window this often...
+RADIO_SHORT_S = 4  # ...this long (fast advertising: a scanning host sees it at once)
+
+
+class SensingPolicy:
+    """ACTIVE or STILL from the fused steps' turn rate and movement energy.
+
+    ``update`` is called once per fused step and returns True when the mode changed (the
+    app then switches the IMU to ``PROFILES[mode]``)."""
+
+    def __init__(self):
+        self.mode = ACTIVE
+        self._quiet_s = 0.0
+        self.still_s = 0.0  # time spent in STILL so far (diagnostics, benchmarks)
+        self.active_s = 0.0
+
+    def update(self, turn_rate, energy, dt):
+        if self.mode == ACTIVE:
+            self.active_s += dt
+            if turn_rate < _STILL_RATE and energy < _STILL_ENERGY:
+                self._quiet_s += dt
+                if self._quiet_s >= STILL_AFTER_S:
+                    self.mode = STILL
+                    return True
+            else:
+                self._quiet_s = 0.0
+            return False
+        self.still_s += dt
+        if turn_rate > _WAKE_RATE or energy > _WAKE_ENERGY:
+            self.wake()
+            return True
+        return False
+
+    def wake(self):
+        """Back to the full rate (movement, a calibration, a stream)."""
+        self.mode = ACTIVE
+        self._quiet_s = 0.0
+
+
+class RadioWindows:
+    """When the radio should be on, from the device clock (ms)."""
+
+    def __init__(self, now_ms):
+        self.until = now_ms + RADIO_BOOT_S * 1000
+        self.next_short = now_ms + RADIO_EVERY_S * 1000
+
+    def open(self, now_ms, seconds):
+        """Keep the radio on for at least ``seconds`` from now."""
+        if now_ms + seconds * 1000 > self.until:
+            self.until = now_ms + seconds * 1000
+
+    def wanted(self, now_ms, connected):
+        if now_ms >= self.next_short:
+            self.open(now_ms, RADIO_SHORT_S)
+            self.next_short = now_ms + RADIO_EVERY_S * 1000
+        return connected or now_ms < self.until
