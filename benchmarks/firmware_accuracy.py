@@ -1,11 +1,14 @@
 """Firmware sensing pipeline on simulated wearers, run in the real MicroPython unix port.
 
-    python benchmarks/firmware_accuracy.py [--hours 20]
+    python benchmarks/firmware_accuracy.py [--hours 20] [--always-active]
 
 Each hour is a random wearer from the host's simulator (postureclip.simulate) sampled as the
 clip samples: a uniform 208 Hz (LSM6DSOX rate) quantised to the chip's LSBs at the firmware's
-ranges (4 g, 500 dps) and averaged in groups of 4 as the driver does, so the pipeline runs at
-52 Hz. The wearer presses the calibrate button 1 s into the still start. Scored against truth:
+ranges (4 g, 500 dps) and grouped as the app groups them (benchmarks/mp_pipeline.py): groups of
+4 (52 Hz) while the wearer moves, and - with the power profiles (clip.power) - the IMU at 26 Hz
+in 0.5 s groups while the wearer is still. The seconds in each profile are reported: the
+still fraction the power model (postureclip.power) uses. The wearer presses the calibrate
+button 1 s into the still start. Scored against truth:
 flexion RMS error by activity; posture episodes (slouch over 20 deg or lean over 15 deg for
 >= 10 s, dips < 2 s bridged, lifts/walking/lying excluded) matched at IoU >= 0.5; lifts matched
 at IoU >= 0.3 with technique and twist (>= 30 deg) accuracy.
@@ -44,30 +47,31 @@ def device_samples(seed: int, hours: float) -> tuple[np.ndarray, object]:
     rng = np.random.default_rng(seed)
     wearer = dataclasses.replace(Wearer.random(rng), rate_hz=RATE_HZ, jitter=0.0)
     sim = simulate(default_day(rng, hours=hours), wearer, rng, gaps=0)
-    n = len(sim.t) // GROUP * GROUP
-    acc = np.round(sim.acc[:n] / ACC_LSB) * ACC_LSB
-    gyr = np.round(sim.gyr[:n] / GYR_LSB) * GYR_LSB
-    t = sim.t[:n].reshape(-1, GROUP)[:, -1]
-    g = gyr.reshape(-1, GROUP, 3).mean(axis=1)
-    a = acc.reshape(-1, GROUP, 3).mean(axis=1)
-    return np.column_stack([t, g, a]), sim
+    acc = np.round(sim.acc / ACC_LSB) * ACC_LSB
+    gyr = np.round(sim.gyr / GYR_LSB) * GYR_LSB
+    return np.column_stack([sim.t, gyr, acc]), sim
 
 
-def run_firmware(rows: np.ndarray) -> tuple[np.ndarray, list[list[float]]]:
+def run_firmware(rows: np.ndarray,
+                 always_active: bool = False) -> tuple[np.ndarray, list[list[float]],
+                                                       tuple[float, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, ev = (Path(tmp) / n for n in ("in.bin", "out.bin", "events.txt"))
         rows.astype("<f4").tofile(src)
         env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'firmware'}")
-        subprocess.run([micropython(), str(ROOT / "benchmarks" / "mp_pipeline.py"), str(src),
-                        str(dst), str(ev), "1.0"], env=env, check=True, capture_output=True)
+        done = subprocess.run([micropython(), str(ROOT / "benchmarks" / "mp_pipeline.py"),
+                               str(src), str(dst), str(ev), "1.0",
+                               *(["active"] if always_active else [])], env=env, check=True,
+                              capture_output=True, text=True)
         out = np.fromfile(dst, "<f4").reshape(-1, 3).astype(float)
         events = [[float(x) for x in line.split()] for line in ev.read_text().splitlines()]
-    return out, events
+    active_s, still_s = (float(x) for x in done.stdout.split("profiles_s")[1].split())
+    return out, events, (active_s, still_s)
 
 
-def one_hour(seed: int, hours: float = 1.0) -> dict[str, object]:
+def one_hour(seed: int, hours: float = 1.0, always_active: bool = False) -> dict[str, object]:
     rows, sim = device_samples(seed, hours)
-    out, events = run_firmware(rows)
+    out, events, (active_s, still_s) = run_firmware(rows, always_active)
     tr = sim.truth  # type: ignore[attr-defined]
     excluded = np.isin(tr.activity, ["lift", "walk", "lie", "reach"])
     mask = ((tr.flexion_deg > 20.0) | (np.abs(tr.lateral_deg) > 15.0)) & ~excluded
@@ -95,16 +99,29 @@ def one_hour(seed: int, hours: float = 1.0) -> dict[str, object]:
             "twist": [lifts[j][3] == tl[i].twisted for i, j in lp],
             "sq_static": float(np.sum(err[static] ** 2)), "n_static": int(static.sum()),
             "sq_dyn": float(np.sum(err[dyn] ** 2)), "n_dyn": int(dyn.sum()),
-            "hours": float(sim.t[-1]) / 3600}  # type: ignore[attr-defined]
+            "hours": float(sim.t[-1]) / 3600,  # type: ignore[attr-defined]
+            "active_s": active_s, "still_s": still_s,
+            "still_truth_s": _still_truth_s(sim)}
+
+
+def _still_truth_s(sim: object) -> float:
+    """Seconds the simulated wearer sat, stood, leaned or reclined (not moving on purpose)."""
+    tr = sim.truth  # type: ignore[attr-defined]
+    quiet = np.isin(tr.activity, ["sit", "slouch", "stand", "lean", "recline"])
+    return float(np.sum(np.diff(tr.t, append=tr.t[-1]) * quiet))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=int, default=20)
     ap.add_argument("--seed", type=int, default=5000)
+    ap.add_argument("--always-active", action="store_true",
+                    help="the full-rate profile throughout (no still profile)")
     args = ap.parse_args()
+    seeds = range(args.seed, args.seed + args.hours)
     with ProcessPoolExecutor(os.cpu_count() or 2) as ex:
-        rs = list(ex.map(one_hour, range(args.seed, args.seed + args.hours)))
+        rs = list(ex.map(one_hour, seeds, [1.0] * len(seeds),
+                         [args.always_active] * len(seeds)))
     tot = {k: sum(r[k] for r in rs) for k in ("ep_true", "ep_found", "ep_match",  # type: ignore
                                                "lift_true", "lift_found", "lift_match", "hours")}
     peak = np.concatenate([r["peak_err"] for r in rs])  # type: ignore[misc]
@@ -112,8 +129,14 @@ def main() -> None:
     twist = np.concatenate([r["twist"] for r in rs])  # type: ignore[misc]
     static = np.sqrt(sum(r["sq_static"] for r in rs) / sum(r["n_static"] for r in rs))  # type: ignore
     dyn = np.sqrt(sum(r["sq_dyn"] for r in rs) / sum(r["n_dyn"] for r in rs))  # type: ignore
+    active = sum(r["active_s"] for r in rs)  # type: ignore[misc]
+    still = sum(r["still_s"] for r in rs)  # type: ignore[misc]
+    quiet = sum(r["still_truth_s"] for r in rs)  # type: ignore[misc]
     print(f"firmware pipeline in MicroPython: {tot['hours']:.1f} simulated h, {len(rs)} wearers, "
-          f"{RATE_HZ:g} Hz sampled, fused at {RATE_HZ / GROUP:g} Hz")
+          f"{RATE_HZ:g} Hz sampled, fused at {RATE_HZ / GROUP:g} Hz while moving")
+    print(f"power profiles: still (26 Hz IMU, 0.5 s steps) {still / (active + still):.1%} of the "
+          f"time, active {active / (active + still):.1%}; the simulated wearers sat, stood or "
+          f"leaned {quiet / (tot['hours'] * 3600):.1%} of it")
     print(f"flexion RMS error: sitting/standing {static:.2f} deg, walking and lifts {dyn:.2f} deg")
     print(f"posture episodes: {tot['ep_true']} true, {tot['ep_found']} found, "
           f"F1 {f1(tot['ep_true'], tot['ep_found'], tot['ep_match']):.3f} (IoU >= 0.5); "

@@ -169,6 +169,7 @@ class App:
                     continue
             await self._nap(PW.PROFILES[self.profile][2])
             try:
+                carried = self.imu.pending  # samples of an open group from the last read
                 before = self.imu.samples
                 groups = self.imu.drain()
             except OSError:
@@ -178,23 +179,23 @@ class App:
             if not groups:
                 continue
             imu = self.imu
-            group = imu.decimate
             drained = imu.samples - before
             first = clock.drained(self.now_ms(), drained)
-            # a group's time is its last sample's; the samples of an open group are left
-            last = drained - 1 - imu.pending - (groups - 1) * group
-            t = (first + last * clock.period_ms) / 1000.0
-            step = group * clock.period_ms / 1000.0
-            period = group / imu.rate_hz
-            out = imu.out
             p = self.pipeline
             ble = self.ble
             streaming = ble is not None and self.stream_mode != P.STREAM_OFF
+            sizes = imu.sizes
+            out = imu.out
+            end = -carried - 1  # index of a group's last sample among those just read
             for k in range(groups):
-                self._feed(t, out, 6 * k, period, streaming, step)
-                t += step
-            if streaming or self._cal_token is not None:
-                p.power.wake()  # streams and calibration want every step
+                n = sizes[k]
+                end += n
+                step = n * clock.period_ms / 1000.0
+                self._feed((first + end * clock.period_ms) / 1000.0, out, 6 * k,
+                           n / imu.rate_hz, streaming, step)
+            if imu.woke or streaming or self._cal_token is not None:
+                p.power.wake()  # movement; streams and calibration want every step
+                imu.woke = False
             if p.power.mode != self.profile:
                 # the open group goes in on its own, then the IMU changes rate
                 n = imu.close_group()
@@ -205,6 +206,8 @@ class App:
                 rate, group, _, low_power = PW.PROFILES[self.profile]
                 imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
                 imu.set_decimation(group)
+                if self.profile == PW.STILL:
+                    imu.set_wake(PW.WAKE_SAMPLE_RATE)
                 imu.start()
                 clock = SampleClock(imu.rate_hz)
             # raw streaming faster than the fused rate needs every sample

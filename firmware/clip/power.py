@@ -10,7 +10,8 @@
 #   ``STILL_AFTER_S`` without turning or shaking, the IMU drops to 26 Hz in its low-power mode
 #   and the pipeline takes 0.5 s steps: nothing turns, so coarse steps lose nothing (the BROAD
 #   trials show what coarse steps cost during fast movement, docs/benchmarks.md). The first
-#   step that turns or shakes brings the full rate back.
+#   sample that turns ends the coarse steps (the driver's wake-up), and the first step that
+#   turns or shakes brings the full rate back at the end of that FIFO read.
 # - Radio: on in windows only - after power-up and a button press (time to pair or sync),
 #   after a link ends (the host may come back), a short window every few minutes (a host
 #   syncing on its own finds the clip), and for as long as a host is connected.
@@ -22,8 +23,12 @@ ACTIVE = const(0)
 STILL = const(1)
 
 # per sensing mode: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU
-# low-power mode. A 1 s read period at 26 Hz keeps 26 samples (364 bytes) in the FIFO.
-PROFILES = ((208, 4, 40, False), (26, 13, 1000, True))
+# low-power mode.
+PROFILES = ((208, 4, 40, False), (26, 13, 250, True))
+#: rad/s about any axis (raw, bias included): in the STILL profile the first sample turning
+#: faster ends the coarse grouping at once (the driver's wake-up, clip.drivers.imu), so a
+#: lift starting from stillness is followed sample by sample until the full rate is back.
+WAKE_SAMPLE_RATE = 0.15
 
 STILL_AFTER_S = 10.0  # continuous stillness before the low-rate profile
 _STILL_RATE = 0.05  # rad/s (bias-corrected): the trunk is not turning below this...

@@ -132,8 +132,10 @@ class Clip:
             try:
                 found = await t.scan(self.connect_timeout)
                 if not found:
-                    raise ConnectionFailed("no postureclip advertising nearby: is it on and "
-                                           "in range, and not connected to another device?")
+                    raise ConnectionFailed(
+                        "no postureclip advertising nearby: press the clip's button (its "
+                        "radio sleeps between short windows to save the battery), keep it "
+                        "in range, and make sure no other device is connected to it")
                 self.found = found[0]
                 await t.connect(found[0], self.connect_timeout, self._on_disconnect)
                 self.t = t

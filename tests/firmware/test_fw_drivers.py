@@ -176,3 +176,30 @@ def test_sample_clock_follows_a_fast_chip():
         first = clock.drained(now, 10 if _ % 10 else 13)
     assert abs(clock.period_ms - 1000.0 / 103) < 0.2, clock.period_ms
     assert abs(first - now) < 200, (first, now)
+
+
+def test_wake_up_ends_coarse_groups_at_the_first_turning_sample():
+    from fake_imu import TiltRamp
+
+    for fake_cls, drv, address, _rate in CHIPS:
+        # still for 0.3 s of the fake's clock, then a bend of 60 deg over 0.5 s
+        fake, clock = setup(fake_cls, address, TiltRamp(0.0, 60.0, 0.3, 0.5), XYZ)
+        imu = drv(machine.I2C(0), mount=("x", "y", "z"))
+        rate = imu.configure(rate_hz=26, low_power=True)
+        imu.set_decimation(13)
+        imu.set_wake(0.15)
+        imu.start()
+        clock.advance(200)  # ~5 still samples: no group complete yet
+        assert imu.drain() == 0 and not imu.woke and imu.pending > 0
+        clock.advance(700)  # the bend starts after ~3 more
+        groups = imu.drain()
+        assert imu.woke, fake_cls
+        sizes = imu.sizes[:groups]
+        # the still samples before the bend close as one short group; from the first turning
+        # sample on, each sample is a group of its own
+        assert sizes[0] < 13 and all(n == 1 for n in sizes[1:]) and len(sizes) > 3, sizes
+        assert imu.samples == sum(sizes), (imu.samples, sizes)
+        assert abs(imu.out[1] * 1.0) < 0.05  # the still group: no rotation about y
+        # single samples of the bend: ~2 rad/s about y
+        assert max(imu.out[6 * k + 1] for k in range(1, groups)) > 1.5
+        assert 25.0 <= rate <= 26.5  # the nearest rate each chip has

@@ -32,7 +32,8 @@ class FifoImu:
     """Base of the drivers: subclasses set WHO_AM_I, the register map and ``_decode``.
 
     After ``drain()`` the groups are in ``self.out`` (6 floats per group: gx gy gz in rad/s,
-    ax ay az in m/s^2, sensor frame) and ``self.groups`` says how many there are.
+    ax ay az in m/s^2, sensor frame), ``self.groups`` says how many there are and
+    ``self.sizes`` how many samples each holds (``decimate``, unless a wake-up cut it short).
     """
 
     NAME = "IMU"
@@ -52,7 +53,10 @@ class FifoImu:
         self._n = 0
         self.decimate = 1
         self.out = [0.0] * 6 * 64
+        self.sizes = [0] * 64  # samples in each group of ``out``
         self.groups = 0
+        self.wake_lsb = 0  # a gyro axis beyond this (raw) ends the coarse groups; 0 = off
+        self.woke = False
         self.samples = 0  # samples decoded since start()
         self.overflows = 0
         self.gyro_scale = 0.0  # rad/s per LSB
@@ -82,10 +86,29 @@ class FifoImu:
 
     # --- sampling ---------------------------------------------------------------------
     def set_decimation(self, n):
+        """Samples per group from now on (the open group is dropped; the wake-up disarmed)."""
         self.decimate = n
+        self.wake_lsb = 0
+        self._drop_group()
+
+    def _drop_group(self):
         self._n = 0
         s = self._sum
         s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0
+
+    def set_wake(self, rate):
+        """While grouping coarsely: the first sample turning faster than ``rate`` (rad/s, any
+        axis, bias included) closes the open group before it and makes every later sample a
+        group of its own, and sets ``woke`` (the app then restores the full rate)."""
+        self.wake_lsb = int(rate / self.gyro_scale)
+        self.woke = False
+
+    def _wake(self):
+        self.woke = True
+        self.wake_lsb = 0
+        if self._n:
+            self._emit()
+        self.decimate = 1
 
     @property
     def pending(self):
@@ -107,6 +130,7 @@ class FifoImu:
         g = self.gyro_scale / self._n
         a = self.accel_scale / self._n
         out = self.out
+        self.sizes[self.groups] = self._n
         k = 6 * self.groups
         for i in range(3):
             axis, sign = self.axes[i]
@@ -128,6 +152,13 @@ class FifoImu:
             pending = limit
         while pending > 0:
             n = BURST if pending > BURST else pending
+            # an armed wake-up may make every sample a group (and close one more): read no
+            # burst whose groups might not fit in ``out``; the rest waits in the FIFO
+            if self.wake_lsb:
+                if self.groups + n + 1 > max_groups:
+                    break
+            elif self.groups + n // self.decimate > max_groups:
+                break
             n = self._read_burst(n)
             if n == 0:
                 break

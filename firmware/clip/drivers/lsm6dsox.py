@@ -77,7 +77,7 @@ class LSM6DSOX(FifoImu):
         self.write_reg(_FIFO_CTRL3, self._bdr)
         self.write_reg(_FIFO_CTRL4, _FIFO_MODE_CONTINUOUS)
         self._have_gyro = False
-        self.set_decimation(self.decimate)
+        self._drop_group()
 
     def stop(self):
         self.write_reg(_FIFO_CTRL4, 0)
@@ -105,6 +105,7 @@ class LSM6DSOX(FifoImu):
         s = self._sum
         gyro = self._gyro
         d = self.decimate
+        w = self.wake_lsb
         for k in range(0, 2 * WORD_BYTES * n, WORD_BYTES):
             tag = b[k] >> 3
             if tag == _TAG_GYRO:
@@ -113,6 +114,11 @@ class LSM6DSOX(FifoImu):
                     gyro[j] = v - 65536 if v > 32767 else v
                 self._have_gyro = True
             elif tag == _TAG_ACCEL and self._have_gyro:
+                if w and (gyro[0] > w or gyro[0] < -w or gyro[1] > w or gyro[1] < -w
+                          or gyro[2] > w or gyro[2] < -w):
+                    self._wake()
+                    d = 1
+                    w = 0
                 for j in range(3):
                     v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
                     s[3 + j] += v - 65536 if v > 32767 else v

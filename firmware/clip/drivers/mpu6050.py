@@ -64,7 +64,7 @@ class MPU6050(FifoImu):
         self.write_reg(_USER_CTRL, _USER_FIFO_RESET)
         self.write_reg(_FIFO_EN, _FIFO_ACCEL_GYRO)
         self.write_reg(_USER_CTRL, _USER_FIFO_EN)
-        self.set_decimation(self.decimate)
+        self._drop_group()
 
     def stop(self):
         self.write_reg(_FIFO_EN, 0)
@@ -89,7 +89,18 @@ class MPU6050(FifoImu):
         b = self._buf
         s = self._sum
         d = self.decimate
+        w = self.wake_lsb
         for k in range(0, 12 * n, 12):
+            if w:
+                for j in range(6, 12, 2):
+                    v = (b[k + j] << 8) | b[k + j + 1]
+                    if v > 32767:
+                        v -= 65536
+                    if v > w or v < -w:
+                        self._wake()
+                        d = 1
+                        w = 0
+                        break
             # FIFO order is ax ay az gx gy gz; the sums are gyro first
             for j in range(6):
                 v = (b[k + 2 * j] << 8) | b[k + 2 * j + 1]
