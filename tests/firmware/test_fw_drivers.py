@@ -183,7 +183,7 @@ def test_wake_up_ends_coarse_groups_at_the_first_turning_sample():
 
     for fake_cls, drv, address, _rate in CHIPS:
         # still for 0.3 s of the fake's clock, then a bend of 60 deg over 0.5 s
-        fake, clock = setup(fake_cls, address, TiltRamp(0.0, 60.0, 0.3, 0.5), XYZ)
+        _fake, clock = setup(fake_cls, address, TiltRamp(0.0, 60.0, 0.3, 0.5), XYZ)
         imu = drv(machine.I2C(0), mount=("x", "y", "z"))
         rate = imu.configure(rate_hz=26, low_power=True)
         imu.set_decimation(13)

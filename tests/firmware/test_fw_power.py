@@ -6,11 +6,11 @@ import random
 import simhw
 import world
 from fake_imu import Still, TiltRamp
+from test_fw_app import fresh_root
 
 from clip import power as PW
 from clip.app import App
 from clip.boards import xiao_esp32c3
-from test_fw_app import fresh_root
 
 QUIET = (0.01, 0.005)  # turn rate rad/s, energy (m/s^2)^2 of a still wearer
 
