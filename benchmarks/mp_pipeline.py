@@ -52,10 +52,14 @@ def main():
                n * dt_each)
         struct.pack_into("<3f", outbuf, 12 * state["out"], state["t"], p.flexion, p.lateral)
         state["out"] += 1
+        if state["out"] == ROWS:
+            state["fo"].write(outbuf)
+            state["out"] = 0
         s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0.0
         state["n"] = 0
 
     with open(src, "rb") as fi, open(dst, "wb") as fo:
+        state["fo"] = fo
         while True:
             got = fi.readinto(inbuf)
             if not got:
@@ -97,9 +101,6 @@ def main():
                         stride = INPUT_HZ // rate
                         read_every = INPUT_HZ * read_ms // 1000
                         woke = None if profile == PW.STILL else False
-                if state["out"] == ROWS:
-                    fo.write(outbuf)
-                    state["out"] = 0
         fo.write(memoryview(outbuf)[:12 * state["out"]])
     p.posture.finish(state["t"])
     events.close()

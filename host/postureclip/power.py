@@ -1,19 +1,34 @@
 """Battery-life model of the clip from datasheet currents and the firmware's duty cycle.
 
-Average current = always-on parts + CPU active time x active current + radio events + buzzes.
-The firmware's CPU time per fused step and per sample comes from the measured MicroPython
-cost on the development machine (benchmarks/firmware_cost.py) scaled by how much slower the
-chip runs MicroPython float code (ESP32 at 240 MHz is ~100-150x slower than the development
-machine; the ESP32-C3 at 160 MHz about 1.3x slower again). It is a model: figures to plan by,
-not measurements of a clip; every input is listed with its source in docs/power.md.
+The firmware (firmware/clip/power.py) senses in two profiles - ACTIVE (IMU 208 Hz, fused
+steps at 52 Hz, a FIFO read every 40 ms) while the wearer moves and STILL (IMU 26 Hz in
+low-power mode, 0.5 s steps, a read every 250 ms) after 10 s without movement - and keeps its
+radio on only in windows; with the radio off the CPU light-sleeps between FIFO reads, with it
+on the CPU idles awake (MicroPython cannot keep BLE alive through light sleep).
+
+Average current = CPU computing + CPU blocked on I2C + CPU idle (light sleep or awake) +
+wake-ups + IMU + radio events + buzzes + the rest, weighted by the time in each state. The
+CPU time per fused step and per sample comes from the measured MicroPython cost on the
+development machine (benchmarks/firmware_cost.py) scaled by how much slower the chip runs
+MicroPython float code (ESP32 at 240 MHz ~100-150x slower than the development machine; the
+ESP32-C3 at 160 MHz, without an FPU, about 1.3x slower again). The still fraction of a
+wearer's day comes from the firmware on simulated wearers (benchmarks/firmware_accuracy.py).
+A model: figures to plan by, not measurements of a clip; inputs and sources in docs/power.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 # measured on the development machine, MicroPython unix port (benchmarks/firmware_cost.py)
 HOST_US_PER_FUSED_STEP = 24.4  # fusion + angles + activity + both coaches
 HOST_US_PER_SAMPLE_DECODE = 1.2  # FIFO words -> integer sums
+HOUSEKEEPING_MS_PER_S = 3.0  # gc.collect() and the battery ADC once a second (estimate)
+
+# radio event costs (ESP32 family, BLE): charge per event, mA*ms
+ADV_EVENT_MA_MS = 3 * 10.0  # three channels, ~1 ms each at ~10 mA including wake-up
+CONN_EVENT_MA_MS = 1.0 * 12.0  # an empty connection event
+NOTIFY_EXTRA_MA_MS = 0.5 * 14.0  # one notification's extra air time
+WAKE_MA_MS = 1.0 * 20.0  # leaving and re-entering light sleep
 
 
 @dataclass(frozen=True)
@@ -21,10 +36,11 @@ class Build:
     name: str
     battery_mah: float
     cpu_active_ma: float  # MCU running MicroPython, radio idle
-    sleep_ma: float  # light sleep between FIFO reads, BLE timing kept
+    light_sleep_ma: float  # light sleep with the radio off
+    idle_awake_ma: float  # CPU idle but awake (radio on: no light sleep in MicroPython)
     slowdown: float  # MicroPython float code: this chip vs the development machine
-    imu_ma: float
-    imu_low_power_ma: float  # the IMU's low-power mode at the wear-mode rate
+    imu_ma: float  # both sensors, high-performance mode
+    imu_low_power_ma: float  # the IMU's low-power mode at the STILL rate
     i2c_hz: float
     fifo_bytes_per_sample: int
     haptic_idle_ma: float
@@ -34,132 +50,206 @@ class Build:
 
 
 @dataclass(frozen=True)
-class Mode:
+class Profile:
+    """A sensing profile of firmware/clip/power.py (PROFILES)."""
+
     name: str
     sample_hz: float
     samples_per_step: int
-    drains_per_s: float  # FIFO reads per second (each a wake-up from light sleep)
-    connected: bool
-    conn_interval_ms: float = 0.0
-    adv_interval_ms: float = 0.0
-    notifies_per_s: float = 0.0
-    buzzes_per_hour: float = 6.0
-    buzz_s: float = 0.6
-    imu_low_power: bool = False
-    light_sleep: bool = True  # between FIFO reads (else the CPU idles awake: modem sleep)
+    read_ms: float  # FIFO read period (each read a wake-up from light sleep)
+    imu_low_power: bool
+    step_cost: float = 1.0  # CPU per fused step relative to today's MicroPython float code
+
+
+ACTIVE = Profile("active (moving)", 208, 4, 40, False)
+STILL = Profile("still", 26, 13, 250, True)
+
+# radio windows of firmware/clip/power.py, s
+RADIO_BOOT_S = 120
+RADIO_AFTER_LINK_S = 60
+RADIO_EVERY_S = 300
+RADIO_SHORT_S = 4
+ADV_FAST_S = 30  # advertising every 100 ms for the first 30 s of a window, then every 1 s
+ADV_FAST_INTERVAL_S = 0.1
+ADV_SLOW_INTERVAL_S = 1.0
+
+#: Fraction of a simulated waking day the firmware spent in STILL:
+#: ``benchmarks/firmware_accuracy.py --hours 20`` (docs/benchmarks.md).
+STILL_FRACTION_AWAKE = 0.709
 
 
 @dataclass(frozen=True)
-class Budget:
-    build: str
-    mode: str
-    parts_ma: dict[str, float] = field(default_factory=dict)
+class Day:
+    """How the clip spends a day of continuous wear."""
+
+    awake_h: float = 16.0
+    still_awake: float = STILL_FRACTION_AWAKE
+    night_h: float = 8.0  # asleep or off the body: still
+    still_night: float = 0.98  # a turn in bed every ~20 min wakes it for ~20 s
+    button_windows: int = 2  # presses a day (each opens RADIO_BOOT_S)
+    sync_min: float = 2.0  # one daily sync, connected
+    buzzes_per_hour: float = 6.0
+    buzz_s: float = 0.6
+
+
+WEARABLE = Build("wearable (XIAO ESP32-C3, LSM6DSOX, DRV2605L, 300 mAh)", battery_mah=300,
+                 cpu_active_ma=22.0, light_sleep_ma=0.13, idle_awake_ma=12.0,
+                 slowdown=130 * 1.3, imu_ma=0.55, imu_low_power_ma=0.17, i2c_hz=400_000,
+                 fifo_bytes_per_sample=14, haptic_idle_ma=0.004, haptic_active_ma=75.0,
+                 other_ma=0.03)
+BREADBOARD = Build("breadboard (ESP32 DevKitC, MPU-6050, ERM; USB power)", battery_mah=0,
+                   cpu_active_ma=40.0, light_sleep_ma=0.8, idle_awake_ma=20.0, slowdown=130,
+                   imu_ma=3.9, imu_low_power_ma=3.9, i2c_hz=400_000, fifo_bytes_per_sample=12,
+                   haptic_idle_ma=0.0, haptic_active_ma=80.0, other_ma=12.0)
+
+
+def sensing(build: Build, profile: Profile, radio_on: bool) -> dict[str, float]:
+    """Average currents (mA) of the parts while sensing in ``profile``."""
+    steps = profile.sample_hz / profile.samples_per_step
+    cpu_s = (steps * HOST_US_PER_FUSED_STEP * profile.step_cost
+             + profile.sample_hz * HOST_US_PER_SAMPLE_DECODE) * build.slowdown * 1e-6
+    cpu_s += HOUSEKEEPING_MS_PER_S / 1000
+    # MicroPython's I2C read blocks the CPU for the bytes on the wire (9 bits each)
+    i2c_s = profile.sample_hz * build.fifo_bytes_per_sample * 9 / build.i2c_hz
+    idle = max(0.0, 1.0 - cpu_s - i2c_s)
+    return {
+        "CPU computing": cpu_s * build.cpu_active_ma,
+        "CPU waiting on I2C": i2c_s * build.cpu_active_ma,
+        "CPU idle awake (radio on)" if radio_on else "CPU light sleep":
+            idle * (build.idle_awake_ma if radio_on else build.light_sleep_ma),
+        "wake-ups": 0.0 if radio_on else 1000 / profile.read_ms * WAKE_MA_MS / 1000,
+        "IMU": build.imu_low_power_ma if profile.imu_low_power else build.imu_ma,
+    }
+
+
+def radio_windows_s(day: Day) -> float:
+    """Seconds a day the radio is on without a host connected."""
+    short = 86400 / RADIO_EVERY_S * RADIO_SHORT_S
+    return short + day.button_windows * RADIO_BOOT_S + RADIO_AFTER_LINK_S
+
+
+def advertising_ma_s(seconds: float) -> float:
+    """Charge (mA*s) of advertising for a window of ``seconds``."""
+    fast = min(seconds, ADV_FAST_S)
+    events = fast / ADV_FAST_INTERVAL_S + (seconds - fast) / ADV_SLOW_INTERVAL_S
+    return events * ADV_EVENT_MA_MS / 1000
+
+
+@dataclass(frozen=True)
+class DayBudget:
+    parts_ma: dict[str, float]
 
     @property
     def total_ma(self) -> float:
         return sum(self.parts_ma.values())
 
-    def life_h(self, capacity_mah: float, usable: float) -> float:
-        return capacity_mah * usable / self.total_ma
+    def life_days(self, build: Build) -> float:
+        return build.battery_mah * build.usable_fraction / self.total_ma / 24
 
 
-# radio event costs (ESP32 family, BLE): charge per event, mA*ms
-ADV_EVENT_MA_MS = 3 * 10.0  # three channels, ~1 ms each at ~10 mA including wake-up
-CONN_EVENT_MA_MS = 1.0 * 12.0  # an empty connection event
-NOTIFY_EXTRA_MA_MS = 0.5 * 14.0  # one notification's extra air time
-WAKE_MA_MS = 1.0 * 20.0  # leaving and re-entering light sleep
+def day_budget(build: Build, day: Day = Day(), active: Profile = ACTIVE,
+               still: Profile = STILL, windows: bool = True) -> DayBudget:
+    """Average current over a day of wear. ``windows=False``: the radio always on and
+    advertising (the firmware before power management)."""
+    still_s = day.awake_h * 3600 * day.still_awake + day.night_h * 3600 * day.still_night
+    active_s = 86400 - still_s
+    sync_s = day.sync_min * 60
+    radio_s = radio_windows_s(day) + sync_s if windows else 86400
+    on = radio_s / 86400
+    parts: dict[str, float] = {}
+
+    def add(weights: dict[str, float], w: float) -> None:
+        for k, v in weights.items():
+            parts[k] = parts.get(k, 0.0) + v * w
+
+    for prof, secs in ((active, active_s), (still, still_s)):
+        # the radio windows fall in both states alike
+        add(sensing(build, prof, False), secs / 86400 * (1 - on))
+        add(sensing(build, prof, True), secs / 86400 * on)
+    if windows:
+        adv = (86400 / RADIO_EVERY_S * advertising_ma_s(RADIO_SHORT_S)
+               + day.button_windows * advertising_ma_s(RADIO_BOOT_S)
+               + advertising_ma_s(RADIO_AFTER_LINK_S))
+    else:
+        adv = 86400 / ADV_SLOW_INTERVAL_S * ADV_EVENT_MA_MS / 1000
+    parts["BLE advertising"] = adv / 86400
+    parts["BLE daily sync"] = sync_s * (1000 / 30 * CONN_EVENT_MA_MS + 25 * NOTIFY_EXTRA_MA_MS
+                                        ) / 1000 / 86400
+    parts["haptics"] = build.haptic_idle_ma + (day.buzzes_per_hour * day.awake_h / 24
+                                               * day.buzz_s / 3600 * build.haptic_active_ma)
+    parts["other"] = build.other_ma
+    return DayBudget(parts)
 
 
-WEARABLE = Build("wearable (XIAO ESP32-C3, LSM6DSOX, DRV2605L, 300 mAh)", battery_mah=300,
-                 cpu_active_ma=22.0, sleep_ma=0.35, slowdown=130 * 1.3, imu_ma=0.55,
-                 imu_low_power_ma=0.17, i2c_hz=400_000, fifo_bytes_per_sample=14,
-                 haptic_idle_ma=0.004, haptic_active_ma=75.0, other_ma=0.03)
-BREADBOARD = Build("breadboard (ESP32 DevKitC, MPU-6050, ERM; USB power)", battery_mah=0,
-                   cpu_active_ma=40.0, sleep_ma=10.0, slowdown=130, imu_ma=3.9,
-                   imu_low_power_ma=3.9, i2c_hz=400_000, fifo_bytes_per_sample=12,
-                   haptic_idle_ma=0.0, haptic_active_ma=80.0, other_ma=12.0)
-
-MODES = (
-    Mode("coaching, as built (208 Hz, fused 52 Hz, advertising 1 s)", 208, 4, 25, False,
-         adv_interval_ms=1000),
-    Mode("coaching, low-power profile (104 Hz, fused 13 Hz, IMU LP, advertising 2 s)", 104, 8, 2,
-         False, adv_interval_ms=2000, imu_low_power=True),
-    Mode("streaming quaternions 50 Hz (connected 30 ms)", 208, 4, 25, True,
-         conn_interval_ms=30, notifies_per_s=5),
-    Mode("streaming raw 200 Hz (connected 15 ms)", 208, 4, 25, True, conn_interval_ms=15,
-         notifies_per_s=12),
-)
+def streaming_ma(build: Build, notifies_per_s: float = 5, conn_interval_ms: float = 30) -> float:
+    """Connected and streaming all the time (ACTIVE profile, radio on)."""
+    parts = sensing(build, ACTIVE, True)
+    radio = (1000 / conn_interval_ms * CONN_EVENT_MA_MS + notifies_per_s * NOTIFY_EXTRA_MA_MS)
+    return sum(parts.values()) + radio / 1000 + build.haptic_idle_ma + build.other_ma
 
 
-def budget(build: Build, mode: Mode) -> Budget:
-    cpu_s = (mode.sample_hz / mode.samples_per_step * HOST_US_PER_FUSED_STEP
-             + mode.sample_hz * HOST_US_PER_SAMPLE_DECODE) * build.slowdown * 1e-6
-    # MicroPython's I2C read blocks the CPU for the bytes on the wire (9 bits each)
-    i2c_s = mode.sample_hz * build.fifo_bytes_per_sample * 9 / build.i2c_hz
-    active = min(1.0, cpu_s + i2c_s)
-    parts = {
-        "CPU computing": cpu_s * build.cpu_active_ma,
-        "CPU waiting on I2C": i2c_s * build.cpu_active_ma,
-        "CPU sleeping" if mode.light_sleep else "CPU idle": (1 - active) * build.sleep_ma,
-        "wake-ups": mode.drains_per_s * WAKE_MA_MS / 1000 if mode.light_sleep else 0.0,
-        "IMU": build.imu_low_power_ma if mode.imu_low_power else build.imu_ma,
-        "haptics": build.haptic_idle_ma + (mode.buzzes_per_hour * mode.buzz_s / 3600
-                                           * build.haptic_active_ma),
-        "other": build.other_ma,
-    }
-    if mode.connected:
-        parts["BLE connection"] = (1000 / mode.conn_interval_ms * CONN_EVENT_MA_MS
-                                   + mode.notifies_per_s * NOTIFY_EXTRA_MA_MS) / 1000
-    elif mode.adv_interval_ms:
-        parts["BLE advertising"] = 1000 / mode.adv_interval_ms * ADV_EVENT_MA_MS / 1000
-    return Budget(build.name, mode.name, parts)
+def _state_lines(build: Build) -> list[str]:
+    out = []
+    for prof in (ACTIVE, STILL):
+        for radio in (False, True):
+            parts = sensing(build, prof, radio)
+            label = f"{prof.name}, radio {'on' if radio else 'off'}"
+            detail = ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+            out.append(f"  {label:<30} {sum(parts.values()):6.2f} mA  ({detail})")
+    return out
 
 
-def daily_sync_ma(build: Build, minutes: float = 2.0) -> float:
-    """A daily sync of a full day's log, spread over 24 h (connected and sending)."""
-    b = budget(build, replace(MODES[2], name="sync"))
-    return b.total_ma * minutes / (24 * 60)
-
-
-def report(build: Build = WEARABLE) -> str:
-    lines = [f"power model: {build.name}"]
-    for mode in MODES:
-        b = budget(build, mode)
-        lines.append(f"  {mode.name}")
-        for k, v in b.parts_ma.items():
-            lines.append(f"      {k:<22} {v:7.3f} mA")
-        total = b.total_ma
-        if not mode.connected:
-            total += daily_sync_ma(build)
-            lines.append(f"      {'daily 2 min sync':<22} {daily_sync_ma(build):7.3f} mA")
-        if build.battery_mah:
-            life = build.battery_mah * build.usable_fraction / total
-            lines.append(f"    average {total:.2f} mA -> {life:.0f} h = {life / 24:.1f} days "
-                         f"on {build.battery_mah:.0f} mAh")
-        else:
-            lines.append(f"    average {total:.2f} mA (USB powered)")
+def report(build: Build = WEARABLE, day: Day = Day()) -> str:
+    lines = [f"power model: {build.name}", "sensing states (mA):"]
+    lines += _state_lines(build)
+    b = day_budget(build, day)
+    lines.append(f"a day of continuous wear: {day.awake_h:g} h awake ({day.still_awake:.0%} "
+                 f"still), {day.night_h:g} h night ({day.still_night:.0%} still), radio "
+                 f"{radio_windows_s(day) / 60:.0f} min in windows + {day.sync_min:g} min sync")
+    for k, v in b.parts_ma.items():
+        lines.append(f"      {k:<26} {v:7.3f} mA")
+    if build.battery_mah:
+        lines.append(f"    average {b.total_ma:.2f} mA -> {b.life_days(build):.1f} days on "
+                     f"{build.battery_mah:.0f} mAh (target: 7 days, <= "
+                     f"{build.battery_mah * build.usable_fraction / (7 * 24):.2f} mA)")
+        s = streaming_ma(build)
+        life = build.battery_mah * build.usable_fraction / s
+        lines.append(f"streaming quaternions 50 Hz (connected 30 ms): {s:.2f} mA -> {life:.0f} h")
+    else:
+        lines.append(f"    average {b.total_ma:.2f} mA (USB powered)")
     return "\n".join(lines)
 
 
-def savings(build: Build = WEARABLE) -> str:
-    """What each power measure saves, against the as-built coaching mode."""
-    base = budget(build, MODES[0]).total_ma
+def savings(build: Build = WEARABLE, day: Day = Day()) -> str:
+    """What each power measure saves, and what the model says would close the gap."""
+    everything_active = replace(day, still_awake=0.0, still_night=0.0)
     steps = [
-        ("fuse 13 Hz instead of 52 Hz (8 samples a step at 104 Hz)",
-         replace(MODES[0], sample_hz=104, samples_per_step=8)),
-        ("+ IMU low-power mode", replace(MODES[0], sample_hz=104, samples_per_step=8,
-                                         imu_low_power=True)),
-        ("+ FIFO read twice a second (fewer wake-ups)",
-         replace(MODES[0], sample_hz=104, samples_per_step=8, imu_low_power=True,
-                 drains_per_s=2)),
-        ("+ advertising every 2 s", MODES[1]),
-        ("no light sleep between reads (what it would cost)", replace(MODES[0],
-                                                                      light_sleep=False)),
+        ("no power management (52 Hz always, radio always on)",
+         day_budget(build, everything_active, windows=False)),
+        ("+ radio windows, light sleep between FIFO reads",
+         day_budget(build, everything_active)),
+        ("+ still profile (26 Hz, 0.5 s steps), IMU high-performance",
+         day_budget(build, day, still=replace(STILL, imu_low_power=False))),
+        ("+ IMU low-power mode while still (as built)", day_budget(build, day)),
     ]
-    lines = [f"savings against the as-built coaching mode ({base:.2f} mA):"]
-    for label, mode in steps:
-        b = budget(build, mode).total_ma
-        lines.append(f"  {label:<52} {b:6.2f} mA ({b - base:+.2f})")
+    base = steps[0][1].total_ma
+    lines = ["power measures, a day of continuous wear (model):"]
+    for label, b in steps:
+        lines.append(f"  {label:<58} {b.total_ma:6.2f} mA ({b.total_ma - base:+.2f}) "
+                     f"{b.life_days(build):4.1f} days")
+    cheap = replace(ACTIVE, step_cost=0.1)
+    ideas = [
+        ("fused steps 10x cheaper (fixed-point viper or a C module)",
+         day_budget(build, day, active=cheap, still=replace(STILL, step_cost=0.1))),
+        ("IMU at 104 Hz in pairs while moving (same 52 Hz steps)",
+         day_budget(build, day, active=replace(ACTIVE, sample_hz=104, samples_per_step=2))),
+        ("both", day_budget(build, day, active=replace(cheap, sample_hz=104,
+                                                       samples_per_step=2),
+                             still=replace(STILL, step_cost=0.1))),
+    ]
+    lines.append("not built, what the model says they would give:")
+    for label, b in ideas:
+        lines.append(f"  {label:<58} {b.total_ma:6.2f} mA {b.life_days(build):4.1f} days")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import importlib
 import re
 import shutil
@@ -163,13 +164,34 @@ def test_deploy_copies_the_firmware_but_not_the_sim() -> None:
 
 
 def test_power_model_adds_up() -> None:
+    w, day = power.WEARABLE, power.Day()
     for build in (power.WEARABLE, power.BREADBOARD):
-        for mode in power.MODES:
-            b = power.budget(build, mode)
-            assert all(v >= 0 for v in b.parts_ma.values()) and b.total_ma > 0
-    w = power.WEARABLE
-    as_built, low = (power.budget(w, m).total_ma for m in power.MODES[:2])
-    assert low < as_built
-    streaming = power.budget(w, power.MODES[2])
-    assert streaming.life_h(w.battery_mah, w.usable_fraction) >= 8.0  # a full workday
-    assert "days on 300 mAh" in power.report(w)
+        for prof in (power.ACTIVE, power.STILL):
+            for radio in (False, True):
+                parts = power.sensing(build, prof, radio)
+                assert all(v >= 0 for v in parts.values()) and sum(parts.values()) > 0
+    # every measure lowers the day's average, in the order docs/power.md gives
+    b = power.day_budget
+    none = b(w, dataclasses.replace(day, still_awake=0.0, still_night=0.0), windows=False)
+    windows = b(w, dataclasses.replace(day, still_awake=0.0, still_night=0.0))
+    built = b(w, day)
+    assert none.total_ma > windows.total_ma > built.total_ma
+    # a day of the STILL profile alone sits at about a milliamp; the day is a weighted mean
+    all_still = b(w, dataclasses.replace(day, still_awake=1.0, still_night=1.0))
+    assert 0.5 < all_still.total_ma < 1.5 < built.total_ma
+    assert w.battery_mah * w.usable_fraction / power.streaming_ma(w) >= 8.0  # a workday
+    text = power.report(w) + power.savings(w)
+    assert f"{built.life_days(w):.1f} days on 300 mAh" in text
+
+
+def test_power_model_matches_the_firmware() -> None:
+    """The model's profiles and radio windows are the firmware's (firmware/clip/power.py)."""
+    src = (ROOT / "firmware" / "clip" / "power.py").read_text()
+    profiles = ast.literal_eval(re.search(r"^PROFILES = (.+)$", src, re.M).group(1))
+    assert profiles[0] == (power.ACTIVE.sample_hz, power.ACTIVE.samples_per_step,
+                           power.ACTIVE.read_ms, power.ACTIVE.imu_low_power)
+    assert profiles[1] == (power.STILL.sample_hz, power.STILL.samples_per_step,
+                           power.STILL.read_ms, power.STILL.imu_low_power)
+    for name in ("RADIO_BOOT_S", "RADIO_AFTER_LINK_S", "RADIO_EVERY_S", "RADIO_SHORT_S"):
+        value = int(re.search(rf"^{name} = (\d+)", src, re.M).group(1))
+        assert value == getattr(power, name), name
