@@ -169,7 +169,7 @@ class App:
                     continue
             await self._nap(PW.PROFILES[self.profile][2])
             try:
-                carried = self.imu.pending  # samples of an open group from the last read
+                carried = self.imu.pending()  # samples of an open group from the last read
                 before = self.imu.samples
                 groups = self.imu.drain()
             except OSError:

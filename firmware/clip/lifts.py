@@ -67,9 +67,10 @@ class LiftCoach:
         self.twist = 0.0
         self.peak_twist = 0.0
 
-    @property
     def active(self):
-        """A movement that may be a lift is going on (the posture coach holds its clock)."""
+        """A movement that may be a lift is going on (the posture coach holds its clock).
+        A method, not a property: a class with properties makes every attribute store of
+        its instances slower in MicroPython, and ``update`` stores several per step."""
         return self.state == ACTIVE or self._level - self.h > _DIPPED_M
 
     @micropython.native

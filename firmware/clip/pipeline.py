@@ -136,7 +136,7 @@ class Pipeline:
 
         reason = self.lifts.update(t, self.flexion, self.lateral, a_up, w,
                                    n.twist_rate(wx, wy, wz), dt)
-        gated = self.moving or lying or self.lifts.active or self.capture is not None
+        gated = self.moving or lying or self.lifts.active() or self.capture is not None
         if n.calibrated:
             r = self.posture.update(t, self.flexion, self.lateral, dt, gated)
             reason = reason or r

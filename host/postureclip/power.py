@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-# measured on the development machine, MicroPython unix port (benchmarks/firmware_cost.py)
-HOST_US_PER_FUSED_STEP = 24.4  # fusion + angles + activity + both coaches
-HOST_US_PER_SAMPLE_DECODE = 1.2  # FIFO words -> integer sums
+# measured on the development machine, MicroPython unix port: median of 7 runs of
+# benchmarks/mp_pipeline_cost.py (docs/power.md)
+HOST_US_PER_FUSED_STEP = 18.6  # fusion + angles + activity + power policy + both coaches
+HOST_US_PER_SAMPLE_DECODE = 1.17  # FIFO words -> integer sums
 HOUSEKEEPING_MS_PER_S = 3.0  # gc.collect() and the battery ADC once a second (estimate)
 
 # radio event costs (ESP32 family, BLE): charge per event, mA*ms
@@ -75,7 +76,7 @@ ADV_SLOW_INTERVAL_S = 1.0
 
 #: Fraction of a simulated waking day the firmware spent in STILL:
 #: ``benchmarks/firmware_accuracy.py --hours 20`` (docs/benchmarks.md).
-STILL_FRACTION_AWAKE = 0.709
+STILL_FRACTION_AWAKE = 0.702
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def test_wake_up_ends_coarse_groups_at_the_first_turning_sample():
         imu.set_wake(0.15)
         imu.start()
         clock.advance(200)  # ~5 still samples: no group complete yet
-        assert imu.drain() == 0 and not imu.woke and imu.pending > 0
+        assert imu.drain() == 0 and not imu.woke and imu.pending() > 0
         clock.advance(700)  # the bend starts after ~3 more
         groups = imu.drain()
         assert imu.woke, fake_cls

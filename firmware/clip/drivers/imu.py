@@ -110,9 +110,10 @@ class FifoImu:
             self._emit()
         self.decimate = 1
 
-    @property
     def pending(self):
-        """Samples in the group not yet complete."""
+        """Samples in the group not yet complete. (A method, not a property: a class with
+        properties makes every attribute store of its instances slower in MicroPython, and
+        the decode loop stores attributes per sample.)"""
         return self._n
 
     def close_group(self):
