@@ -12,6 +12,7 @@ import select
 import socket
 import struct
 
+import simhw
 from micropython import const
 
 FLAG_READ = const(0x0002)
@@ -40,6 +41,7 @@ C_PAIR = const(7)
 C_SCAN = const(8)
 C_FAULT = const(9)  # u16 drop every n-th notification (0 = none), u16 extra delay ms per event
 C_KICK = const(10)  # the clip drops the link (as on a radio reset): peripheral-initiated
+C_BUTTON = const(11)  # u16 ms: the wearer presses the clip's button (it opens the radio window)
 # clip -> central
 P_CONNECTED = const(0x81)  # repeated (u16 handle, u16 flags, u8 n, uuid, u8 m, service uuid)
 P_MTU = const(0x83)  # u16
@@ -305,6 +307,9 @@ class _Ble:
         if kind == C_KICK:
             self._send(P_DISCONNECTED, b"")
             self._drop_link()
+        elif kind == C_BUTTON:
+            (ms,) = struct.unpack_from("<H", p, 0)
+            simhw.press_button(ms)
         elif kind == C_FAULT:
             self.drop_every, self.delay_ms = struct.unpack_from("<HH", p, 0)
         elif kind == C_SCAN:

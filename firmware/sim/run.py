@@ -1,9 +1,10 @@
 # The virtual clip: the unchanged firmware/main.py on simulated hardware, its BLE bridged to a
 # loopback socket for a host process acting as the central.
 #   micropython firmware/sim/run.py --port 47000 --flash /tmp/clip [--motion day.csv]
-#       [--board xiao_esp32c3] [--mem-report SECONDS]
+#       [--board xiao_esp32c3] [--mem-report SECONDS] [--radio-window SECONDS]
 # --flash is the clip's file system (settings, bonds, the event log); it survives restarts,
-# as flash does. Without --motion the clip lies still, upright.
+# as flash does. Without --motion the clip lies still, upright. --radio-window shortens the
+# radio windows after power-up, a button press and a link (clip.power; tests).
 import os
 import sys
 
@@ -18,7 +19,8 @@ sys.path.append(HERE + "/..")
 
 def parse(argv):
     opts = {"--port": "47000", "--flash": "/tmp/postureclip-flash", "--motion": None,
-            "--board": "xiao_esp32c3", "--mem-report": None, "--journal": None}
+            "--board": "xiao_esp32c3", "--mem-report": None, "--journal": None,
+            "--radio-window": None}
     i = 1
     while i < len(argv):
         if argv[i] not in opts or i + 1 >= len(argv):
@@ -40,6 +42,10 @@ def main():
     from clip import boards
 
     bluetooth.listen_port = int(opts["--port"])
+    if opts["--radio-window"]:
+        from clip import power
+
+        power.RADIO_BOOT_S = power.RADIO_AFTER_LINK_S = int(opts["--radio-window"])
     board = boards.load(opts["--board"])
     source = CsvMotion(opts["--motion"]) if opts["--motion"] else Still()
     world.build(board, source)

@@ -9,6 +9,8 @@ adc_uv = {}  # pin id -> microvolts at the ADC input
 pwm_log = []  # (time_ms, pin, duty_u16) at every duty change
 unique_id = b"\x24\x6f\x28\x01\x02\x03"
 resets = []  # reasons machine.reset() was called with
+button_pin = None  # the board's button (world.build), pressed by press_button
+_tasks = []
 sleeps = []  # durations (ms) of machine.lightsleep() calls; a long-running clip clears it
 wake_pins = {}  # pin id -> (trigger, power mode) configured to end a sleep
 # tests read the PWM and haptic-driver logs; a long-running virtual clip turns them off so
@@ -22,6 +24,22 @@ def now_ms():
     if _clock is not None:
         return _clock()
     return time.ticks_ms()
+
+
+def press_button(ms):
+    """The wearer presses the button for ``ms`` (released by a task on the running loop)."""
+    if button_pin is None:
+        return
+    import asyncio
+
+    pins[button_pin] = 0
+
+    async def release():
+        await asyncio.sleep_ms(ms)
+        pins[button_pin] = 1
+
+    _tasks.append(asyncio.create_task(release()))
+    del _tasks[:-4]  # keep the last few alive, not all
 
 
 def sleep_ms(ms):

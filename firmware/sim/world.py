@@ -32,6 +32,7 @@ def build(board, motion=None, imu=True, haptic=True, battery_mv=3900):
         simhw.attach(board.I2C_BUS, board.HAPTIC_ADDRESS, hap)
     if board.BATTERY_ADC_PIN is not None:
         simhw.adc_uv[board.BATTERY_ADC_PIN] = int(battery_mv * 1000 / board.BATTERY_DIVIDER)
+    simhw.button_pin = board.BUTTON_PIN
     if board.BUTTON_PIN is not None:
         simhw.pins[board.BUTTON_PIN] = 1  # released (pull-up)
     return imu_fake, hap, source

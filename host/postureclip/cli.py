@@ -160,6 +160,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
               f"{p.bytes / 1024:6.1f} KiB {p.rate:6.0f}/s ETA {eta}", end="", flush=True)
 
     async def run() -> int:
+        if args.sim is not None and args.press:
+            from .transport import SimTransport
+
+            await SimTransport(args.sim).press_button()  # as the wearer does before a sync
+            await asyncio.sleep(0.5)
         with Store(args.store) as store:
             async with Clip(_transport_factory(args), retries=args.retries) as clip:
                 report = await clip.sync(store, show)
@@ -229,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=default_store(),
                    help="SQLite store (default ~/.local/share/postureclip/store.db)")
     p.add_argument("--sim", type=int, metavar="PORT", help="the virtual clip on this port")
+    p.add_argument("--press", action="store_true",
+                   help="with --sim: press the virtual clip's button first (its radio sleeps "
+                        "between windows, as a real clip's does)")
     p.add_argument("--retries", type=int, default=5)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=cmd_sync)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .errors import PostureclipError
 
 (C_CONNECT, C_DISCONNECT, C_MTU, C_WRITE, C_SUBSCRIBE, C_READ, C_PAIR, C_SCAN, C_FAULT,
- C_KICK) = range(1, 11)
+ C_KICK, C_BUTTON) = range(1, 12)
 P_CONNECTED, P_MTU, P_WRITE_RESP, P_READ_RESP, P_PAIRED, P_ADV = 0x81, 0x83, 0x84, 0x86, 0x87, 0x88
 P_NOTIFY, P_DISCONNECTED = 0x90, 0x91
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
@@ -186,6 +186,11 @@ class SimLink:
         """Fault injection: the clip drops this link itself (a peripheral-initiated
         disconnect)."""
         await self._request(C_KICK)
+
+    async def press_button(self, ms: int = 200) -> None:
+        """The wearer presses the virtual clip's button for ``ms`` (any press opens its
+        radio window)."""
+        await self._request(C_BUTTON, struct.pack("<H", ms))
 
     async def close(self) -> None:
         if not self.disconnected.is_set():

@@ -71,6 +71,17 @@ class SimTransport:
         self._pump: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
 
+    async def press_button(self, ms: int = 200, timeout: float = 5.0) -> None:
+        """Press the virtual clip's button, as a wearer does before syncing."""
+        try:
+            link = await SimLink.open(self.host, self.port, timeout)
+        except LinkError as e:
+            raise ConnectionFailed(f"virtual clip at {self.host}:{self.port}: {e}") from None
+        try:
+            await link.press_button(ms)
+        finally:
+            await link.close()
+
     async def scan(self, timeout: float = 5.0) -> list[Found]:
         try:
             link = await SimLink.open(self.host, self.port, timeout)

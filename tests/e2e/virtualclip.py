@@ -26,8 +26,9 @@ def micropython() -> list[str]:
 class VirtualClip:
     def __init__(self, flash: Path, motion: Path | None = None, heapsize: str | None = None,
                  mem_report_s: float | None = None, journal: Path | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, radio_window_s: int | None = None) -> None:
         self.journal = journal
+        self.radio_window_s = radio_window_s
         self.flash = flash
         self.motion = motion
         self.heapsize = heapsize
@@ -48,6 +49,8 @@ class VirtualClip:
             cmd += ["--journal", str(self.journal)]
         if self.mem_report_s:
             cmd += ["--mem-report", str(self.mem_report_s)]
+        if self.radio_window_s:
+            cmd += ["--radio-window", str(self.radio_window_s)]
         env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env=env, bufsize=1)
