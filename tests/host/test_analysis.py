@@ -9,7 +9,7 @@ import pytest
 
 from postureclip.analysis import analyze, episodes_from_mask
 from postureclip.cli import main
-from postureclip.recording import Recording
+from postureclip.recording import Recording, read_csv
 from postureclip.scoring import match_intervals
 from postureclip.simulate import Segment, Wearer, simulate
 
@@ -92,6 +92,20 @@ def test_cli_json_and_series(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert len(out["slouch_episodes"]) == 1 and len(out["lifts"]) == 1
     assert set(out["lifts"][0]) >= {"start_s", "end_s", "technique", "twisted", "twist_deg",
                                     "peak_flexion_deg"}
-    head = series.read_text().splitlines()[:2]
-    assert head[0] == "t,flexion_deg,lateral_deg,posture"
-    assert head[1].endswith(",upright")
+    lines = series.read_text().splitlines()
+    assert lines[0] == "t,flexion_deg,lateral_deg,posture"
+    assert lines[1].endswith(",upright")
+    # every sample, as the analysis has it (rounded to 0.1 ms and 0.01 deg)
+    res = analyze(read_csv(csv))
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == len(res.series["t"])
+    got = np.array([[float(x) for x in r[:3]] for r in rows])
+    np.testing.assert_allclose(got[:, 0], res.series["t"], atol=5e-5)
+    np.testing.assert_allclose(got[:, 1], res.series["flexion_deg"], atol=5e-3)
+    np.testing.assert_allclose(got[:, 2], res.series["lateral_deg"], atol=5e-3)
+    assert [r[3] for r in rows] == list(res.series["posture"])
+    assert "slouched" in {r[3] for r in rows} and "lifting" in {r[3] for r in rows}
+    # a series that cannot be written: exit status 2 and a message, no traceback
+    bad = tmp_path / "no-such-dir" / "s.csv"
+    assert main(["analyze", str(csv), "--series", str(bad)]) == 2
+    assert "cannot write the series" in capsys.readouterr().err
