@@ -1,6 +1,7 @@
 # Runs under MicroPython: feeds IMU samples through the firmware's sensing Pipeline, grouped
-# as the app groups them, including its power profiles (clip.power): while the pipeline's
-# policy says STILL the IMU is emulated at 26 Hz (every 8th sample of the 208 Hz input) in
+# as the app groups them, including its power profiles (clip.power): the IMU's rate is emulated
+# by keeping every n-th sample of the 208 Hz input (ACTIVE: 104 Hz in pairs). While the
+# pipeline's policy says STILL the IMU runs at 26 Hz (every 8th sample) in
 # groups of 13 read every 250 ms, the first sample turning faster than WAKE_SAMPLE_RATE
 # ending the coarse groups (the driver's wake-up); the profile changes at the end of a FIFO
 # read, the open group going in on its own first, as clip.app does.

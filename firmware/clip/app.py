@@ -22,8 +22,8 @@ from clip.eventlog import EventLog
 from clip.pipeline import Pipeline
 from clip.store import Store
 
-# IMU rate, samples per fused step and FIFO read period come from clip.power.PROFILES: 208 Hz
-# in groups of 4 (fusion and coaches at 52 Hz, a read every 40 ms) while the wearer moves.
+# IMU rate, samples per fused step and FIFO read period come from clip.power.PROFILES: 104 Hz
+# in pairs (fusion and coaches at 52 Hz, a read every 40 ms) while the wearer moves.
 RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
 FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
 LONG_PRESS_MS = const(2000)  # button: calibrate
@@ -154,6 +154,7 @@ class App:
     # --- tasks ---------------------------------------------------------------------------
     async def sampler(self):
         clock = SampleClock(PW.PROFILES[self.profile][0])
+        first = 0.0
         while self.running:
             if self.imu is None:
                 try:
@@ -176,11 +177,10 @@ class App:
                 self.imu = None
                 self.fault_event(FAULT_IMU_LOST)
                 continue
-            if not groups:
-                continue
             imu = self.imu
             drained = imu.samples - before
-            first = clock.drained(self.now_ms(), drained)
+            if drained:  # every sample read moves the timeline, complete group or not
+                first = clock.drained(self.now_ms(), drained)
             p = self.pipeline
             ble = self.ble
             streaming = ble is not None and self.stream_mode != P.STREAM_OFF
@@ -196,13 +196,14 @@ class App:
             if imu.woke or streaming or self._cal_token is not None:
                 p.power.wake()  # movement; streams and calibration want every step
                 imu.woke = False
-            if p.power.mode != self.profile:
+            wanted = PW.STREAM if streaming else p.power.mode
+            if wanted != self.profile:
                 # the open group goes in on its own, then the IMU changes rate
                 n = imu.close_group()
-                if n:
-                    t_end = (first + (drained - 1) * clock.period_ms) / 1000.0
+                if n:  # its last sample is the last one read
+                    t_end = (clock.next_ms - clock.period_ms) / 1000.0
                     self._feed(t_end, out, 0, n / imu.rate_hz, streaming, 0.0)
-                self.profile = p.power.mode
+                self.profile = wanted
                 rate, group, _, low_power = PW.PROFILES[self.profile]
                 imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
                 imu.set_decimation(group)

@@ -6,7 +6,7 @@
 # (micropython/micropython#6396) while its idle loop does not light-sleep on its own: with the
 # radio on, the CPU idles awake at modem-sleep current. Hence:
 #
-# - Sensing: while the wearer moves, the IMU runs at 208 Hz and the pipeline at 52 Hz. After
+# - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline at 52 Hz. After
 #   ``STILL_AFTER_S`` without turning or shaking, the IMU drops to 26 Hz in its low-power mode
 #   and the pipeline takes 0.5 s steps: nothing turns, so coarse steps lose nothing (the BROAD
 #   trials show what coarse steps cost during fast movement, docs/benchmarks.md). The first
@@ -21,10 +21,12 @@ from micropython import const
 
 ACTIVE = const(0)
 STILL = const(1)
+STREAM = const(2)  # a host streams: every rate it may ask for (raw up to 200 Hz)
 
-# per sensing mode: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU
-# low-power mode.
-PROFILES = ((208, 4, 40, False), (26, 13, 250, True))
+# per profile: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU low-power
+# mode. ACTIVE reads pairs at 104 Hz rather than fours at 208 Hz: the same 52 Hz steps for half
+# the I2C traffic and decoding (and on BROAD as accurate, docs/benchmarks.md).
+PROFILES = ((104, 2, 40, False), (26, 13, 250, True), (208, 4, 40, False))
 #: rad/s about any axis (raw, bias included): in the STILL profile the first sample turning
 #: faster ends the coarse grouping at once (the driver's wake-up, clip.drivers.imu), so a
 #: lift starting from stillness is followed sample by sample until the full rate is back.

@@ -95,7 +95,10 @@ def test_missing_imu_is_a_visible_fault_and_the_clip_keeps_running():
     app = App(devkit_mpu6050, fresh_root("fault"))
 
     async def scenario():
-        task = asyncio.create_task(run_for(app, 6000, lambda: app.imu is not None))
+        # until the sensor is back and the fault pattern has played out (a loaded machine
+        # may be slower than the 2 s re-probe)
+        task = asyncio.create_task(run_for(
+            app, 8000, lambda: app.imu is not None and app.player.pattern is None))
         await asyncio.sleep_ms(500)
         status = app.control(command(P.OP_GET_STATUS, 2))
         assert status[2] == P.ST_OK and status[6] & STATE_FAULT, status

@@ -9,6 +9,7 @@ from fake_imu import Still, TiltRamp
 from test_fw_app import fresh_root
 
 from clip import power as PW
+from clip import protocol as P
 from clip.app import App
 from clip.boards import xiao_esp32c3
 
@@ -93,10 +94,12 @@ def test_app_slows_sleeps_and_wakes_without_losing_samples():
     try:
         app = App(xiao_esp32c3, fresh_root("power"))
         fed = [0.0]
+        steps = []
         feed = app.pipeline.feed
 
         def counting_feed(t, gx, gy, gz, ax, ay, az, dt):
             fed[0] += dt
+            steps.append((t, dt))
             return feed(t, gx, gy, gz, ax, ay, az, dt)
 
         app.pipeline.feed = counting_feed
@@ -119,6 +122,12 @@ def test_app_slows_sleeps_and_wakes_without_losing_samples():
             naps = len(simhw.sleeps)
             await asyncio.sleep_ms(500)
             seen["naps_with_radio"] = len(simhw.sleeps) - naps
+            app.stream_mode, app.stream_rate = P.STREAM_QUAT, 50  # a host streams
+            await asyncio.sleep_ms(300)
+            seen["streaming"] = (app.profile, imu.regs[0x10] >> 4)
+            app.stream_mode = P.STREAM_OFF
+            await asyncio.sleep_ms(300)
+            seen["stream_off"] = (app.profile, imu.regs[0x10] >> 4)
             seen["elapsed"] = (simhw.now_ms() - t0) / 1000
             app.running = False
             await asyncio.sleep_ms(100)
@@ -132,9 +141,16 @@ def test_app_slows_sleeps_and_wakes_without_losing_samples():
     assert odr == 2 and xl_lp and g_lp, seen  # 26 Hz, both sensors in low-power mode
     assert not radio and naps > 0, seen  # radio off after its window, CPU light-sleeping
     assert PW.PROFILES[PW.STILL][2] in simhw.sleeps  # the still profile's FIFO read period
-    assert seen["moving"] == (PW.ACTIVE, 5, 0), seen  # 208 Hz, high-performance again
+    assert seen["moving"] == (PW.ACTIVE, 4, 0), seen  # 104 Hz, high-performance again
+    assert seen["streaming"] == (PW.STREAM, 5), seen  # 208 Hz: any stream rate
+    assert seen["stream_off"] == (PW.ACTIVE, 4), seen
     assert seen["pressed"] and seen["naps_with_radio"] == 0, seen
     # every sample went into the pipeline across the rate changes (the last read's worth
     # and the FIFO's latency aside)
     assert seen["elapsed"] - 1.2 < fed[0] < seen["elapsed"] + 0.05, (fed[0], seen)
     assert app.pipeline.power.still_s > 0
+    # each step's time follows the previous one by about its length, across profile changes
+    # and reads that complete no group
+    gaps = [abs(steps[k][0] - steps[k - 1][0] - steps[k][1]) for k in range(1, len(steps))]
+    assert all(steps[k][0] > steps[k - 1][0] for k in range(1, len(steps)))
+    assert max(gaps) < 0.1, max(gaps)

@@ -172,10 +172,12 @@ def test_power_model_adds_up() -> None:
                 assert all(v >= 0 for v in parts.values()) and sum(parts.values()) > 0
     # every measure lowers the day's average, in the order docs/power.md gives
     b = power.day_budget
-    none = b(w, dataclasses.replace(day, still_awake=0.0, still_night=0.0), windows=False)
-    windows = b(w, dataclasses.replace(day, still_awake=0.0, still_night=0.0))
+    moving = dataclasses.replace(day, still_awake=0.0, still_night=0.0)
+    none = b(w, moving, active=power.STREAM, windows=False)
+    windows = b(w, moving, active=power.STREAM)
+    still = b(w, day, active=power.STREAM)
     built = b(w, day)
-    assert none.total_ma > windows.total_ma > built.total_ma
+    assert none.total_ma > windows.total_ma > still.total_ma > built.total_ma
     # a day of the STILL profile alone sits at about a milliamp; the day is a weighted mean
     all_still = b(w, dataclasses.replace(day, still_awake=1.0, still_night=1.0))
     assert 0.5 < all_still.total_ma < 1.5 < built.total_ma
@@ -192,6 +194,8 @@ def test_power_model_matches_the_firmware() -> None:
                            power.ACTIVE.read_ms, power.ACTIVE.imu_low_power)
     assert profiles[1] == (power.STILL.sample_hz, power.STILL.samples_per_step,
                            power.STILL.read_ms, power.STILL.imu_low_power)
+    assert profiles[2] == (power.STREAM.sample_hz, power.STREAM.samples_per_step,
+                           power.STREAM.read_ms, power.STREAM.imu_low_power)
     for name in ("RADIO_BOOT_S", "RADIO_AFTER_LINK_S", "RADIO_EVERY_S", "RADIO_SHORT_S"):
         value = int(re.search(rf"^{name} = (\d+)", src, re.M).group(1))
         assert value == getattr(power, name), name
