@@ -36,7 +36,7 @@ def main():
     inbuf = bytearray(28 * ROWS)
     outbuf = bytearray(12 * ROWS)
     s = [0.0] * 6
-    state = {"n": 0, "t": 0.0, "out": 0}
+    state = {"n": 0, "t": 0.0, "out": 0, "fed_s": 0.0}
     profile = PW.ACTIVE
     rate, group, read_ms, _ = PW.PROFILES[profile]
     stride = INPUT_HZ // rate
@@ -51,6 +51,7 @@ def main():
         k = 1.0 / n
         p.feed(state["t"], s[0] * k, s[1] * k, s[2] * k, s[3] * k, s[4] * k, s[5] * k,
                n * dt_each)
+        state["fed_s"] += n * dt_each
         struct.pack_into("<3f", outbuf, 12 * state["out"], state["t"], p.flexion, p.lateral)
         state["out"] += 1
         if state["out"] == ROWS:
@@ -106,7 +107,7 @@ def main():
     p.posture.finish(state["t"])
     events.close()
     print("calibration", p.calibration_result)
-    print("profiles_s", p.power.active_s, p.power.still_s)
+    print("profiles_s", state["fed_s"] - p.power.still_s, p.power.still_s)
 
 
 main()

@@ -86,7 +86,6 @@ class App:
             except (AttributeError, TypeError, ValueError):
                 pass
         self.profile = PW.ACTIVE  # the IMU's current clip.power profile
-        self.naps = 0  # light sleeps taken (tests, diagnostics)
         self._open_haptic()
         self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], 0))
 
@@ -127,11 +126,18 @@ class App:
         else:
             from clip.drivers.mpu6050 import MPU6050
             imu = MPU6050(self.i2c, b.IMU_ADDRESS, b.IMU_MOUNT, name)
+        self._apply_profile(imu)
+        return imu
+
+    def _apply_profile(self, imu):
+        """Set the IMU's rate, grouping, power mode and wake-up for ``self.profile`` and
+        restart its FIFO."""
         rate, group, _, low_power = PW.PROFILES[self.profile]
         imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
         imu.set_decimation(group)
+        if self.profile == PW.STILL:
+            imu.set_wake(PW.WAKE_SAMPLE_RATE)
         imu.start()
-        return imu
 
     def _open_haptic(self):
         b = self.board
@@ -204,12 +210,7 @@ class App:
                     t_end = (clock.next_ms - clock.period_ms) / 1000.0
                     self._feed(t_end, out, 0, n / imu.rate_hz, streaming, 0.0)
                 self.profile = wanted
-                rate, group, _, low_power = PW.PROFILES[self.profile]
-                imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
-                imu.set_decimation(group)
-                if self.profile == PW.STILL:
-                    imu.set_wake(PW.WAKE_SAMPLE_RATE)
-                imu.start()
+                self._apply_profile(imu)
                 clock = SampleClock(imu.rate_hz)
             # raw streaming faster than the fused rate needs every sample
             group = PW.PROFILES[self.profile][1]
@@ -240,7 +241,6 @@ class App:
         loop, so only then), else on the event loop."""
         if self.may_sleep():
             lightsleep(ms)
-            self.naps += 1
             await asyncio.sleep_ms(0)
         else:
             await asyncio.sleep_ms(ms)

@@ -51,7 +51,6 @@ class Pipeline:
         self.moving = False
         self._moving_hold = 0.0
         self.energy = 0.0  # (m/s^2)^2, linear acceleration averaged over ~1 s
-        self.turn_rate = 0.0  # rad/s, bias-corrected, of the last step
         self.power = PW.SensingPolicy()
         self._trace = []
         self._trace_next = 0.0
@@ -115,7 +114,6 @@ class Pipeline:
         g = self.lifts.gravity
         ex, ey, ez = ax - g * f.ux, ay - g * f.uy, az - g * f.uz
         self.energy += dt / (_TAU_ENERGY + dt) * (ex * ex + ey * ey + ez * ez - self.energy)
-        self.turn_rate = w
         self.power.update(w, self.energy, dt)
         if self.energy > _MOVING_ACC2:
             self._moving_hold = _MOVING_HOLD_S

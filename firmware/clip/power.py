@@ -55,11 +55,9 @@ class SensingPolicy:
         self.mode = ACTIVE
         self._quiet_s = 0.0
         self.still_s = 0.0  # time spent in STILL so far (diagnostics, benchmarks)
-        self.active_s = 0.0
 
     def update(self, turn_rate, energy, dt):
         if self.mode == ACTIVE:
-            self.active_s += dt
             if turn_rate < _STILL_RATE and energy < _STILL_ENERGY:
                 self._quiet_s += dt
                 if self._quiet_s >= STILL_AFTER_S:

@@ -154,3 +154,13 @@ def test_app_slows_sleeps_and_wakes_without_losing_samples():
     gaps = [abs(steps[k][0] - steps[k - 1][0] - steps[k][1]) for k in range(1, len(steps))]
     assert all(steps[k][0] > steps[k - 1][0] for k in range(1, len(steps)))
     assert max(gaps) < 0.1, max(gaps)
+
+
+def test_an_imu_opened_while_still_has_its_wake_up_armed():
+    # the sensor re-probed after a loose cable, while the clip was in the still profile
+    imu, _hap, _motion = world.build(xiao_esp32c3, Still())
+    app = App(xiao_esp32c3, fresh_root("power-reopen"))
+    app.profile = PW.STILL
+    drv = app._open_imu()
+    assert imu.regs[0x10] >> 4 == 2 and drv.decimate == PW.PROFILES[PW.STILL][1]
+    assert drv.wake_lsb > 0
