@@ -5,10 +5,11 @@
 Each hour is a random wearer from the host's simulator (postureclip.simulate) sampled as the
 clip samples: a uniform 208 Hz (LSM6DSOX rate) quantised to the chip's LSBs at the firmware's
 ranges (4 g, 500 dps) and grouped as the app groups them (benchmarks/mp_pipeline.py): the IMU
-at 104 Hz (every 2nd sample) in pairs (52 Hz steps) while the wearer moves, and at 26 Hz in
-0.5 s groups while the wearer is still (clip.power's profiles; --always-active: 104 Hz
-throughout). The seconds in each profile are reported: the still fraction the power model
-(postureclip.power) uses. The wearer presses the calibrate button 1 s into the still start.
+at 104 Hz (every 2nd sample) in groups of 8, fast turns in pairs, while the wearer moves, and
+at 26 Hz in 0.5 s groups while the wearer is still (clip.power's profiles; --always-active:
+the moving profile throughout). The seconds and fused steps in each profile are reported: the
+still fraction and step rates the power model (postureclip.power) uses. The wearer presses
+the calibrate button 1 s into the still start.
 Scored against truth: flexion RMS error by activity; posture episodes (slouch over 20 deg or
 lean over 15 deg for >= 10 s, dips < 2 s bridged, lifts/walking/lying excluded) matched at
 IoU >= 0.5; lifts matched at IoU >= 0.3 with technique and twist (>= 30 deg) accuracy.
@@ -53,7 +54,7 @@ def device_samples(seed: int, hours: float) -> tuple[np.ndarray, object]:
 
 def run_firmware(rows: np.ndarray,
                  always_active: bool = False) -> tuple[np.ndarray, list[list[float]],
-                                                       tuple[float, float]]:
+                                                       tuple[float, float, int, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, ev = (Path(tmp) / n for n in ("in.bin", "out.bin", "events.txt"))
         rows.astype("<f4").tofile(src)
@@ -66,13 +67,16 @@ def run_firmware(rows: np.ndarray,
             raise RuntimeError(f"the firmware pipeline failed:\n{done.stdout}{done.stderr}")
         out = np.fromfile(dst, "<f4").reshape(-1, 3).astype(float)
         events = [[float(x) for x in line.split()] for line in ev.read_text().splitlines()]
-    active_s, still_s = (float(x) for x in done.stdout.split("profiles_s")[1].split())
-    return out, events, (active_s, still_s)
+    lines = dict(line.split(None, 1) for line in done.stdout.splitlines())
+    active_s, still_s = (float(x) for x in lines["profiles_s"].split())
+    active_steps, still_steps = (int(x) for x in lines["steps"].split())
+    return out, events, (active_s, still_s, active_steps, still_steps)
 
 
 def one_hour(seed: int, hours: float = 1.0, always_active: bool = False) -> dict[str, object]:
     rows, sim = device_samples(seed, hours)
-    out, events, (active_s, still_s) = run_firmware(rows, always_active)
+    out, events, (active_s, still_s, active_steps, still_steps) = run_firmware(rows,
+                                                                                always_active)
     tr = sim.truth  # type: ignore[attr-defined]
     excluded = np.isin(tr.activity, ["lift", "walk", "lie", "reach"])
     mask = ((tr.flexion_deg > 20.0) | (np.abs(tr.lateral_deg) > 15.0)) & ~excluded
@@ -102,6 +106,7 @@ def one_hour(seed: int, hours: float = 1.0, always_active: bool = False) -> dict
             "sq_dyn": float(np.sum(err[dyn] ** 2)), "n_dyn": int(dyn.sum()),
             "hours": float(sim.t[-1]) / 3600,  # type: ignore[attr-defined]
             "active_s": active_s, "still_s": still_s,
+            "active_steps": active_steps, "still_steps": still_steps,
             "still_truth_s": _still_truth_s(sim)}
 
 
@@ -133,11 +138,15 @@ def main() -> None:
     active = sum(r["active_s"] for r in rs)  # type: ignore[misc]
     still = sum(r["still_s"] for r in rs)  # type: ignore[misc]
     quiet = sum(r["still_truth_s"] for r in rs)  # type: ignore[misc]
+    active_steps = sum(r["active_steps"] for r in rs)  # type: ignore[misc]
+    still_steps = sum(r["still_steps"] for r in rs)  # type: ignore[misc]
     print(f"firmware pipeline in MicroPython: {tot['hours']:.1f} simulated h, {len(rs)} wearers, "
           f"{RATE_HZ:g} Hz simulated, read as the clip reads it")
-    print(f"power profiles: still (IMU 26 Hz, 0.5 s steps) {still / (active + still):.1%} of "
-          f"the time, active (IMU 104 Hz, 52 Hz steps) {active / (active + still):.1%}; the "
-          f"simulated wearers sat, stood or leaned {quiet / (tot['hours'] * 3600):.1%} of it")
+    print(f"power profiles: still {still / (active + still):.1%} of the time "
+          f"({still_steps / max(still, 1e-9):.2f} fused steps/s), active "
+          f"{active / (active + still):.1%} ({active_steps / max(active, 1e-9):.2f} fused "
+          f"steps/s); the simulated wearers sat, stood or leaned "
+          f"{quiet / (tot['hours'] * 3600):.1%} of it")
     print(f"flexion RMS error: sitting/standing {static:.2f} deg, walking and lifts {dyn:.2f} deg")
     print(f"posture episodes: {tot['ep_true']} true, {tot['ep_found']} found, "
           f"F1 {f1(tot['ep_true'], tot['ep_found'], tot['ep_match']):.3f} (IoU >= 0.5); "

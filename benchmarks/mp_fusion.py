@@ -1,6 +1,7 @@
 # Runs under MicroPython: feeds a binary sample file through the firmware's Fusion.
-#   micropython benchmarks/mp_fusion.py IN.bin OUT.bin DT
-# IN: rows of 6 float32 (gx, gy, gz, ax, ay, az); OUT: rows of 4 float32 (qw, qx, qy, qz).
+#   micropython benchmarks/mp_fusion.py IN.bin OUT.bin
+# IN: rows of 7 float32 (gx, gy, gz, ax, ay, az, dt): one fused step each, dt its length in s;
+# OUT: rows of 4 float32 (qw, qx, qy, qz).
 # Prints the time spent in Fusion.update (us per sample), excluding file I/O.
 import struct
 import sys
@@ -12,9 +13,9 @@ ROWS = 2048
 
 
 def main():
-    src, dst, dt = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    src, dst = sys.argv[1], sys.argv[2]
     f = Fusion()
-    inbuf = bytearray(24 * ROWS)
+    inbuf = bytearray(28 * ROWS)
     outbuf = bytearray(16 * ROWS)
     spent = 0
     count = 0
@@ -23,9 +24,9 @@ def main():
             n = fi.readinto(inbuf)
             if not n:
                 break
-            rows = n // 24
+            rows = n // 28
             for i in range(rows):
-                gx, gy, gz, ax, ay, az = struct.unpack_from("<6f", inbuf, 24 * i)
+                gx, gy, gz, ax, ay, az, dt = struct.unpack_from("<7f", inbuf, 28 * i)
                 t0 = time.ticks_us()
                 f.update(gx, gy, gz, ax, ay, az, dt)
                 spent += time.ticks_diff(time.ticks_us(), t0)

@@ -137,6 +137,8 @@ class App:
         imu.set_decimation(group)
         if self.profile == PW.STILL:
             imu.set_wake(PW.WAKE_SAMPLE_RATE)
+        elif self.profile == PW.ACTIVE:
+            imu.set_fast(PW.FAST_SAMPLE_RATE, PW.FAST_GROUP)
         imu.start()
 
     def _open_haptic(self):

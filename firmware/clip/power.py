@@ -6,12 +6,15 @@
 # (micropython/micropython#6396) while its idle loop does not light-sleep on its own: with the
 # radio on, the CPU idles awake at modem-sleep current. Hence:
 #
-# - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline at 52 Hz. After
-#   ``STILL_AFTER_S`` without turning or shaking, the IMU drops to 26 Hz in its low-power mode
-#   and the pipeline takes 0.5 s steps: nothing turns, so coarse steps lose nothing (the BROAD
-#   trials show what coarse steps cost during fast movement, docs/benchmarks.md). The first
-#   sample that turns ends the coarse steps (the driver's wake-up), and the first step that
-#   turns or shakes brings the full rate back at the end of that FIFO read.
+# - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline takes steps of 8
+#   samples (13 Hz) - except in fast turns, whose samples go in pairs (52 Hz steps): a coarse
+#   step's summed gyro and averaged accelerometer are only exact while the rotation is slow,
+#   and the trunk turns fast only for moments. After ``STILL_AFTER_S`` without turning or
+#   shaking, the IMU drops to 26 Hz in its low-power mode and the pipeline takes 0.5 s steps.
+#   The first sample that turns ends the coarse steps (the driver's wake-up), and the first
+#   step that turns or shakes brings the moving profile back at the end of that FIFO read.
+#   The BROAD trials and the simulated wearers measure what each step size costs in accuracy
+#   (docs/benchmarks.md).
 # - Radio: on in windows only - after power-up and a button press (time to pair or sync),
 #   after a link ends (the host may come back), a short window every few minutes (a host
 #   syncing on its own finds the clip), and for as long as a host is connected.
@@ -24,13 +27,17 @@ STILL = const(1)
 STREAM = const(2)  # a host streams: every rate it may ask for (raw up to 200 Hz)
 
 # per profile: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU low-power
-# mode. ACTIVE reads pairs at 104 Hz rather than fours at 208 Hz: the same 52 Hz steps for half
-# the I2C traffic and decoding (and on BROAD as accurate, docs/benchmarks.md).
-PROFILES = ((104, 2, 40, False), (26, 13, 250, True), (208, 4, 40, False))
+# mode. Each read is a wake-up from light sleep: the moving profile reads every 160 ms
+# (17 samples; a buzz starts at most that late).
+PROFILES = ((104, 8, 160, False), (26, 13, 250, True), (208, 4, 40, False))
 #: rad/s about any axis (raw, bias included): in the STILL profile the first sample turning
 #: faster ends the coarse grouping at once (the driver's wake-up, clip.drivers.imu), so a
 #: lift starting from stillness is followed sample by sample until the full rate is back.
 WAKE_SAMPLE_RATE = 0.15
+#: In the ACTIVE profile, samples turning faster than this (rad/s, any axis) go in groups of
+#: FAST_GROUP (the driver's fine groups, clip.drivers.imu.FifoImu.set_fast).
+FAST_SAMPLE_RATE = 0.5
+FAST_GROUP = 2
 
 STILL_AFTER_S = 10.0  # continuous stillness before the low-rate profile
 _STILL_RATE = 0.05  # rad/s (bias-corrected): the trunk is not turning below this...

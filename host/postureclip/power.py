@@ -1,7 +1,7 @@
 """Battery-life model of the clip from datasheet currents and the firmware's duty cycle.
 
-The firmware (firmware/clip/power.py) senses in two profiles - ACTIVE (IMU 104 Hz read in
-pairs, fused steps at 52 Hz, a FIFO read every 40 ms) while the wearer moves and STILL (IMU
+The firmware (firmware/clip/power.py) senses in two profiles - ACTIVE (IMU 104 Hz in groups
+of 8, fast turns in pairs, a FIFO read every 160 ms) while the wearer moves and STILL (IMU
 26 Hz in low-power mode, 0.5 s steps, a read every 250 ms) after 10 s without movement; a
 third, STREAM (208 Hz in fours), serves a host that streams - and keeps its
 radio on only in windows; with the radio off the CPU light-sleeps between FIFO reads, with it
@@ -13,7 +13,8 @@ CPU time per fused step and per sample comes from the measured MicroPython cost 
 development machine (benchmarks/firmware_cost.py) scaled by how much slower the chip runs
 MicroPython float code (ESP32 at 240 MHz ~100-150x slower than the development machine; the
 ESP32-C3 at 160 MHz, without an FPU, about 1.3x slower again). The still fraction of a
-wearer's day comes from the firmware on simulated wearers (benchmarks/firmware_accuracy.py).
+wearer's day and the fused steps per second in each profile (the groups follow the motion)
+come from the firmware on simulated wearers (benchmarks/firmware_accuracy.py).
 A model: figures to plan by, not measurements of a clip; inputs and sources in docs/power.md.
 """
 from __future__ import annotations
@@ -61,10 +62,22 @@ class Profile:
     read_ms: float  # FIFO read period (each read a wake-up from light sleep)
     imu_low_power: bool
     step_cost: float = 1.0  # CPU per fused step relative to today's MicroPython float code
+    measured_steps_hz: float = 0.0  # fused steps/s on simulated wearers; 0: fixed groups
+
+    @property
+    def steps_hz(self) -> float:
+        return self.measured_steps_hz or self.sample_hz / self.samples_per_step
 
 
-ACTIVE = Profile("active (moving)", 104, 2, 40, False)
-STILL = Profile("still", 26, 13, 250, True)
+#: Fused steps per second the firmware took in each profile on simulated wearers
+#: (``benchmarks/firmware_accuracy.py --hours 20``, docs/benchmarks.md): the moving profile's
+#: groups of 8 (13 Hz) become pairs in fast turns; the still profile's wake-up makes every
+#: sample a step until the moving profile is back.
+ACTIVE_STEPS_HZ = 18.52
+STILL_STEPS_HZ = 2.11
+
+ACTIVE = Profile("active (moving)", 104, 8, 160, False, measured_steps_hz=ACTIVE_STEPS_HZ)
+STILL = Profile("still", 26, 13, 250, True, measured_steps_hz=STILL_STEPS_HZ)
 STREAM = Profile("streaming", 208, 4, 40, False)
 
 # radio windows of firmware/clip/power.py, s
@@ -78,7 +91,7 @@ ADV_SLOW_INTERVAL_S = 1.0
 
 #: Fraction of a simulated waking day the firmware spent in STILL:
 #: ``benchmarks/firmware_accuracy.py --hours 20`` (docs/benchmarks.md).
-STILL_FRACTION_AWAKE = 0.699
+STILL_FRACTION_AWAKE = 0.700
 
 
 @dataclass(frozen=True)
@@ -108,8 +121,7 @@ BREADBOARD = Build("breadboard (ESP32 DevKitC, MPU-6050, ERM; USB power)", batte
 
 def sensing(build: Build, profile: Profile, radio_on: bool) -> dict[str, float]:
     """Average currents (mA) of the parts while sensing in ``profile``."""
-    steps = profile.sample_hz / profile.samples_per_step
-    cpu_s = (steps * HOST_US_PER_FUSED_STEP * profile.step_cost
+    cpu_s = (profile.steps_hz * HOST_US_PER_FUSED_STEP * profile.step_cost
              + profile.sample_hz * HOST_US_PER_SAMPLE_DECODE) * build.slowdown * 1e-6
     cpu_s += HOUSEKEEPING_MS_PER_S / 1000
     # MicroPython's I2C read blocks the CPU for the bytes on the wire (9 bits each)

@@ -1,4 +1,6 @@
 # IMU drivers against register-level fakes; runs under MicroPython and CPython.
+import math
+
 import machine
 import simhw
 from fake_imu import FakeLSM6DSOX, FakeMPU6050, Still
@@ -203,3 +205,47 @@ def test_wake_up_ends_coarse_groups_at_the_first_turning_sample():
         # single samples of the bend: ~2 rad/s about y
         assert max(imu.out[6 * k + 1] for k in range(1, groups)) > 1.5
         assert 25.0 <= rate <= 26.5  # the nearest rate each chip has
+
+
+class Spin:
+    """Still, then turning at 2 rad/s about y from ``t0`` for ``duration_s``, then still."""
+
+    def __init__(self, t0, duration_s):
+        self.t0 = t0
+        self.t1 = t0 + duration_s
+
+    def sample(self, t):
+        a = 2.0 * (min(max(t, self.t0), self.t1) - self.t0)
+        rate = 2.0 if self.t0 <= t < self.t1 else 0.0
+        return (0.0, rate, 0.0, 9.81 * math.cos(a), 0.0, 9.81 * math.sin(a))
+
+
+def test_fast_turns_go_in_pairs_between_coarse_groups():
+    for fake_cls, drv, address, _rate in CHIPS:
+        _fake, clock = setup(fake_cls, address, Spin(0.53, 0.4), XYZ)
+        imu = drv(machine.I2C(0), mount=XYZ)
+        rate = imu.configure(rate_hz=104)
+        imu.set_decimation(8)
+        imu.set_fast(0.5, 2)
+        imu.start()
+        sizes, gy = [], []
+        for _ in range(20):  # 2 s in reads of 100 ms
+            clock.advance(100)
+            groups = imu.drain()
+            sizes += imu.sizes[:groups]
+            gy += [imu.out[6 * k + 1] for k in range(groups)]
+        assert imu.samples == sum(sizes) + imu.pending(), fake_cls  # no sample lost
+        first = next(k for k, w in enumerate(gy) if w > 0.5)
+        # the turn's first sample starts a group: the still samples before it close on
+        # their own (still), the turn goes in pairs (and so does the hold after it)
+        assert gy[first - 1] < 0.05 and sizes[first] == 2 and abs(gy[first] - 2.0) < 0.05, (
+            sizes, gy)
+        turning = [k for k, w in enumerate(gy) if w > 0.5]
+        assert all(sizes[k] == 2 for k in turning), (sizes, gy)
+        assert len(turning) >= int(0.4 * rate) // 2 - 1, (len(turning), sizes)
+        after = turning[-1] + 1
+        assert sizes[after:after + 7] == [2] * 7, sizes  # the hold: 16 samples from the last
+        # still before and after: coarse groups of 8 (one shorter where the turn cut in)
+        assert sizes[:3] == [8, 8, 8] and sizes[-3:] == [8, 8, 8], sizes
+        assert all(n in (2, 8) for k, n in enumerate(sizes) if k != first - 1), sizes
+        assert not imu.woke  # fine groups are not the still profile's wake-up

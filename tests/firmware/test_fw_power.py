@@ -163,4 +163,9 @@ def test_an_imu_opened_while_still_has_its_wake_up_armed():
     app.profile = PW.STILL
     drv = app._open_imu()
     assert imu.regs[0x10] >> 4 == 2 and drv.decimate == PW.PROFILES[PW.STILL][1]
-    assert drv.wake_lsb > 0
+    assert drv.turn_lsb > 0 and drv.turn_wakes
+    # and one opened while moving has its fine groups for fast turns armed
+    app.profile = PW.ACTIVE
+    drv = app._open_imu()
+    assert drv.decimate == PW.PROFILES[PW.ACTIVE][1] and drv.turn_lsb > 0
+    assert not drv.turn_wakes and drv.fast_group == PW.FAST_GROUP

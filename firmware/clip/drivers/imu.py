@@ -9,6 +9,7 @@ from micropython import const
 G = 9.80665
 DEG = 0.017453292519943295  # rad per degree
 BURST = const(24)  # samples per I2C burst read
+FAST_HOLD = const(16)  # samples the fine groups last after the last fast-turning sample
 
 
 class ImuError(Exception):
@@ -33,7 +34,13 @@ class FifoImu:
 
     After ``drain()`` the groups are in ``self.out`` (6 floats per group: gx gy gz in rad/s,
     ax ay az in m/s^2, sensor frame), ``self.groups`` says how many there are and
-    ``self.sizes`` how many samples each holds (``decimate``, unless a wake-up cut it short).
+    ``self.sizes`` how many samples each holds (``decimate``, unless a turn cut it short).
+
+    Groups follow the motion when a turn threshold is armed (``turn_lsb``, raw gyro LSB on
+    any axis): ``set_wake`` (still) makes the first turning sample end the coarse groups for
+    good and sets ``woke``; ``set_fast`` (moving) makes turning samples go in groups of
+    ``fast_group`` until ``FAST_HOLD`` samples after the last of them. Either way the open
+    coarse group closes before the first turning sample: a turn starts a step of its own.
     """
 
     NAME = "IMU"
@@ -55,7 +62,10 @@ class FifoImu:
         self.out = [0.0] * 6 * 64
         self.sizes = [0] * 64  # samples in each group of ``out``
         self.groups = 0
-        self.wake_lsb = 0  # a gyro axis beyond this (raw) ends the coarse groups; 0 = off
+        self.turn_lsb = 0  # a gyro axis beyond this (raw) is a turning sample; 0 = off
+        self.turn_wakes = False  # True: set_wake's rule; False: set_fast's
+        self.fast_group = 1
+        self._hold = 0  # samples left in fine groups
         self.woke = False
         self.samples = 0  # samples decoded since start()
         self.overflows = 0
@@ -86,9 +96,10 @@ class FifoImu:
 
     # --- sampling ---------------------------------------------------------------------
     def set_decimation(self, n):
-        """Samples per group from now on (the open group is dropped; the wake-up disarmed)."""
+        """Samples per group from now on (the open group is dropped; turns disarmed)."""
         self.decimate = n
-        self.wake_lsb = 0
+        self.turn_lsb = 0
+        self._hold = 0
         self._drop_group()
 
     def _drop_group(self):
@@ -100,15 +111,33 @@ class FifoImu:
         """While grouping coarsely: the first sample turning faster than ``rate`` (rad/s, any
         axis, bias included) closes the open group before it and makes every later sample a
         group of its own, and sets ``woke`` (the app then restores the full rate)."""
-        self.wake_lsb = int(rate / self.gyro_scale)
+        self.turn_lsb = int(rate / self.gyro_scale)
+        self.turn_wakes = True
         self.woke = False
 
-    def _wake(self):
-        self.woke = True
-        self.wake_lsb = 0
-        if self._n:
+    def set_fast(self, rate, group):
+        """While moving: samples turning faster than ``rate`` (rad/s, any axis, bias included)
+        and the ``FAST_HOLD`` after the last of them go in groups of ``group``; coarse groups
+        (``decimate``) cost fewer fused steps but lose accuracy in fast turns."""
+        self.turn_lsb = int(rate / self.gyro_scale)
+        self.turn_wakes = False
+        self.fast_group = group
+        self._hold = 0
+
+    def _turning(self, hold):
+        """A sample turning faster than ``turn_lsb`` is about to join the sums (``hold``:
+        the decoder's fine-group countdown). Closes the open coarse group; returns the turn
+        threshold from now on: 0 once woken (every later sample a group of its own)."""
+        if self.turn_wakes:
+            self.woke = True
+            self.turn_lsb = 0
+            self.decimate = 1
+            if self._n:
+                self._emit()
+            return 0
+        if not hold and self._n:
             self._emit()
-        self.decimate = 1
+        return self.turn_lsb
 
     def pending(self):
         """Samples in the group not yet complete. (A method, not a property: a class with
@@ -153,9 +182,9 @@ class FifoImu:
             pending = limit
         while pending > 0:
             n = BURST if pending > BURST else pending
-            # an armed wake-up may make every sample a group (and close one more): read no
-            # burst whose groups might not fit in ``out``; the rest waits in the FIFO
-            if self.wake_lsb:
+            # an armed turn threshold may make every sample a group (and close one more):
+            # read no burst whose groups might not fit in ``out``; the rest waits in the FIFO
+            if self.turn_lsb:
                 if self.groups + n + 1 > max_groups:
                     break
             elif self.groups + n // self.decimate > max_groups:

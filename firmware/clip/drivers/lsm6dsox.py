@@ -4,7 +4,7 @@
 import micropython
 from micropython import const
 
-from clip.drivers.imu import DEG, FifoImu, G, ImuError
+from clip.drivers.imu import DEG, FAST_HOLD, FifoImu, G, ImuError
 
 ADDRESS = const(0x6A)  # 0x6B with SA0 high
 _FIFO_CTRL1 = const(0x07)
@@ -105,7 +105,9 @@ class LSM6DSOX(FifoImu):
         s = self._sum
         gyro = self._gyro
         d = self.decimate
-        w = self.wake_lsb
+        t = self.turn_lsb
+        hold = self._hold
+        fast = self.fast_group
         for k in range(0, 2 * WORD_BYTES * n, WORD_BYTES):
             tag = b[k] >> 3
             if tag == _TAG_GYRO:
@@ -114,20 +116,27 @@ class LSM6DSOX(FifoImu):
                     gyro[j] = v - 65536 if v > 32767 else v
                 self._have_gyro = True
             elif tag == _TAG_ACCEL and self._have_gyro:
-                if w and (gyro[0] > w or gyro[0] < -w or gyro[1] > w or gyro[1] < -w
-                          or gyro[2] > w or gyro[2] < -w):
-                    self._wake()
-                    d = 1
-                    w = 0
+                if t and (gyro[0] > t or gyro[0] < -t or gyro[1] > t or gyro[1] < -t
+                          or gyro[2] > t or gyro[2] < -t):
+                    t = self._turning(hold)
+                    if t:
+                        hold = FAST_HOLD
+                    else:
+                        d = 1
                 for j in range(3):
                     v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
                     s[3 + j] += v - 65536 if v > 32767 else v
                     s[j] += gyro[j]
                 self.samples += 1
                 self._n += 1
-                if self._n == d:
+                if hold:
+                    hold -= 1
+                    if self._n >= fast:
+                        self._emit()
+                elif self._n == d:
                     self._emit()
             # other tags (timestamp, temperature) are not enabled; skip anything else
+        self._hold = hold
 
 
 __all__ = ["ADDRESS", "LSM6DSOX", "ImuError"]

@@ -2,7 +2,7 @@
 import micropython
 from micropython import const
 
-from clip.drivers.imu import DEG, FifoImu, G, ImuError
+from clip.drivers.imu import DEG, FAST_HOLD, FifoImu, G, ImuError
 
 ADDRESS = const(0x68)  # 0x69 with AD0 high
 _SMPLRT_DIV = const(0x19)
@@ -89,17 +89,21 @@ class MPU6050(FifoImu):
         b = self._buf
         s = self._sum
         d = self.decimate
-        w = self.wake_lsb
+        t = self.turn_lsb
+        hold = self._hold
+        fast = self.fast_group
         for k in range(0, 12 * n, 12):
-            if w:
+            if t:
                 for j in range(6, 12, 2):
                     v = (b[k + j] << 8) | b[k + j + 1]
                     if v > 32767:
                         v -= 65536
-                    if v > w or v < -w:
-                        self._wake()
-                        d = 1
-                        w = 0
+                    if v > t or v < -t:
+                        t = self._turning(hold)
+                        if t:
+                            hold = FAST_HOLD
+                        else:
+                            d = 1
                         break
             # FIFO order is ax ay az gx gy gz; the sums are gyro first
             for j in range(6):
@@ -109,8 +113,13 @@ class MPU6050(FifoImu):
                 s[j + 3 if j < 3 else j - 3] += v
             self.samples += 1
             self._n += 1
-            if self._n == d:
+            if hold:
+                hold -= 1
+                if self._n >= fast:
+                    self._emit()
+            elif self._n == d:
                 self._emit()
+        self._hold = hold
 
 
 __all__ = ["ADDRESS", "MPU6050", "ImuError"]
