@@ -3,9 +3,10 @@
     python benchmarks/firmware_cost.py [--no-callgrind]
 
 Runs benchmarks/mp_pipeline_cost.py (LSM6DSOX FIFO decode + fusion + trunk angles + activity
-+ lift and posture coaches, 4 samples per fused step) for µs per sample and heap bytes, then
-counts instructions per sample under `valgrind --tool=callgrind` as the difference between
-two run lengths (start-up cancels out), which is repeatable on a noisy machine.
++ lift and posture coaches, grouped as the moving profile groups them) for µs per sample and
+heap bytes, then counts instructions per sample and per fused step under
+`valgrind --tool=callgrind` as the difference between two run lengths (start-up cancels out),
+which is repeatable on a noisy machine.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "mp_pipeline_cost.py"
-GROUP = 4
 SHORT, LONG = 200, 1200  # groups per callgrind run
 
 
@@ -58,9 +58,11 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind not installed (apt-get install valgrind): no instruction count")
         return 0
-    per_sample = (instructions(LONG) - instructions(SHORT)) / ((LONG - SHORT) * GROUP)
-    print(f"callgrind: {per_sample:,.0f} instructions/sample "
-          f"(difference of {LONG} and {SHORT} groups of {GROUP})")
+    group = int(re.search(r"samples per group: (\d+)", out).group(1))  # type: ignore[union-attr]
+    per_step = (instructions(LONG) - instructions(SHORT)) / (LONG - SHORT)
+    print(f"callgrind: {per_step:,.0f} instructions per fused step of {group} samples = "
+          f"{per_step / group:,.0f} instructions/sample (difference of {LONG} and {SHORT} "
+          "groups)")
     return 0
 
 

@@ -2,7 +2,8 @@
 #   MICROPYPATH=.frozen:firmware:firmware/sim micropython -X heapsize=256M \
 #       benchmarks/mp_pipeline_cost.py [GROUPS]
 # The hot path per IMU sample: decoding the LSM6DSOX FIFO words into integer group sums, and
-# per group of 4 samples the scaling, fusion, trunk angles, activity, lift and posture coaches.
+# per group (the moving profile's: 8 samples at 104 Hz) the scaling, fusion, trunk angles,
+# activity, lift and posture coaches.
 # With GROUPS given it only runs that many groups (for instruction counts under callgrind).
 import gc
 import math
@@ -13,17 +14,19 @@ import machine
 import simhw
 from fake_imu import FakeLSM6DSOX
 
+from clip import power as PW
 from clip.drivers.lsm6dsox import LSM6DSOX
 from clip.fusion import Fusion
 from clip.pipeline import Pipeline
 from clip.settings import defaults
 
-GROUP = 4
-N = 10000  # groups, i.e. 40,000 samples
+RATE, GROUP = PW.PROFILES[PW.ACTIVE][:2]
+N = 10000  # groups
 
 
 class Motion:
-    """Bending forward and back (30 deg, 0.2 Hz) with a slight bounce: coaches stay busy."""
+    """Bending forward and back (30 deg, 0.2 Hz) with a slight bounce: coaches stay busy
+    (turning slower than FAST_SAMPLE_RATE: coarse groups throughout)."""
 
     def sample(self, t):
         a = 0.52 * (0.5 - 0.5 * math.cos(1.26 * t))
@@ -37,10 +40,11 @@ def make_imu():
     fake = FakeLSM6DSOX(Motion())
     simhw.attach(0, 0x6A, fake)
     imu = LSM6DSOX(machine.I2C(0))
-    imu.configure(rate_hz=208)
+    imu.configure(rate_hz=RATE)
     imu.set_decimation(GROUP)
+    imu.set_fast(PW.FAST_SAMPLE_RATE, PW.FAST_GROUP)
     imu.start()
-    fake.produce(24, 208.0)  # one burst of FIFO words, decoded again and again below
+    fake.produce(24, RATE)  # one burst of FIFO words, decoded again and again below
     imu._read_burst(24)
     return imu
 
@@ -49,18 +53,18 @@ def run(imu, pipe, groups, time_it):
     """Decode FIFO bursts and feed every finished group; returns (decode us, feed us)."""
     dec = feed = 0
     t = 0.0
+    dt = GROUP / RATE
     done = 0
     out = imu.out
     while done < groups:
         imu.groups = 0
         t0 = time.ticks_us()
-        imu._decode(24)  # 24 samples -> 6 groups
+        imu._decode(24)  # 24 samples -> 24 / GROUP groups
         t1 = time.ticks_us()
         for k in range(imu.groups):
             i = 6 * k
-            t += 0.01923
-            pipe.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5],
-                      0.01923)
+            t += dt
+            pipe.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], dt)
         t2 = time.ticks_us()
         if time_it:
             dec += time.ticks_diff(t1, t0)
@@ -80,6 +84,7 @@ def main():
     gc.collect()
     dec, feed = run(imu, pipe, N, True)
     samples = N * GROUP
+    print("samples per group: %d (IMU %d Hz)" % (GROUP, RATE))
     print("decode: %.2f us/sample" % (dec / samples))
     print("fusion+coaches: %.2f us/group = %.2f us/sample" % (feed / N, feed / samples))
     print("pipeline total: %.2f us/sample (%d samples, gc on)" % ((dec + feed) / samples,
@@ -87,7 +92,7 @@ def main():
     f = Fusion()
     t0 = time.ticks_us()
     for i in range(N):
-        f.update(0.01, 0.02 * (i & 7), -0.01, 0.5, 0.05, 9.8, 0.01923)
+        f.update(0.01, 0.02 * (i & 7), -0.01, 0.5, 0.05, 9.8, GROUP / RATE)
     print("fusion alone: %.2f us/update" % (time.ticks_diff(time.ticks_us(), t0) / N))
     gc.collect()
     gc.disable()

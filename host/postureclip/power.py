@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 # measured on the development machine, MicroPython unix port: median of 7 runs of
 # benchmarks/mp_pipeline_cost.py (docs/power.md)
-HOST_US_PER_FUSED_STEP = 18.6  # fusion + angles + activity + power policy + both coaches
-HOST_US_PER_SAMPLE_DECODE = 1.17  # FIFO words -> integer sums
+HOST_US_PER_FUSED_STEP = 21.5  # fusion + angles + activity + power policy + both coaches
+HOST_US_PER_SAMPLE_DECODE = 0.26  # FIFO words -> integer sums (viper), a group closed per 8
 HOUSEKEEPING_MS_PER_S = 3.0  # gc.collect() and the battery ADC once a second (estimate)
 
 # radio event costs (ESP32 family, BLE): charge per event, mA*ms

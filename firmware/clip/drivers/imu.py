@@ -4,6 +4,8 @@
 # Hot path: raw FIFO bytes are decoded into integer sums (small ints never allocate), and one
 # group of ``decimate`` samples becomes one float sample: the fusion runs at the group rate
 # while the chip samples faster, so the I2C traffic is bursts and the float work is divided.
+from array import array
+
 from micropython import const
 
 G = 9.80665
@@ -56,7 +58,7 @@ class FifoImu:
         self._one = bytearray(1)
         self._buf = bytearray(BURST * self.SAMPLE_BYTES)
         # integer sums of the current group: gx gy gz ax ay az (chip frame), and its size
-        self._sum = [0, 0, 0, 0, 0, 0]
+        self._sum = array("i", (0, 0, 0, 0, 0, 0))
         self._n = 0
         self.decimate = 1
         self.out = [0.0] * 6 * 64

@@ -1,6 +1,8 @@
 # ST LSM6DSOX (wearable build): 6-axis, 0.55 mA in high-performance mode, 3 KB FIFO of tagged
 # 7-byte words. Registers little-endian. Chosen over the ICM-42688-P for its lower current
 # (0.55 vs 0.88 mA) and its wide availability on breakout boards with a STEMMA QT connector.
+from array import array
+
 import micropython
 from micropython import const
 
@@ -45,7 +47,8 @@ class LSM6DSOX(FifoImu):
 
     def __init__(self, i2c, address=ADDRESS, mount=("x", "y", "z"), bus_name="I2C"):
         self._two = bytearray(2)
-        self._gyro = [0, 0, 0]  # last gyro word, waiting for its accelerometer partner
+        self._gyro = array("i", (0, 0, 0))  # last gyro word, waiting for its accelerometer
+        self._have_gyro = 0
         super().__init__(i2c, address, mount, bus_name)
 
     def configure(self, rate_hz=208, accel_g=4, gyro_dps=500, low_power=False):
@@ -76,7 +79,7 @@ class LSM6DSOX(FifoImu):
         self.write_reg(_FIFO_CTRL4, 0)  # bypass: empties the FIFO
         self.write_reg(_FIFO_CTRL3, self._bdr)
         self.write_reg(_FIFO_CTRL4, _FIFO_MODE_CONTINUOUS)
-        self._have_gyro = False
+        self._have_gyro = 0
         self._drop_group()
 
     def stop(self):
@@ -99,44 +102,62 @@ class LSM6DSOX(FifoImu):
         self.i2c.readfrom_mem_into(self.address, _FIFO_DATA_OUT_TAG, mv[:2 * WORD_BYTES * n])
         return n
 
-    @micropython.native
-    def _decode(self, n):
-        b = self._buf
-        s = self._sum
-        gyro = self._gyro
-        d = self.decimate
-        t = self.turn_lsb
-        hold = self._hold
-        fast = self.fast_group
-        for k in range(0, 2 * WORD_BYTES * n, WORD_BYTES):
+    @micropython.viper
+    def _decode(self, n: int):
+        # Viper: machine-word integers, buffers through raw pointers; the few Python calls
+        # (closing a group, a turn) see the count in self._n, kept in step around them.
+        b = ptr8(self._buf)
+        s = ptr32(self._sum)
+        gyro = ptr32(self._gyro)
+        d = int(self.decimate)
+        t = int(self.turn_lsb)
+        hold = int(self._hold)
+        fast = int(self.fast_group)
+        hold_len = int(FAST_HOLD)
+        have = int(self._have_gyro)
+        count = int(self._n)
+        samples = 0
+        k = 0
+        end = 2 * WORD_BYTES * n
+        while k < end:
             tag = b[k] >> 3
             if tag == _TAG_GYRO:
                 for j in range(3):
                     v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
                     gyro[j] = v - 65536 if v > 32767 else v
-                self._have_gyro = True
-            elif tag == _TAG_ACCEL and self._have_gyro:
-                if t and (gyro[0] > t or gyro[0] < -t or gyro[1] > t or gyro[1] < -t
-                          or gyro[2] > t or gyro[2] < -t):
-                    t = self._turning(hold)
+                have = 1
+            elif tag == _TAG_ACCEL and have:
+                if t and (gyro[0] > t or gyro[0] < 0 - t or gyro[1] > t or gyro[1] < 0 - t
+                          or gyro[2] > t or gyro[2] < 0 - t):
+                    self._n = count
+                    t = int(self._turning(hold))
+                    count = int(self._n)
                     if t:
-                        hold = FAST_HOLD
+                        hold = hold_len
                     else:
                         d = 1
                 for j in range(3):
                     v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
                     s[3 + j] += v - 65536 if v > 32767 else v
                     s[j] += gyro[j]
-                self.samples += 1
-                self._n += 1
+                samples += 1
+                count += 1
                 if hold:
                     hold -= 1
-                    if self._n >= fast:
+                    if count >= fast:
+                        self._n = count
                         self._emit()
-                elif self._n == d:
+                        count = 0
+                elif count == d:
+                    self._n = count
                     self._emit()
+                    count = 0
             # other tags (timestamp, temperature) are not enabled; skip anything else
+            k += WORD_BYTES
+        self._n = count
         self._hold = hold
+        self._have_gyro = have
+        self.samples = int(self.samples) + samples
 
 
 __all__ = ["ADDRESS", "LSM6DSOX", "ImuError"]
