@@ -3,8 +3,9 @@
 # by keeping every n-th sample of the 208 Hz input. ACTIVE: 104 Hz in groups of 8, samples
 # turning faster than FAST_SAMPLE_RATE and the FAST_HOLD after them in pairs (the driver's
 # fine groups). While the pipeline's policy says STILL the IMU runs at 26 Hz (every 8th
-# sample) in groups of 13 read every 250 ms, the first sample turning faster than
-# WAKE_SAMPLE_RATE ending the coarse groups (the driver's wake-up); the profile changes at the
+# sample) in groups of 13 read every 500 ms, the first sample turning faster than
+# WAKE_SAMPLE_RATE or whose accelerometer moved more than WAKE_SAMPLE_ACCEL from the open
+# group's first ending the coarse groups (the driver's wake-up); the profile changes at the
 # end of a FIFO read, the open group going in on its own first, as clip.app does.
 #   micropython benchmarks/mp_pipeline.py IN.bin OUT.bin EVENTS.txt CALIBRATE_AT_S [active]
 # ("active": the full-rate profile throughout, as before the power profiles)
@@ -47,6 +48,8 @@ def main():
     asked = False
     i = 0
     wake = PW.WAKE_SAMPLE_RATE
+    shake = PW.WAKE_SAMPLE_ACCEL
+    a0 = a1 = a2 = 0.0  # accelerometer of the open group's first sample
     woke = False  # None: the wake-up is armed (STILL profile)
     fast = PW.FAST_SAMPLE_RATE  # fine groups armed (ACTIVE profile); 0: off
     hold = 0
@@ -79,7 +82,10 @@ def main():
                     continue  # the slower IMU never produced this one
                 t, gx, gy, gz, ax, ay, az = struct.unpack_from("<7f", inbuf, 28 * r)
                 if woke is None and (gx > wake or gx < -wake or gy > wake or gy < -wake
-                                     or gz > wake or gz < -wake):
+                                     or gz > wake or gz < -wake
+                                     or (state["n"] and (abs(ax - a0) > shake
+                                                         or abs(ay - a1) > shake
+                                                         or abs(az - a2) > shake))):
                     woke = True  # the driver's wake-up: every sample on its own from here
                     if state["n"]:
                         close(1.0 / rate)
@@ -89,6 +95,8 @@ def main():
                     if not hold and state["n"]:
                         close(1.0 / rate)  # a turn starts a step of its own
                     hold = FAST_HOLD
+                if state["n"] == 0:
+                    a0, a1, a2 = ax, ay, az
                 if not asked and t >= cal_at:
                     p.start_calibration()
                     asked = True

@@ -136,7 +136,7 @@ class App:
         imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
         imu.set_decimation(group)
         if self.profile == PW.STILL:
-            imu.set_wake(PW.WAKE_SAMPLE_RATE)
+            imu.set_wake(PW.WAKE_SAMPLE_RATE, PW.WAKE_SAMPLE_ACCEL)
         elif self.profile == PW.ACTIVE:
             imu.set_fast(PW.FAST_SAMPLE_RATE, PW.FAST_GROUP)
         imu.start()
@@ -235,8 +235,12 @@ class App:
         """Light sleep is allowed: no radio to keep alive, no buzz playing, the button up,
         no calibration under way."""
         ble = self.ble
+        # the pin itself, not only the button task's view: a press that just woke the CPU
+        # must not send it back to sleep before that task has seen it
+        button_up = self.button is None or self.button.value() == 1
         return ((ble is None or not ble.radio_on) and self.player.pattern is None
-                and not self._button_down and self._cal_token is None and self.running)
+                and button_up and not self._button_down and self._cal_token is None
+                and self.running)
 
     async def _nap(self, ms):
         """Wait ``ms`` for the FIFO to fill: in light sleep when allowed (it stops the whole
@@ -314,7 +318,7 @@ class App:
                 self.buzz(H.FAULT)
             self._read_battery()
             gc.collect()
-            await asyncio.sleep_ms(1000)
+            await asyncio.sleep_ms(PW.HOUSEKEEPING_MS[self.profile])
 
     def _read_battery(self):
         pin = self.board.BATTERY_ADC_PIN

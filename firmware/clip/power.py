@@ -11,8 +11,9 @@
 #   step's summed gyro and averaged accelerometer are only exact while the rotation is slow,
 #   and the trunk turns fast only for moments. After ``STILL_AFTER_S`` without turning or
 #   shaking, the IMU drops to 26 Hz in its low-power mode and the pipeline takes 0.5 s steps.
-#   The first sample that turns ends the coarse steps (the driver's wake-up), and the first
-#   step that turns or shakes brings the moving profile back at the end of that FIFO read.
+#   The first sample that turns or moves ends the coarse steps (the driver's wake-up), and
+#   the first step that turns or shakes brings the moving profile back at the end of that
+#   FIFO read.
 #   The BROAD trials and the simulated wearers measure what each step size costs in accuracy
 #   (docs/benchmarks.md).
 # - Radio: on in windows only - after power-up and a button press (time to pair or sync),
@@ -28,18 +29,26 @@ STREAM = const(2)  # a host streams: every rate it may ask for (raw up to 200 Hz
 
 # per profile: IMU rate (Hz), samples per fused step, FIFO read period (ms), IMU low-power
 # mode. Each read is a wake-up from light sleep: the moving profile reads every 160 ms
-# (17 samples; a buzz starts at most that late).
-PROFILES = ((104, 8, 160, False), (26, 13, 250, True), (208, 4, 40, False))
+# (17 samples; a buzz starts at most that late), the still one every 500 ms (the wake-up
+# works sample by sample whenever the FIFO is read).
+PROFILES = ((104, 8, 160, False), (26, 13, 500, True), (208, 4, 40, False))
 #: rad/s about any axis (raw, bias included): in the STILL profile the first sample turning
 #: faster ends the coarse grouping at once (the driver's wake-up, clip.drivers.imu), so a
-#: lift starting from stillness is followed sample by sample until the full rate is back.
+#: lift starting from stillness is followed sample by sample until the full rate is back...
 WAKE_SAMPLE_RATE = 0.15
+#: ...and so does the first sample whose accelerometer moved more than this (m/s^2, any axis)
+#: from the open group's first: a squat can start without turning the trunk.
+WAKE_SAMPLE_ACCEL = 0.5
 #: In the ACTIVE profile, samples turning faster than this (rad/s, any axis) go in groups of
 #: FAST_GROUP (the driver's fine groups, clip.drivers.imu.FifoImu.set_fast).
 FAST_SAMPLE_RATE = 0.5
 FAST_GROUP = 2
 
-STILL_AFTER_S = 10.0  # continuous stillness before the low-rate profile
+#: Housekeeping period per profile, ms (a garbage collection and the battery's ADC): still,
+#: the heap fills slowly and the battery does not change in seconds.
+HOUSEKEEPING_MS = (1000, 4000, 1000)
+
+STILL_AFTER_S = 5.0  # continuous stillness before the low-rate profile
 _STILL_RATE = 0.05  # rad/s (bias-corrected): the trunk is not turning below this...
 _STILL_ENERGY = 0.04  # (m/s^2)^2: ...and its linear acceleration is this quiet
 _WAKE_RATE = 0.15  # rad/s: a step turning faster than this is movement

@@ -2,7 +2,7 @@
 
 The firmware (firmware/clip/power.py) senses in two profiles - ACTIVE (IMU 104 Hz in groups
 of 8, fast turns in pairs, a FIFO read every 160 ms) while the wearer moves and STILL (IMU
-26 Hz in low-power mode, 0.5 s steps, a read every 250 ms) after 10 s without movement; a
+26 Hz in low-power mode, 0.5 s steps, a read every 500 ms) after 5 s without movement; a
 third, STREAM (208 Hz in fours), serves a host that streams - and keeps its
 radio on only in windows; with the radio off the CPU light-sleeps between FIFO reads, with it
 on the CPU idles awake (MicroPython cannot keep BLE alive through light sleep).
@@ -24,8 +24,11 @@ from dataclasses import dataclass, replace
 # measured on the development machine, MicroPython unix port: median of 7 runs of
 # benchmarks/mp_pipeline_cost.py (docs/power.md)
 HOST_US_PER_FUSED_STEP = 21.5  # fusion + angles + activity + power policy + both coaches
-HOST_US_PER_SAMPLE_DECODE = 0.26  # FIFO words -> integer sums (viper), a group closed per 8
-HOUSEKEEPING_MS_PER_S = 3.0  # gc.collect() and the battery ADC once a second (estimate)
+# FIFO words -> integer sums, a group closed per 8 samples: the LSM6DSOX's viper decoder;
+# the MPU-6050's (and the LSM6DSOX's before it moved to viper) is native-code Python
+HOST_US_PER_SAMPLE_DECODE_VIPER = 0.26
+HOST_US_PER_SAMPLE_DECODE_NATIVE = 1.17
+HOUSEKEEPING_MS = 3.0  # one gc.collect() and battery ADC reading (estimate)
 
 # radio event costs (ESP32 family, BLE): charge per event, mA*ms
 ADV_EVENT_MA_MS = 3 * 10.0  # three channels, ~1 ms each at ~10 mA including wake-up
@@ -46,6 +49,7 @@ class Build:
     imu_low_power_ma: float  # the IMU's low-power mode at the STILL rate
     i2c_hz: float
     fifo_bytes_per_sample: int
+    decode_us: float  # HOST_US_PER_SAMPLE_DECODE_* of its IMU's driver
     haptic_idle_ma: float
     haptic_active_ma: float  # driver + motor while buzzing
     other_ma: float = 0.0  # regulator quiescent, divider, LEDs
@@ -61,6 +65,7 @@ class Profile:
     samples_per_step: int
     read_ms: float  # FIFO read period (each read a wake-up from light sleep)
     imu_low_power: bool
+    housekeeping_s: float = 1.0  # period of the housekeeping task
     step_cost: float = 1.0  # CPU per fused step relative to today's MicroPython float code
     measured_steps_hz: float = 0.0  # fused steps/s on simulated wearers; 0: fixed groups
 
@@ -73,12 +78,12 @@ class Profile:
 #: (``benchmarks/firmware_accuracy.py --hours 20``, docs/benchmarks.md): the moving profile's
 #: groups of 8 (13 Hz) become pairs in fast turns; the still profile's wake-up makes every
 #: sample a step until the moving profile is back.
-ACTIVE_STEPS_HZ = 18.52
+ACTIVE_STEPS_HZ = 19.89
 STILL_STEPS_HZ = 2.11
 
-ACTIVE = Profile("active (moving)", 104, 8, 160, False, measured_steps_hz=ACTIVE_STEPS_HZ)
-STILL = Profile("still", 26, 13, 250, True, measured_steps_hz=STILL_STEPS_HZ)
-STREAM = Profile("streaming", 208, 4, 40, False)
+ACTIVE = Profile("active (moving)", 104, 8, 160, False, 1.0, measured_steps_hz=ACTIVE_STEPS_HZ)
+STILL = Profile("still", 26, 13, 500, True, 4.0, measured_steps_hz=STILL_STEPS_HZ)
+STREAM = Profile("streaming", 208, 4, 40, False, 1.0)
 
 # radio windows of firmware/clip/power.py, s
 RADIO_BOOT_S = 120
@@ -91,7 +96,10 @@ ADV_SLOW_INTERVAL_S = 1.0
 
 #: Fraction of a simulated waking day the firmware spent in STILL:
 #: ``benchmarks/firmware_accuracy.py --hours 20`` (docs/benchmarks.md).
-STILL_FRACTION_AWAKE = 0.700
+STILL_FRACTION_AWAKE = 0.758
+#: The same before the still profile began after 5 s (it was 10 s, and only turning woke it:
+#: going still sooner lost lifts that began with a squat until the accelerometer woke it too).
+STILL_FRACTION_AWAKE_10S = 0.700
 
 
 @dataclass(frozen=True)
@@ -111,19 +119,21 @@ class Day:
 WEARABLE = Build("wearable (XIAO ESP32-C3, LSM6DSOX, DRV2605L, 300 mAh)", battery_mah=300,
                  cpu_active_ma=22.0, light_sleep_ma=0.13, idle_awake_ma=12.0,
                  slowdown=130 * 1.3, imu_ma=0.55, imu_low_power_ma=0.17, i2c_hz=400_000,
-                 fifo_bytes_per_sample=14, haptic_idle_ma=0.004, haptic_active_ma=75.0,
+                 fifo_bytes_per_sample=14, decode_us=HOST_US_PER_SAMPLE_DECODE_VIPER,
+                 haptic_idle_ma=0.004, haptic_active_ma=75.0,
                  other_ma=0.03)
 BREADBOARD = Build("breadboard (ESP32 DevKitC, MPU-6050, ERM; USB power)", battery_mah=0,
                    cpu_active_ma=40.0, light_sleep_ma=0.8, idle_awake_ma=20.0, slowdown=130,
                    imu_ma=3.9, imu_low_power_ma=3.9, i2c_hz=400_000, fifo_bytes_per_sample=12,
+                   decode_us=HOST_US_PER_SAMPLE_DECODE_NATIVE,
                    haptic_idle_ma=0.0, haptic_active_ma=80.0, other_ma=12.0)
 
 
 def sensing(build: Build, profile: Profile, radio_on: bool) -> dict[str, float]:
     """Average currents (mA) of the parts while sensing in ``profile``."""
     cpu_s = (profile.steps_hz * HOST_US_PER_FUSED_STEP * profile.step_cost
-             + profile.sample_hz * HOST_US_PER_SAMPLE_DECODE) * build.slowdown * 1e-6
-    cpu_s += HOUSEKEEPING_MS_PER_S / 1000
+             + profile.sample_hz * build.decode_us) * build.slowdown * 1e-6
+    cpu_s += HOUSEKEEPING_MS / 1000 / profile.housekeeping_s
     # MicroPython's I2C read blocks the CPU for the bytes on the wire (9 bits each)
     i2c_s = profile.sample_hz * build.fifo_bytes_per_sample * 9 / build.i2c_hz
     idle = max(0.0, 1.0 - cpu_s - i2c_s)
@@ -236,38 +246,44 @@ def report(build: Build = WEARABLE, day: Day = Day()) -> str:
 
 
 def savings(build: Build = WEARABLE, day: Day = Day()) -> str:
-    """What each power measure saves, and what the model says would close the gap."""
+    """What each power measure saved, in the order they were built, and what is left."""
     everything_active = replace(day, still_awake=0.0, still_night=0.0)
+    native = replace(build, decode_us=HOST_US_PER_SAMPLE_DECODE_NATIVE)
+    pairs = Profile("pairs", 104, 2, 40, False)
+    still_250 = replace(STILL, read_ms=250, housekeeping_s=1.0)
+    day_10s = replace(day, still_awake=STILL_FRACTION_AWAKE_10S)
     steps = [
         ("no power management (208 Hz, 52 Hz steps, radio always on)",
-         day_budget(build, everything_active, active=STREAM, windows=False)),
+         day_budget(native, everything_active, active=STREAM, windows=False)),
         ("+ radio windows, light sleep between FIFO reads",
-         day_budget(build, everything_active, active=STREAM)),
+         day_budget(native, everything_active, active=STREAM)),
         ("+ still profile (26 Hz, 0.5 s steps), IMU high-performance",
-         day_budget(build, day, active=STREAM, still=replace(STILL, imu_low_power=False))),
+         day_budget(native, day_10s, active=STREAM,
+                    still=replace(still_250, imu_low_power=False))),
         ("+ IMU low-power mode while still",
-         day_budget(build, day, active=STREAM)),
-        ("+ 104 Hz in pairs while moving (as built)", day_budget(build, day)),
+         day_budget(native, day_10s, active=STREAM, still=still_250)),
+        ("+ moving: 104 Hz in pairs (52 Hz steps)",
+         day_budget(native, day_10s, active=pairs, still=still_250)),
+        ("+ moving: groups of 8, fast turns in pairs, 160 ms reads",
+         day_budget(native, day_10s, still=still_250)),
+        ("+ FIFO decoding in viper",
+         day_budget(build, day_10s, still=still_250)),
+        ("+ still after 5 s, woken by moves too; 500 ms reads, gc every 4 s",
+         day_budget(build, day)),
     ]
     base = steps[0][1].total_ma
     lines = ["power measures, a day of continuous wear (model):"]
     for label, b in steps:
-        lines.append(f"  {label:<58} {b.total_ma:6.2f} mA ({b.total_ma - base:+.2f}) "
+        lines.append(f"  {label:<66} {b.total_ma:6.2f} mA ({b.total_ma - base:+.2f}) "
                      f"{b.life_days(build):4.1f} days")
     cheap = replace(ACTIVE, step_cost=0.1)
     ideas = [
         ("fused steps 10x cheaper (fixed-point viper or a C module)",
          day_budget(build, day, active=cheap, still=replace(STILL, step_cost=0.1))),
-        ("IMU 52 Hz while moving, a sample a step, 160 ms reads",
-         day_budget(build, day, active=replace(ACTIVE, sample_hz=52, samples_per_step=1,
-                                                read_ms=160))),
-        ("both", day_budget(build, day, active=replace(cheap, sample_hz=52, samples_per_step=1,
-                                                       read_ms=160),
-                             still=replace(STILL, step_cost=0.1))),
     ]
-    lines.append("not built, what the model says they would give:")
+    lines.append("not built, what the model says it would give:")
     for label, b in ideas:
-        lines.append(f"  {label:<58} {b.total_ma:6.2f} mA {b.life_days(build):4.1f} days")
+        lines.append(f"  {label:<66} {b.total_ma:6.2f} mA {b.life_days(build):4.1f} days")
     return "\n".join(lines)
 
 

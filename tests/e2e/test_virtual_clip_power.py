@@ -32,8 +32,14 @@ def test_radio_sleeps_after_its_window_and_the_button_wakes_it(tmp_path: Path) -
             except ConnectionFailed as e:
                 assert "press the clip's button" in str(e)
             await t.press_button(200)
-            await asyncio.sleep(0.6)
-            found = await t.scan()
+            # the window opens as the button is let go; the bridge's press reaches the clip
+            # when its light sleep ends (a real button wakes it at once): scan for up to 2 s
+            found = []
+            for _ in range(10):
+                await asyncio.sleep(0.2)
+                found = await t.scan()
+                if found:
+                    break
             assert found and found[0].name.startswith("postureclip-")
             async with Clip(lambda: SimTransport(clip.port)) as c:
                 status = await c.command(Opcode.GET_STATUS)

@@ -249,3 +249,40 @@ def test_fast_turns_go_in_pairs_between_coarse_groups():
         assert sizes[:3] == [8, 8, 8] and sizes[-3:] == [8, 8, 8], sizes
         assert all(n in (2, 8) for k, n in enumerate(sizes) if k != first - 1), sizes
         assert not imu.woke  # fine groups are not the still profile's wake-up
+
+
+class Sink:
+    """Still, then from ``t0`` the body sinks without turning (a squat's start): the
+    accelerometer along the vertical (x) dips by 1.5 m/s^2."""
+
+    def __init__(self, t0):
+        self.t0 = t0
+
+    def sample(self, t):
+        return (0.0, 0.0, 0.0, 9.81 - (1.5 if t >= self.t0 else 0.0), 0.0, 0.0)
+
+
+def test_wake_up_on_a_move_without_a_turn():
+    for fake_cls, drv, address, _rate in CHIPS:
+        for accel in (0.5, 0.0):
+            _fake, clock = setup(fake_cls, address, Sink(0.6), XYZ)
+            imu = drv(machine.I2C(0), mount=XYZ)
+            imu.configure(rate_hz=26, low_power=True)
+            imu.set_decimation(13)
+            imu.set_wake(0.15, accel)
+            imu.start()
+            sizes = []
+            for _ in range(10):
+                clock.advance(100)
+                groups = imu.drain()
+                sizes += imu.sizes[:groups]
+            if not accel:  # turns only: the sinking goes unnoticed
+                assert not imu.woke and all(n == 13 for n in sizes), sizes
+                continue
+            assert imu.woke, fake_cls
+            # the still samples close as one group (whole or cut short), every sample of the
+            # move is a group of its own
+            k = sizes.index(1)
+            assert all(n <= 13 for n in sizes[:k]) and all(n == 1 for n in sizes[k:]), sizes
+            assert imu.samples == sum(sizes) + imu.pending()
+            assert len(sizes) - k >= 8, sizes  # 0.4 s at 26 Hz

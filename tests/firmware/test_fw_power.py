@@ -123,7 +123,8 @@ def test_app_slows_sleeps_and_wakes_without_losing_samples():
             await asyncio.sleep_ms(500)
             seen["naps_with_radio"] = len(simhw.sleeps) - naps
             app.stream_mode, app.stream_rate = P.STREAM_QUAT, 50  # a host streams
-            await asyncio.sleep_ms(300)
+            # (noticed at the next FIFO read: the clip may be still again, reading slowly)
+            await asyncio.sleep_ms(PW.PROFILES[PW.STILL][2] + 300)
             seen["streaming"] = (app.profile, imu.regs[0x10] >> 4)
             app.stream_mode = P.STREAM_OFF
             await asyncio.sleep_ms(300)

@@ -39,8 +39,10 @@ class FifoImu:
     ``self.sizes`` how many samples each holds (``decimate``, unless a turn cut it short).
 
     Groups follow the motion when a turn threshold is armed (``turn_lsb``, raw gyro LSB on
-    any axis): ``set_wake`` (still) makes the first turning sample end the coarse groups for
-    good and sets ``woke``; ``set_fast`` (moving) makes turning samples go in groups of
+    any axis): ``set_wake`` (still) makes the first turning sample - or, with ``shake_lsb``,
+    the first whose accelerometer moved that far on any axis from the open group's first
+    sample - end the coarse groups for good and sets ``woke``; ``set_fast`` (moving) makes
+    turning samples go in groups of
     ``fast_group`` until ``FAST_HOLD`` samples after the last of them. Either way the open
     coarse group closes before the first turning sample: a turn starts a step of its own.
     """
@@ -66,6 +68,8 @@ class FifoImu:
         self.groups = 0
         self.turn_lsb = 0  # a gyro axis beyond this (raw) is a turning sample; 0 = off
         self.turn_wakes = False  # True: set_wake's rule; False: set_fast's
+        self.shake_lsb = 0  # set_wake: an accelerometer axis moving this far (raw) wakes
+        self._first = array("i", (0, 0, 0))  # accelerometer of the open group's first sample
         self.fast_group = 1
         self._hold = 0  # samples left in fine groups
         self.woke = False
@@ -101,6 +105,7 @@ class FifoImu:
         """Samples per group from now on (the open group is dropped; turns disarmed)."""
         self.decimate = n
         self.turn_lsb = 0
+        self.shake_lsb = 0
         self._hold = 0
         self._drop_group()
 
@@ -109,11 +114,14 @@ class FifoImu:
         s = self._sum
         s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = 0
 
-    def set_wake(self, rate):
+    def set_wake(self, rate, accel=0.0):
         """While grouping coarsely: the first sample turning faster than ``rate`` (rad/s, any
-        axis, bias included) closes the open group before it and makes every later sample a
+        axis, bias included) - or whose accelerometer differs by more than ``accel`` (m/s^2,
+        any axis; 0: not checked) from the open group's first sample: a squat moves the trunk
+        without turning it - closes the open group before it and makes every later sample a
         group of its own, and sets ``woke`` (the app then restores the full rate)."""
         self.turn_lsb = int(rate / self.gyro_scale)
+        self.shake_lsb = int(accel / self.accel_scale)
         self.turn_wakes = True
         self.woke = False
 
@@ -127,12 +135,14 @@ class FifoImu:
         self._hold = 0
 
     def _turning(self, hold):
-        """A sample turning faster than ``turn_lsb`` is about to join the sums (``hold``:
-        the decoder's fine-group countdown). Closes the open coarse group; returns the turn
-        threshold from now on: 0 once woken (every later sample a group of its own)."""
+        """A sample turning faster than ``turn_lsb`` (or shaking beyond ``shake_lsb``) is about
+        to join the sums (``hold``: the decoder's fine-group countdown). Closes the open coarse
+        group; returns the turn threshold from now on: 0 once woken (every later sample a
+        group of its own; nothing checked any more)."""
         if self.turn_wakes:
             self.woke = True
             self.turn_lsb = 0
+            self.shake_lsb = 0
             self.decimate = 1
             if self._n:
                 self._emit()

@@ -109,8 +109,10 @@ class LSM6DSOX(FifoImu):
         b = ptr8(self._buf)
         s = ptr32(self._sum)
         gyro = ptr32(self._gyro)
+        first = ptr32(self._first)
         d = int(self.decimate)
         t = int(self.turn_lsb)
+        shake = int(self.shake_lsb)
         hold = int(self._hold)
         fast = int(self.fast_group)
         hold_len = int(FAST_HOLD)
@@ -127,8 +129,18 @@ class LSM6DSOX(FifoImu):
                     gyro[j] = v - 65536 if v > 32767 else v
                 have = 1
             elif tag == _TAG_ACCEL and have:
+                v = b[k + 1] | (b[k + 2] << 8)
+                a0 = v - 65536 if v > 32767 else v
+                v = b[k + 3] | (b[k + 4] << 8)
+                a1 = v - 65536 if v > 32767 else v
+                v = b[k + 5] | (b[k + 6] << 8)
+                a2 = v - 65536 if v > 32767 else v
                 if t and (gyro[0] > t or gyro[0] < 0 - t or gyro[1] > t or gyro[1] < 0 - t
-                          or gyro[2] > t or gyro[2] < 0 - t):
+                          or gyro[2] > t or gyro[2] < 0 - t
+                          or (shake and count and (
+                              a0 - first[0] > shake or first[0] - a0 > shake
+                              or a1 - first[1] > shake or first[1] - a1 > shake
+                              or a2 - first[2] > shake or first[2] - a2 > shake))):
                     self._n = count
                     t = int(self._turning(hold))
                     count = int(self._n)
@@ -136,10 +148,17 @@ class LSM6DSOX(FifoImu):
                         hold = hold_len
                     else:
                         d = 1
-                for j in range(3):
-                    v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
-                    s[3 + j] += v - 65536 if v > 32767 else v
-                    s[j] += gyro[j]
+                        shake = 0
+                if count == 0:
+                    first[0] = a0
+                    first[1] = a1
+                    first[2] = a2
+                s[0] += gyro[0]
+                s[1] += gyro[1]
+                s[2] += gyro[2]
+                s[3] += a0
+                s[4] += a1
+                s[5] += a2
                 samples += 1
                 count += 1
                 if hold:

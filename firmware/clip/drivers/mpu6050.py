@@ -36,6 +36,7 @@ class MPU6050(FifoImu):
 
     def __init__(self, i2c, address=ADDRESS, mount=("x", "y", "z"), bus_name="I2C"):
         self._two = bytearray(2)
+        self._accel = [0, 0, 0]  # the sample being decoded (chip frame, raw)
         super().__init__(i2c, address, mount, bus_name)
 
     def configure(self, rate_hz=200, accel_g=4, gyro_dps=500, low_power=False):
@@ -88,29 +89,47 @@ class MPU6050(FifoImu):
     def _decode(self, n):
         b = self._buf
         s = self._sum
+        a = self._accel
+        first = self._first
         d = self.decimate
         t = self.turn_lsb
+        shake = self.shake_lsb
         hold = self._hold
         fast = self.fast_group
         for k in range(0, 12 * n, 12):
+            # FIFO order is ax ay az gx gy gz
+            for j in range(3):
+                v = (b[k + 2 * j] << 8) | b[k + 2 * j + 1]
+                a[j] = v - 65536 if v > 32767 else v
             if t:
+                turning = False
                 for j in range(6, 12, 2):
                     v = (b[k + j] << 8) | b[k + j + 1]
                     if v > 32767:
                         v -= 65536
                     if v > t or v < -t:
-                        t = self._turning(hold)
-                        if t:
-                            hold = FAST_HOLD
-                        else:
-                            d = 1
+                        turning = True
                         break
-            # FIFO order is ax ay az gx gy gz; the sums are gyro first
-            for j in range(6):
-                v = (b[k + 2 * j] << 8) | b[k + 2 * j + 1]
-                if v > 32767:
-                    v -= 65536
-                s[j + 3 if j < 3 else j - 3] += v
+                if shake and self._n and not turning:
+                    for j in range(3):
+                        if a[j] - first[j] > shake or first[j] - a[j] > shake:
+                            turning = True
+                            break
+                if turning:
+                    t = self._turning(hold)
+                    if t:
+                        hold = FAST_HOLD
+                    else:
+                        d = 1
+                        shake = 0
+            if self._n == 0:
+                first[0] = a[0]
+                first[1] = a[1]
+                first[2] = a[2]
+            for j in range(3):
+                v = (b[k + 6 + 2 * j] << 8) | b[k + 7 + 2 * j]
+                s[j] += v - 65536 if v > 32767 else v
+                s[3 + j] += a[j]
             self.samples += 1
             self._n += 1
             if hold:
