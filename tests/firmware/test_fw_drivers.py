@@ -208,22 +208,27 @@ def test_wake_up_ends_coarse_groups_at_the_first_turning_sample():
 
 
 class Spin:
-    """Still, then turning at 2 rad/s about y from ``t0`` for ``duration_s``, then still."""
+    """Still, then turning at ``rate`` rad/s about y from ``t0`` for ``duration_s``, then
+    still; the gyro reads a small negative bias on every axis throughout."""
 
-    def __init__(self, t0, duration_s):
+    def __init__(self, t0, duration_s, rate=2.0):
         self.t0 = t0
         self.t1 = t0 + duration_s
+        self.rate = rate
 
     def sample(self, t):
-        a = 2.0 * (min(max(t, self.t0), self.t1) - self.t0)
-        rate = 2.0 if self.t0 <= t < self.t1 else 0.0
-        return (0.0, rate, 0.0, 9.81 * math.cos(a), 0.0, 9.81 * math.sin(a))
+        a = self.rate * (min(max(t, self.t0), self.t1) - self.t0)
+        rate = self.rate if self.t0 <= t < self.t1 else 0.0
+        return (-0.02, rate - 0.02, -0.02, 9.81 * math.cos(a), 0.0, 9.81 * math.sin(a))
 
 
 def test_fast_turns_go_in_pairs_between_coarse_groups():
-    for fake_cls, drv, address, _rate in CHIPS:
-        _fake, clock = setup(fake_cls, address, Spin(0.53, 0.4), XYZ)
-        imu = drv(machine.I2C(0), mount=XYZ)
+    # the chip upright, and turned upside down turning the other way (its raw values
+    # negative): the same groups
+    for fake_cls, drv, address, _rate, mount in [c + (m,) for c in CHIPS for m in (XYZ, MOUNT)]:
+        sign = 1.0 if mount == XYZ else -1.0
+        _fake, clock = setup(fake_cls, address, Spin(0.53, 0.4, 2.0 * sign), mount)
+        imu = drv(machine.I2C(0), mount=mount)
         rate = imu.configure(rate_hz=104)
         imu.set_decimation(8)
         imu.set_fast(0.5, 2)
@@ -233,9 +238,10 @@ def test_fast_turns_go_in_pairs_between_coarse_groups():
             clock.advance(100)
             groups = imu.drain()
             sizes += imu.sizes[:groups]
-            gy += [imu.out[6 * k + 1] for k in range(groups)]
+            gy += [sign * imu.out[6 * k + 1] for k in range(groups)]
         assert imu.samples == sum(sizes) + imu.pending(), fake_cls  # no sample lost
         first = next(k for k, w in enumerate(gy) if w > 0.5)
+        assert all(sizes[k] == 8 for k in range(first - 1)), (mount, sizes)
         # the turn's first sample starts a group: the still samples before it close on
         # their own (still), the turn goes in pairs (and so does the hold after it)
         assert gy[first - 1] < 0.05 and sizes[first] == 2 and abs(gy[first] - 2.0) < 0.05, (
@@ -263,10 +269,10 @@ class Sink:
 
 
 def test_wake_up_on_a_move_without_a_turn():
-    for fake_cls, drv, address, _rate in CHIPS:
+    for fake_cls, drv, address, _rate, mount in [c + (m,) for c in CHIPS for m in (XYZ, MOUNT)]:
         for accel in (0.5, 0.0):
-            _fake, clock = setup(fake_cls, address, Sink(0.6), XYZ)
-            imu = drv(machine.I2C(0), mount=XYZ)
+            _fake, clock = setup(fake_cls, address, Sink(0.6), mount)
+            imu = drv(machine.I2C(0), mount=mount)
             imu.configure(rate_hz=26, low_power=True)
             imu.set_decimation(13)
             imu.set_wake(0.15, accel)
@@ -284,5 +290,6 @@ def test_wake_up_on_a_move_without_a_turn():
             # move is a group of its own
             k = sizes.index(1)
             assert all(n <= 13 for n in sizes[:k]) and all(n == 1 for n in sizes[k:]), sizes
+            assert sum(sizes[:k]) >= 14, (mount, sizes)  # nothing woke it before 0.6 s
             assert imu.samples == sum(sizes) + imu.pending()
             assert len(sizes) - k >= 8, sizes  # 0.4 s at 26 Hz

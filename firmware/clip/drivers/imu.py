@@ -69,7 +69,6 @@ class FifoImu:
         self.turn_lsb = 0  # a gyro axis beyond this (raw) is a turning sample; 0 = off
         self.turn_wakes = False  # True: set_wake's rule; False: set_fast's
         self.shake_lsb = 0  # set_wake: an accelerometer axis moving this far (raw) wakes
-        self._first = array("i", (0, 0, 0))  # accelerometer of the open group's first sample
         self.fast_group = 1
         self._hold = 0  # samples left in fine groups
         self.woke = False

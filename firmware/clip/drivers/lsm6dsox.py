@@ -47,7 +47,9 @@ class LSM6DSOX(FifoImu):
 
     def __init__(self, i2c, address=ADDRESS, mount=("x", "y", "z"), bus_name="I2C"):
         self._two = bytearray(2)
-        self._gyro = array("i", (0, 0, 0))  # last gyro word, waiting for its accelerometer
+        # the last gyro word (waiting for its accelerometer partner) and the open group's
+        # first accelerometer sample, kept between reads
+        self._keep = array("h", (0, 0, 0, 0, 0, 0))
         self._have_gyro = 0
         super().__init__(i2c, address, mount, bus_name)
 
@@ -106,10 +108,24 @@ class LSM6DSOX(FifoImu):
     def _decode(self, n: int):
         # Viper: machine-word integers, buffers through raw pointers; the few Python calls
         # (closing a group, a turn) see the count in self._n, kept in step around them.
+        # Loads through a pointer do not sign-extend on every port (64-bit unix: ptr32 loads
+        # zero-extend), so signed values live in locals and are stored as int16 between
+        # calls, sign-extended by hand on load; the group sums only ever accumulate.
         b = ptr8(self._buf)
         s = ptr32(self._sum)
-        gyro = ptr32(self._gyro)
-        first = ptr32(self._first)
+        keep = ptr16(self._keep)  # last gyro word, first accelerometer sample of the group
+        g0 = keep[0]
+        g1 = keep[1]
+        g2 = keep[2]
+        f0 = keep[3]
+        f1 = keep[4]
+        f2 = keep[5]
+        g0 = g0 - 65536 if g0 > 32767 else g0
+        g1 = g1 - 65536 if g1 > 32767 else g1
+        g2 = g2 - 65536 if g2 > 32767 else g2
+        f0 = f0 - 65536 if f0 > 32767 else f0
+        f1 = f1 - 65536 if f1 > 32767 else f1
+        f2 = f2 - 65536 if f2 > 32767 else f2
         d = int(self.decimate)
         t = int(self.turn_lsb)
         shake = int(self.shake_lsb)
@@ -124,9 +140,12 @@ class LSM6DSOX(FifoImu):
         while k < end:
             tag = b[k] >> 3
             if tag == _TAG_GYRO:
-                for j in range(3):
-                    v = b[k + 1 + 2 * j] | (b[k + 2 + 2 * j] << 8)
-                    gyro[j] = v - 65536 if v > 32767 else v
+                v = b[k + 1] | (b[k + 2] << 8)
+                g0 = v - 65536 if v > 32767 else v
+                v = b[k + 3] | (b[k + 4] << 8)
+                g1 = v - 65536 if v > 32767 else v
+                v = b[k + 5] | (b[k + 6] << 8)
+                g2 = v - 65536 if v > 32767 else v
                 have = 1
             elif tag == _TAG_ACCEL and have:
                 v = b[k + 1] | (b[k + 2] << 8)
@@ -135,12 +154,10 @@ class LSM6DSOX(FifoImu):
                 a1 = v - 65536 if v > 32767 else v
                 v = b[k + 5] | (b[k + 6] << 8)
                 a2 = v - 65536 if v > 32767 else v
-                if t and (gyro[0] > t or gyro[0] < 0 - t or gyro[1] > t or gyro[1] < 0 - t
-                          or gyro[2] > t or gyro[2] < 0 - t
+                if t and (g0 > t or g0 < 0 - t or g1 > t or g1 < 0 - t or g2 > t or g2 < 0 - t
                           or (shake and count and (
-                              a0 - first[0] > shake or first[0] - a0 > shake
-                              or a1 - first[1] > shake or first[1] - a1 > shake
-                              or a2 - first[2] > shake or first[2] - a2 > shake))):
+                              a0 - f0 > shake or f0 - a0 > shake or a1 - f1 > shake
+                              or f1 - a1 > shake or a2 - f2 > shake or f2 - a2 > shake))):
                     self._n = count
                     t = int(self._turning(hold))
                     count = int(self._n)
@@ -150,12 +167,12 @@ class LSM6DSOX(FifoImu):
                         d = 1
                         shake = 0
                 if count == 0:
-                    first[0] = a0
-                    first[1] = a1
-                    first[2] = a2
-                s[0] += gyro[0]
-                s[1] += gyro[1]
-                s[2] += gyro[2]
+                    f0 = a0
+                    f1 = a1
+                    f2 = a2
+                s[0] += g0
+                s[1] += g1
+                s[2] += g2
                 s[3] += a0
                 s[4] += a1
                 s[5] += a2
@@ -173,6 +190,12 @@ class LSM6DSOX(FifoImu):
                     count = 0
             # other tags (timestamp, temperature) are not enabled; skip anything else
             k += WORD_BYTES
+        keep[0] = g0
+        keep[1] = g1
+        keep[2] = g2
+        keep[3] = f0
+        keep[4] = f1
+        keep[5] = f2
         self._n = count
         self._hold = hold
         self._have_gyro = have

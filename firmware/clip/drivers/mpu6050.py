@@ -37,6 +37,7 @@ class MPU6050(FifoImu):
     def __init__(self, i2c, address=ADDRESS, mount=("x", "y", "z"), bus_name="I2C"):
         self._two = bytearray(2)
         self._accel = [0, 0, 0]  # the sample being decoded (chip frame, raw)
+        self._first = [0, 0, 0]  # accelerometer of the open group's first sample
         super().__init__(i2c, address, mount, bus_name)
 
     def configure(self, rate_hz=200, accel_g=4, gyro_dps=500, low_power=False):
