@@ -9,7 +9,7 @@ data in ../shared/data/broad (not shipped with postureclip); says so and exits 0
 
 By default the samples reach the fusion as the clip's moving profile delivers them
 (firmware/clip/power.py): every 3rd BROAD sample (95 Hz, near the IMU's 104 Hz) in groups of
-8, samples turning faster than FAST_SAMPLE_RATE on any axis - and the driver's FAST_HOLD
+16, samples turning faster than FAST_SAMPLE_RATE on any axis - and the driver's FAST_HOLD
 after the last of them - in groups of FAST_GROUP, the open coarse group closing before the
 first turning sample (clip.drivers.imu). ``--no-fast`` gives fixed groups.
 """

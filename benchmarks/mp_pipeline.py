@@ -1,6 +1,6 @@
 # Runs under MicroPython: feeds IMU samples through the firmware's sensing Pipeline, grouped
 # as the app groups them, including its power profiles (clip.power): the IMU's rate is emulated
-# by keeping every n-th sample of the 208 Hz input. ACTIVE: 104 Hz in groups of 8, samples
+# by keeping every n-th sample of the 208 Hz input. ACTIVE: 104 Hz in groups of 16, samples
 # turning faster than FAST_SAMPLE_RATE and the FAST_HOLD after them in pairs (the driver's
 # fine groups). While the pipeline's policy says STILL the IMU runs at 26 Hz (every 8th
 # sample) in groups of 13 read every 500 ms, the first sample turning faster than

@@ -2,7 +2,7 @@
 #   MICROPYPATH=.frozen:firmware:firmware/sim micropython -X heapsize=256M \
 #       benchmarks/mp_pipeline_cost.py [GROUPS]
 # The hot path per IMU sample: decoding the LSM6DSOX FIFO words into integer group sums, and
-# per group (the moving profile's: 8 samples at 104 Hz) the scaling, fusion, trunk angles,
+# per group (the moving profile's: 16 samples at 104 Hz) the scaling, fusion, trunk angles,
 # activity, lift and posture coaches.
 # With GROUPS given it only runs that many groups (for instruction counts under callgrind).
 import gc

@@ -20,16 +20,22 @@ PATTERNS = (
 
 class Player:
     """Which output level applies now. ``start`` replaces a playing pattern (a newer buzz
-    wins). ``step(now_ms)`` returns (level 0..100, ms until the next change or -1 when idle)."""
+    wins). ``step(now_ms)`` returns (level 0..100, ms until the next change or -1 when idle).
+
+    Every segment is played for its full length from when ``step`` reaches it: a task woken
+    late stretches the pattern rather than dropping a pulse (a fault code of two pulses must
+    not arrive as one)."""
 
     def __init__(self, intensity_pct=80):
         self.intensity = intensity_pct
         self.pattern = None
-        self._t0 = 0
+        self._i = 0  # segment playing
+        self._t0 = 0  # when it began, ms
         self.played = 0
 
     def start(self, pattern_id, now_ms):
         self.pattern = PATTERNS[pattern_id]
+        self._i = 0
         self._t0 = now_ms
         self.played += 1
 
@@ -40,10 +46,13 @@ class Player:
         p = self.pattern
         if p is None:
             return 0, -1
-        elapsed = now_ms - self._t0
-        for level, ms in p:
-            if elapsed < ms:
-                return level * self.intensity // 100, ms - elapsed
-            elapsed -= ms
-        self.pattern = None
-        return 0, -1
+        level, ms = p[self._i]
+        left = self._t0 + ms - now_ms
+        if left <= 0:  # this segment is over: the next one begins now
+            self._i += 1
+            if self._i == len(p):
+                self.pattern = None
+                return 0, -1
+            self._t0 = now_ms
+            level, left = p[self._i]
+        return level * self.intensity // 100, left

@@ -6,8 +6,8 @@
 # (micropython/micropython#6396) while its idle loop does not light-sleep on its own: with the
 # radio on, the CPU idles awake at modem-sleep current. Hence:
 #
-# - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline takes steps of 8
-#   samples (13 Hz) - except in fast turns, whose samples go in pairs (52 Hz steps): a coarse
+# - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline takes steps of 16
+#   samples (6.5 Hz) - except in fast turns, whose samples go in pairs (52 Hz steps): a coarse
 #   step's summed gyro and averaged accelerometer are only exact while the rotation is slow,
 #   and the trunk turns fast only for moments. After ``STILL_AFTER_S`` without turning or
 #   shaking, the IMU drops to 26 Hz in its low-power mode and the pipeline takes 0.5 s steps.
@@ -31,7 +31,7 @@ STREAM = const(2)  # a host streams: every rate it may ask for (raw up to 200 Hz
 # mode. Each read is a wake-up from light sleep: the moving profile reads every 160 ms
 # (17 samples; a buzz starts at most that late), the still one every 500 ms (the wake-up
 # works sample by sample whenever the FIFO is read).
-PROFILES = ((104, 8, 160, False), (26, 13, 500, True), (208, 4, 40, False))
+PROFILES = ((104, 16, 160, False), (26, 13, 500, True), (208, 4, 40, False))
 #: rad/s about any axis (raw, bias included): in the STILL profile the first sample turning
 #: faster ends the coarse grouping at once (the driver's wake-up, clip.drivers.imu), so a
 #: lift starting from stillness is followed sample by sample until the full rate is back...

@@ -279,3 +279,17 @@ def test_drv2605_plays_pattern_timing_over_i2c():
         assert "0x5a" in str(e)
     else:
         raise AssertionError("missing haptic driver went unnoticed")
+
+
+def test_a_late_player_stretches_a_pattern_but_drops_no_pulse():
+    player = H.Player(intensity_pct=100)
+    player.start(H.FAULT, 0)
+    now, levels = 0, []
+    while True:
+        level, wait = player.step(now)
+        if wait < 0:
+            break
+        levels.append(level)
+        now += wait + 250  # the task wakes 250 ms late every time
+    # on, off, on, off: both pulses of the fault code, each segment played in full
+    assert levels == [100, 0, 100, 0], levels
