@@ -23,9 +23,11 @@ from dataclasses import dataclass, replace
 
 # measured on the development machine, MicroPython unix port: median of 7 runs of
 # benchmarks/mp_pipeline_cost.py (docs/power.md)
-HOST_US_PER_FUSED_STEP = 21.5  # fusion + angles + activity + power policy + both coaches
-# FIFO words -> integer sums, a group closed per 8 samples: the LSM6DSOX's viper decoder;
-# the MPU-6050's (and the LSM6DSOX's before it moved to viper) is native-code Python
+HOST_US_PER_FUSED_STEP = 21.8  # fusion + angles + activity + power policy + both coaches
+# FIFO words -> integer sums, a group closed (scaled to floats) per 8 samples - about the
+# moving profile's mean group on simulated wearers (104 Hz / 14.5 steps/s): the LSM6DSOX's
+# viper decoder (0.15 us at the coarse groups of 16); the MPU-6050's (and the LSM6DSOX's
+# before it moved to viper) is native-code Python
 HOST_US_PER_SAMPLE_DECODE_VIPER = 0.26
 HOST_US_PER_SAMPLE_DECODE_NATIVE = 1.17
 HOUSEKEEPING_MS = 3.0  # one gc.collect() and battery ADC reading (estimate)
