@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 	MYPYPATH=tools/stubs:$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
 
 pytest: $(STAMP) $(SYSDEPS)
-	$(BIN)/pytest -n 2 -q -rP  # -rP: the fault and soak tests print their counts
+	$(BIN)/pytest -n 2 --maxschedchunk=1 -q -rP  # -rP: the fault and soak tests print their counts
 
 test: lint typecheck pytest
 
