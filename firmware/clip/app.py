@@ -23,7 +23,7 @@ from clip.pipeline import Pipeline
 from clip.store import Store
 
 # IMU rate, samples per fused step and FIFO read period come from clip.power.PROFILES: 104 Hz
-# in pairs (fusion and coaches at 52 Hz, a read every 40 ms) while the wearer moves.
+# in groups of 16, fast turns in pairs, a read every 160 ms while the wearer moves.
 RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
 FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
 LONG_PRESS_MS = const(2000)  # button: calibrate

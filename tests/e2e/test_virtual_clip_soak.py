@@ -75,8 +75,10 @@ def test_soak_streaming_syncing_buzzing_memory_flat(tmp_path: Path) -> None:
                        mem_report_s=5).start()
     try:
         counts = asyncio.run(soak(clip))
-    finally:
-        out = clip.stop()
+    except BaseException:
+        print(clip.stop()[-5000:])  # the clip's side of the failure, in pytest's report
+        raise
+    out = clip.stop()
     assert "Traceback" not in out and "MemoryError" not in out, out[-3000:]
     free = [int(m) for m in re.findall(r"mem_free (\d+)", out)]
     assert len(free) >= SOAK_S / 5 - 3
