@@ -42,9 +42,10 @@ class FifoImu:
     any axis): ``set_wake`` (still) makes the first turning sample - or, with ``shake_lsb``,
     the first whose accelerometer moved that far on any axis from the open group's first
     sample - end the coarse groups for good and sets ``woke``; ``set_fast`` (moving) makes
-    turning samples go in groups of
-    ``fast_group`` until ``FAST_HOLD`` samples after the last of them. Either way the open
-    coarse group closes before the first turning sample: a turn starts a step of its own.
+    turning samples go in groups of ``fast_group`` until ``FAST_HOLD`` samples after the last
+    of them. Either way the open coarse group closes before the first turning sample: a turn
+    starts a step of its own. Both decoders (viper for the LSM6DSOX, native code for the
+    MPU-6050) apply these rules inline, per sample; ``_turning`` is the shared part.
     """
 
     NAME = "IMU"
