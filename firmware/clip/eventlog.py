@@ -55,10 +55,11 @@ class EventLog:
                     seg[1], seg[2] = last, count
             self.segments.append(seg)
         self.next_seq = state.get("next", 0)
+        self._file = None
         if self.segments:
             self._recover(self.segments[-1])
             self.next_seq = max(self.next_seq, self.segments[-1][1] + 1)
-        self._file = None
+            self._drop_acked()  # an ack the power cut interrupted
 
     # --- state --------------------------------------------------------------------------
     def _load_state(self):
@@ -75,8 +76,8 @@ class EventLog:
             closed[str(seg[0])] = (seg[1], seg[2])
         tmp = self.dir + "/state.tmp"
         with open(tmp, "w") as f:
-            json.dump({"next": self.next_seq, "acked": self.acked, "dropped": self.dropped,
-                       "closed": closed}, f)
+            f.write(json.dumps({"next": self.next_seq, "acked": self.acked,
+                                "dropped": self.dropped, "closed": closed}))
         os.rename(tmp, self.dir + "/state.json")
 
     def _path(self, seg):
@@ -272,9 +273,15 @@ class EventLog:
             seq = self.next_seq - 1
         if seq > self.acked:
             self.acked = seq
+        # the state (with the next sequence) first: a power cut while segments are deleted
+        # must not let the next boot number new records from an older state (the host would
+        # take them for duplicates); the boot finishes the deletion (_drop_acked)
+        self._save_state()
+        self._drop_acked()
+        return self.first_seq()
+
+    def _drop_acked(self):
         while self.segments and self.segments[0][1] <= self.acked:
             if self.segments[0] is self.segments[-1]:
                 self._close()
             self._delete(self.segments[0])
-        self._save_state()
-        return self.first_seq()
