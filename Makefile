@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FW_STUBS := $(VENV)/firmware-stubs
 SYSDEPS := $(VENV)/.sysdeps
+# MicroPython's unix port with the NimBLE host: the virtual clip's real Bluetooth stack
+MPBLE_DIR := $(VENV)/micropython-ble
+MPBLE := $(MPBLE_DIR)/ports/unix/build-standard/micropython
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo lint typecheck pytest vectors bench clean
+.PHONY: test demo lint typecheck pytest vectors bench clean mpble
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,11 @@ $(SYSDEPS): $(STAMP)
 		|| (apt-get update -q && apt-get install -y -q openscad)
 	touch $(SYSDEPS)
 
+$(MPBLE): tools/mpble/build.sh
+	tools/mpble/build.sh $(MPBLE_DIR)
+
+mpble: $(MPBLE)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -30,7 +38,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=tools/stubs:$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
 
-pytest: $(STAMP) $(SYSDEPS)
+pytest: $(STAMP) $(SYSDEPS) $(MPBLE)
 	$(BIN)/pytest -n 2 --maxschedchunk=1 -q -rP  # -rP: the fault and soak tests print their counts
 
 test: lint typecheck pytest
