@@ -1,11 +1,16 @@
 # The clip's GATT peripheral (docs/protocol.md) on the low-level `bluetooth` module.
 #
-# One central at a time. Ownership: IRQ handlers only record what happened and queue work;
-# the ``run`` task owns the radio's notification path: it sends queued notifications in order,
-# retries on OSError(ENOMEM) (the controller's queue is full) without losing or reordering
-# anything, spaces them by at least ``SPACING_MS``, and pumps the stream and log transfers.
-# It also switches the radio on and off with clip.power's windows (off: BLE inactive, so the
-# CPU may light-sleep).
+# One central at a time. On the chip the IRQ handler runs on the BLE stack's task and can
+# pre-empt the app between any two bytecodes, on a small stack, and an exception in it
+# disables it for good. So the handler only records what happened: it sets plain fields
+# (connection, MTU, encryption), appends to ``inbox`` (control writes) and keeps the bonding
+# secrets in RAM (NimBLE reads them back at once); it writes no flash, sends nothing, touches
+# no list the task iterates, and catches its own errors (counted in ``irq_errors``).
+# The ``run`` task owns everything else: it notices connects and disconnects, answers control
+# writes, saves bonds, sends queued notifications in order, retries on OSError(ENOMEM) (the
+# controller's queue is full) without losing or reordering anything, spaces them by at least
+# ``SPACING_MS``, pumps the stream and log transfers, and switches the radio on and off with
+# clip.power's windows (off: BLE inactive, so the CPU may light-sleep).
 import asyncio
 import struct
 
@@ -37,6 +42,7 @@ WANT_MTU = const(247)
 SPACING_MS = const(8)  # between notifications: rapid bursts drop links on the ESP32-C3
 _QUEUE_MAX = const(24)  # pending notifications; the stream is dropped beyond (it is lossy)
 _ENOMEM = const(12)
+_INBOX_MAX = const(8)  # control writes waiting for the task; a central waits for each reply
 LOG_MIN_MTU = const(225)  # ATT header + log frame header + the largest record (218)
 
 _SERVICE = bluetooth.UUID(P.SERVICE_UUID)
@@ -71,12 +77,18 @@ class Peripheral:
         self.transfer = None  # the running log transfer
         self.stream_buf = None
         self.stream_kind = P.STREAM_OFF
+        self.stream_mtu = 0
         self.stream_count = 0
         self.stream_seq = 0
         self.stream_t0 = 0
         self.adv_fast_until = 0
         self.adv_interval = 0
         self.enomem = 0  # back-pressure events seen (tests and diagnostics)
+        self.inbox = []  # (conn, control write), appended by the IRQ handler, taken by the task
+        self.link = None  # the connection the task has set up for (vs ``conn``: the IRQ's)
+        self.bonds_dirty = False
+        self.irq_errors = 0
+        self.irq_error = None
         self.secrets = {}
         stored = app.store.load("bonds")
         if isinstance(stored, dict):
@@ -93,10 +105,11 @@ class Peripheral:
     # --- radio windows (clip.power) --------------------------------------------------------
     def _power_up(self):
         ble = self.ble
-        ble.active(True)
-        ble.config(gap_name=self.name, mtu=WANT_MTU, bondable=True, le_secure=True,
-                   mitm=False, io=_IO_NO_INPUT_OUTPUT)
+        # the handler first: activation already asks for the identity key (IRK)
         ble.irq(self._irq)
+        ble.active(True)
+        ble.config(gap_name=self.name, mtu=WANT_MTU, bond=True, le_secure=True,
+                   mitm=False, io=_IO_NO_INPUT_OUTPUT)
         self.register(self.secure_wanted)
         self.radio_on = True
         self.advertise()
@@ -106,6 +119,8 @@ class Peripheral:
         self.ble.active(False)
         self.radio_on = False
         self.adv_interval = 0
+        self.conn = None
+        self._link_down()
 
     def open_window(self, seconds):
         """Keep the radio on (advertising when no host is connected) for ``seconds``."""
@@ -138,7 +153,7 @@ class Peripheral:
         self.secure = secure
 
     def advertise(self, fast=True):
-        if self.conn is not None or not self.radio_on:
+        if self.conn is not None or self.link is not None or not self.radio_on:
             return
         adv, resp = advertising_payloads(self.name, self.app.battery_pct)
         self.adv_interval = _ADV_FAST_US if fast else _ADV_SLOW_US
@@ -146,40 +161,40 @@ class Peripheral:
             self.adv_fast_until = self.app.now_ms() + _ADV_FAST_S * 1000
         self.ble.gap_advertise(self.adv_interval, adv, resp_data=resp)
 
-    # --- IRQ ------------------------------------------------------------------------------
+    # --- IRQ (see the header: record, never act) -------------------------------------------
     def _irq(self, event, data):
+        try:
+            return self._on_irq(event, data)
+        except Exception as e:  # noqa: BLE001 - one escaping would disable the handler for good
+            self.irq_errors += 1
+            self.irq_error = e
+            return None
+
+    def _on_irq(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
-            self.conn = data[0]
             self.mtu = 23
             self.encrypted = False
-            self.ble.gattc_exchange_mtu(self.conn)
+            self.conn = data[0]
         elif event == _IRQ_CENTRAL_DISCONNECT:
-            self.conn = None
-            self.encrypted = False
-            self.queue = []
-            self.transfer = None
-            self.stream_buf = None
-            self.app.stream_mode = P.STREAM_OFF
-            if self.secure_wanted != self.secure:  # the setting changed during the connection
-                self.register(self.secure_wanted)
-            self.windows.open(self.app.now_ms(), PW.RADIO_AFTER_LINK_S)
-            self.advertise()
+            if data[0] == self.conn:
+                self.conn = None
+                self.encrypted = False
         elif event == _IRQ_MTU_EXCHANGED:
-            self.mtu = data[1]
-            self.stream_buf = None
+            if data[0] == self.conn:
+                self.mtu = data[1]
         elif event == _IRQ_ENCRYPTION_UPDATE:
-            self.encrypted = bool(data[1])
+            if data[0] == self.conn:
+                self.encrypted = bool(data[1])
         elif event == _IRQ_GATTS_WRITE:
-            if data[1] == self.h_control:
-                reply = self.app.control(bytes(self.ble.gatts_read(self.h_control)))
-                if reply is not None:
-                    self.notify(self.h_control, reply)
+            if data[0] == self.conn and data[1] == self.h_control and len(self.inbox) < _INBOX_MAX:
+                self.inbox.append((data[0], bytes(self.ble.gatts_read(self.h_control))))
         elif event == _IRQ_GET_SECRET:
             sec_type, index, key = data
             if key is None:
+                prefix = "%d:" % sec_type
                 i = 0
                 for k, v in self.secrets.items():
-                    if k.startswith("%d:" % sec_type):
+                    if k.startswith(prefix):
                         if i == index:
                             return v
                         i += 1
@@ -189,20 +204,75 @@ class Peripheral:
             sec_type, key, value = data
             k = "%d:%s" % (sec_type, bytes(key).hex())
             if value is None:
-                self.secrets.pop(k, None)
+                # NimBLE deletes in a loop while this says a key was deleted: True only when
+                # one was there, or the loop never ends
+                if k not in self.secrets:
+                    return False
+                del self.secrets[k]
             else:
                 self.secrets[k] = bytes(value)
-            self.app.store.save("bonds", {k: v.hex() for k, v in self.secrets.items()})
+            self.bonds_dirty = True  # the task writes the flash
             return True
         return None
 
+    # --- what the IRQs recorded, acted on by the task ----------------------------------------
+    def _link_up(self, conn):
+        self.link = conn
+        self.queue = []
+        self.transfer = None
+        self.stream_buf = None
+        try:
+            self.ble.gattc_exchange_mtu(conn)
+        except OSError:
+            pass  # the link is already gone: the task sees it next
+
+    def _link_down(self):
+        was = self.link
+        self.link = None
+        self.queue = []
+        self.transfer = None
+        self.stream_buf = None
+        self.app.stream_mode = P.STREAM_OFF
+        if was is None or not self.radio_on:
+            return
+        if self.secure_wanted != self.secure:  # the setting changed during the connection
+            self.register(self.secure_wanted)
+        self.windows.open(self.app.now_ms(), PW.RADIO_AFTER_LINK_S)
+        self.advertise()
+
+    def _save_bonds(self):
+        self.bonds_dirty = False
+        self.app.store.save("bonds", {k: v.hex() for k, v in self.secrets.items()})
+
+    def _housekeeping(self):
+        """Act on what the IRQ handler recorded. The task's only entry to link state."""
+        conn = self.conn
+        if conn != self.link:
+            if self.link is not None:
+                self._link_down()
+            if conn is not None:
+                self._link_up(conn)
+        if self.bonds_dirty:
+            self._save_bonds()
+        if self.irq_error is not None:
+            print("ble: IRQ handler error:", repr(self.irq_error))
+            self.irq_error = None
+        while self.inbox:
+            conn, data = self.inbox.pop(0)
+            if conn != self.link:
+                continue  # written on a link that is gone
+            reply = self.app.control(data)
+            if reply is not None:
+                self.notify(self.h_control, reply)
+
     def forget_bonds(self):
         self.secrets = {}
+        self.bonds_dirty = False
         self.app.store.remove("bonds")
 
     # --- outgoing ---------------------------------------------------------------------------
     def notify(self, handle, data, lossy=False):
-        if self.conn is None:
+        if self.link is None:
             return False
         if lossy and len(self.queue) >= _QUEUE_MAX:
             return False
@@ -219,7 +289,7 @@ class Peripheral:
         if not self.radio_on:
             return  # written when the radio comes back on (register)
         self.ble.gatts_write(self.h_battery, bytes((pct,)))
-        if self.conn is None:  # the level is in the advertising data too
+        if self.link is None:  # the level is in the advertising data too
             self.advertise(fast=self.adv_interval == _ADV_FAST_US)
         else:
             self.notify(self.h_battery, bytes((pct,)))
@@ -228,17 +298,18 @@ class Peripheral:
         """Add one sample to the stream frame; a full frame is queued. QUAT: (w, x, y, z);
         RAW: (ax, ay, az, gx, gy, gz)."""
         mode = self.app.stream_mode
-        if self.conn is None or mode == P.STREAM_OFF:
+        if self.link is None or mode == P.STREAM_OFF:
             return
         cap = P.stream_capacity(mode, self.mtu)
         # batch so notifications are spaced: at most ~25 a second
         want = self.app.stream_rate // 25 + 1
         if want < cap:
             cap = want
-        if self.stream_buf is None or self.stream_kind != mode:
+        if self.stream_buf is None or self.stream_kind != mode or self.stream_mtu != self.mtu:
             self.stream_buf = bytearray(P.stream_frame_size(mode, P.stream_capacity(mode,
                                                                                     self.mtu)))
             self.stream_kind = mode
+            self.stream_mtu = self.mtu
             self.stream_count = 0
         if self.stream_count == 0:
             self.stream_t0 = int(t_ms)
@@ -258,7 +329,7 @@ class Peripheral:
 
     # --- log transfer ---------------------------------------------------------------------
     def start_transfer(self, first, limit):
-        if self.conn is None:
+        if self.link is None:
             raise P.CommandError(P.ST_FAILED, "not connected")
         if self.mtu < LOG_MIN_MTU:
             raise P.CommandError(P.ST_MTU_TOO_SMALL, "MTU %d < %d" % (self.mtu, LOG_MIN_MTU))
@@ -319,7 +390,9 @@ class Peripheral:
     # --- the task ---------------------------------------------------------------------------
     async def run(self):
         while True:
-            wanted = self.windows.wanted(self.app.now_ms(), self.conn is not None)
+            if self.radio_on:
+                self._housekeeping()
+            wanted = self.windows.wanted(self.app.now_ms(), self.link is not None)
             if wanted != self.radio_on:
                 if wanted:
                     self._power_up()
@@ -328,7 +401,7 @@ class Peripheral:
             if not self.radio_on:
                 await asyncio.sleep_ms(250)
                 continue
-            if self.conn is None:
+            if self.link is None:
                 if self.adv_interval == _ADV_FAST_US and self.app.now_ms() > self.adv_fast_until:
                     self.advertise(fast=False)
                 await asyncio.sleep_ms(50)
@@ -339,13 +412,14 @@ class Peripheral:
                 continue
             handle, data = self.queue[0]
             try:
-                self.ble.gatts_notify(self.conn, handle, data)
+                self.ble.gatts_notify(self.link, handle, data)
             except OSError as e:
                 if e.args[0] == _ENOMEM:
                     self.enomem += 1  # the controller is full: the same one again, later
                     await asyncio.sleep_ms(SPACING_MS * 2)
                     continue
-                self.queue = []  # not connected any more
+                self.queue = []  # not connected any more: the IRQ says so next
                 continue
+            # only this task changes the queue, so the head is still the one just sent
             self.queue.pop(0)
             await asyncio.sleep_ms(SPACING_MS)

@@ -1,7 +1,9 @@
-# The virtual clip: the unchanged firmware/main.py on simulated hardware, its BLE bridged to a
-# loopback socket for a host process acting as the central.
-#   micropython firmware/sim/run.py --port 47000 --flash /tmp/clip [--motion day.csv]
+# The virtual clip: the unchanged firmware/main.py on simulated hardware.
+#   MICROPYBTUART=PTY micropython-ble firmware/sim/run.py --flash /tmp/clip [--motion day.csv]
 #       [--board xiao_esp32c3] [--mem-report SECONDS] [--radio-window SECONDS]
+# runs it on MicroPython's real Bluetooth stack (the unix port with NimBLE; its controller is
+# the virtual radio at PTY, postureclip.radio). With --port 47000 instead, BLE is the stand-in
+# of firmware/sim/standin, bridged to a loopback socket (for a MicroPython without Bluetooth).
 # --flash is the clip's file system (settings, bonds, the event log); it survives restarts,
 # as flash does. Without --motion the clip lies still, upright. --radio-window shortens the
 # radio windows after power-up, a button press and a link (clip.power; tests).
@@ -18,7 +20,7 @@ sys.path.append(HERE + "/..")
 
 
 def parse(argv):
-    opts = {"--port": "47000", "--flash": "/tmp/postureclip-flash", "--motion": None,
+    opts = {"--port": None, "--flash": "/tmp/postureclip-flash", "--motion": None,
             "--board": "xiao_esp32c3", "--mem-report": None, "--journal": None,
             "--radio-window": None}
     i = 1
@@ -33,6 +35,8 @@ def parse(argv):
 
 def main():
     opts = parse(sys.argv)
+    if opts["--port"]:
+        sys.path.insert(0, HERE + "/standin")
     import bluetooth
     import simhw
     import world
@@ -41,7 +45,8 @@ def main():
 
     from clip import boards
 
-    bluetooth.listen_port = int(opts["--port"])
+    if opts["--port"]:
+        bluetooth.listen_port = int(opts["--port"])
     if opts["--radio-window"]:
         from clip import power
 
@@ -87,7 +92,8 @@ def main():
             return rec
 
         EventLog.append = journaled
-    print("virtual clip on 127.0.0.1:%s, flash %s" % (opts["--port"], flash))
+    where = "127.0.0.1:%s" % opts["--port"] if opts["--port"] else "the real BLE stack"
+    print("virtual clip on %s, flash %s" % (where, flash))
     import main  # noqa: F401  (runs the firmware)
 
 

@@ -21,7 +21,8 @@ class Switchable:
 def build(board, motion=None, imu=True, haptic=True, battery_mv=3900):
     """Attach the board's chips; returns (imu fake or None, haptic fake or None, motion)."""
     simhw.clear()
-    bluetooth._ble = None  # a fresh radio: its pump task belongs to the next event loop
+    if hasattr(bluetooth, "_ble"):  # the stand-in (firmware/sim/standin): a fresh radio
+        bluetooth._ble = None  # its pump task belongs to the next event loop
     source = Switchable(motion or Still())
     imu_fake = hap = None
     if imu:

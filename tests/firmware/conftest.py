@@ -10,7 +10,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE / "cpython_shims"), str(HERE.parents[1] / "firmware"),
-                str(HERE.parents[1] / "firmware" / "sim"), str(HERE)]
+                str(HERE.parents[1] / "firmware" / "sim"),
+                str(HERE.parents[1] / "firmware" / "sim" / "standin"), str(HERE)]
 
 from mpharness import run_in_micropython  # noqa: E402
 

@@ -35,7 +35,7 @@ def micropython_exe() -> str:
 
 def micropython_path(*extra: Path) -> str:
     """MICROPYPATH for firmware code: frozen modules (asyncio), the firmware, the sim."""
-    parts = [".frozen", str(FIRMWARE), str(SIM), *map(str, extra)]
+    parts = [".frozen", str(FIRMWARE), str(SIM), str(SIM / "standin"), *map(str, extra)]
     return os.pathsep.join(parts)
 
 

@@ -53,7 +53,12 @@ P_NOTIFY = const(0x90)  # u16 handle, data
 P_DISCONNECTED = const(0x91)
 
 ATT_OK = const(0)
-ATT_INSUFFICIENT_ENCRYPTION = const(0x0F)
+ATT_INSUFFICIENT_AUTHENTICATION = const(0x05)  # NimBLE: no key stored for the peer
+ATT_INSUFFICIENT_ENCRYPTION = const(0x0F)  # NimBLE: a key is stored, the link is not encrypted
+# the real module's config(): keys it sets, and the subset it can read back (others raise)
+CONFIG_SET = ("gap_name", "rxbuf", "mtu", "addr_mode", "bond", "mitm", "io", "le_secure")
+CONFIG_GET = ("mac", "addr_mode", "gap_name", "rxbuf", "mtu")
+ENODEV = const(19)
 ENOMEM = const(12)
 
 LINK_INTERVAL_MS = 15
@@ -128,10 +133,22 @@ class _Ble:
         return self._active
 
     def config(self, *names, **kw):
+        # as extmod/modbluetooth.c: one name to read, or keywords to set; anything else raises
         if names:
+            if len(names) != 1 or kw:
+                raise TypeError("must query one param")
+            if names[0] not in CONFIG_GET:
+                raise ValueError("unknown config param")
+            if not self._active:
+                raise OSError(ENODEV)
             if names[0] == "mac":
                 return (0, b"\x24\x6f\x28\x01\x02\x03")
             return self._cfg.get(names[0])
+        for k in kw:
+            if k not in CONFIG_SET:
+                raise ValueError("unknown config param")
+        if not self._active and ("gap_name" in kw or "mtu" in kw or "addr_mode" in kw):
+            raise OSError(ENODEV)
         self._cfg.update(kw)
         return None
 
@@ -303,6 +320,11 @@ class _Ble:
             if self._sock is None:
                 return
 
+    def _att_security_error(self):
+        if self._irq(_IRQ_GET_SECRET, (1, 0, self.peer)) is not None:
+            return ATT_INSUFFICIENT_ENCRYPTION
+        return ATT_INSUFFICIENT_AUTHENTICATION
+
     def _handle(self, kind, p):
         if kind == C_KICK:
             self._send(P_DISCONNECTED, b"")
@@ -348,7 +370,7 @@ class _Ble:
                 self._send(P_WRITE_RESP, b"\x03")  # write not permitted
                 return
             if props[1] & FLAG_WRITE_ENCRYPTED and not self.encrypted:
-                self._send(P_WRITE_RESP, bytes((ATT_INSUFFICIENT_ENCRYPTION,)))
+                self._send(P_WRITE_RESP, bytes((self._att_security_error(),)))
                 return
             self._values[h] = data
             self._send(P_WRITE_RESP, b"\x00")
@@ -365,7 +387,7 @@ class _Ble:
             if props is None:
                 self._send(P_READ_RESP, b"\x01")
             elif props[1] & FLAG_READ_ENCRYPTED and not self.encrypted:
-                self._send(P_READ_RESP, bytes((ATT_INSUFFICIENT_ENCRYPTION,)))
+                self._send(P_READ_RESP, bytes((self._att_security_error(),)))
             else:
                 self._send(P_READ_RESP, b"\x00" + self._values.get(h, b""))
         elif kind == C_PAIR:
@@ -374,7 +396,7 @@ class _Ble:
             key = self.peer
             stored = self._irq(_IRQ_GET_SECRET, (1, 0, key))
             bonded = stored is not None
-            if not bonded and self._cfg.get("bondable", True):
+            if not bonded and self._cfg.get("bond", False):
                 ltk = os.urandom(16)
                 bonded = bool(self._irq(_IRQ_SET_SECRET, (1, key, ltk)))
             self.encrypted = True
