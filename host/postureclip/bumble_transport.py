@@ -1,0 +1,207 @@
+"""The host's side through a complete Bluetooth host stack of its own: bumble.
+
+``BumbleTransport`` is a ``Transport`` (see transport.py) on bumble's host: a real GATT
+client, SMP pairing with LE Secure Connections and bonding (Just Works: the clip has no
+display or keys), and the ATT MTU exchange. Its controller can be a virtual one on
+``postureclip.radio``'s air (in this process, or served over HCI on TCP by
+``python -m postureclip.radio --hci-tcp PORT``), or any controller bumble's transports reach
+(for example a USB dongle: ``usb:0``), which makes it a BlueZ-free path to a real clip too.
+
+One ``Central`` (a powered-on bumble device with its bond store) serves any number of
+``BumbleTransport`` connection attempts, one after the other.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from bumble import hci
+from bumble.core import UUID, PhysicalTransport, ProtocolError
+from bumble.device import Advertisement, Connection, Device, Peer
+from bumble.keys import JsonKeyStore, KeyStore, MemoryKeyStore
+from bumble.pairing import PairingConfig, PairingDelegate
+
+from .errors import ConnectionFailed, EncryptionRequired
+from .protocol import SERVICE_UUID
+from .transport import Found, Notify
+
+# ATT errors a central gets for a write that needs an encrypted link: NimBLE answers 0x05
+# (Insufficient Authentication) when it holds no key for the central, 0x0F (Insufficient
+# Encryption) when it does.
+ATT_SECURITY_ERRORS = (0x05, 0x0F)
+CENTRAL_ADDRESS = "F0:00:00:00:00:01"  # static random address of the virtual central
+
+
+class Central:
+    """A bumble device acting as the central, with its bonds (in memory, or a JSON file)."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    @classmethod
+    async def open(cls, hci_spec: str | None = None, *, source: Any = None, sink: Any = None,
+                   address: str = CENTRAL_ADDRESS, keys: str | None = None) -> Central:
+        """Power on a central on ``hci_spec`` (a bumble transport: ``tcp-client:HOST:PORT``,
+        ``usb:0``...) or on an HCI ``source``/``sink`` pair (a controller in this process);
+        ``keys`` is a JSON file that keeps bonds across runs (default: memory only)."""
+        if hci_spec is not None:
+            from bumble.transport import open_transport
+
+            transport = await open_transport(hci_spec)
+            source, sink = transport.source, transport.sink
+        device = Device.with_hci("postureclip host", hci.Address(address), source, sink)
+        store: KeyStore = (JsonKeyStore(namespace=None, filename=keys) if keys
+                           else MemoryKeyStore())
+        device.keystore = store
+        device.pairing_config_factory = lambda _c: PairingConfig(
+            sc=True, mitm=False, bonding=True,
+            delegate=PairingDelegate(io_capability=PairingDelegate.NO_OUTPUT_NO_INPUT))
+        await device.power_on()
+        return cls(device)
+
+    async def forget(self) -> None:
+        """Drop every bond this central holds (a laptop that forgot the clip)."""
+        store = self.device.keystore
+        if store is not None:
+            for name, _keys in await store.get_all():
+                await store.delete(name)
+
+
+def _found(ad: Advertisement) -> Found | None:
+    from bumble.core import AdvertisingData
+
+    uuids = ad.data.get(AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS) or []
+    if not any(str(u).lower() == SERVICE_UUID for u in uuids):
+        return None
+    name = ad.data.get(AdvertisingData.COMPLETE_LOCAL_NAME)
+    battery = None
+    for entry in ad.data.get_all(AdvertisingData.SERVICE_DATA_16_BIT_UUID) or []:
+        uuid, data = entry
+        if uuid == UUID.from_16_bits(0x180F) and data:
+            battery = data[0]
+    return Found(str(ad.address), name if isinstance(name, str) else None, ad.rssi,
+                 ad.address, battery)
+
+
+class BumbleTransport:
+    """One connection attempt to a clip through ``central`` (see ``transport.Transport``)."""
+
+    def __init__(self, central: Central) -> None:
+        self.central = central
+        self.mtu = 23
+        self.connection: Connection | None = None
+        self.peer: Peer | None = None
+        self._chars: dict[str, Any] = {}
+
+    async def scan(self, timeout: float = 5.0, first: bool = True) -> list[Found]:
+        device = self.central.device
+        seen: dict[str, Found] = {}
+        got_one = asyncio.Event()
+
+        def on_advertisement(ad: Advertisement) -> None:
+            found = _found(ad)
+            if found is not None:
+                seen[found.address] = found
+                got_one.set()
+
+        device.on(device.EVENT_ADVERTISEMENT, on_advertisement)
+        try:
+            await device.start_scanning(active=True, filter_duplicates=False)
+            with contextlib.suppress(TimeoutError):
+                if first:
+                    await asyncio.wait_for(got_one.wait(), timeout)
+                else:
+                    await asyncio.sleep(timeout)
+        finally:
+            device.remove_listener(device.EVENT_ADVERTISEMENT, on_advertisement)
+            with contextlib.suppress(Exception):
+                await device.stop_scanning()
+        return sorted(seen.values(), key=lambda f: -(f.rssi or -999))
+
+    async def connect(self, found: Found, timeout: float,
+                      on_disconnect: Callable[[], None]) -> None:
+        device = self.central.device
+        try:
+            connection = await device.connect(found.handle or found.address,
+                                              transport=PhysicalTransport.LE, timeout=timeout)
+        except (hci.HCI_Error, TimeoutError, OSError, asyncio.CancelledError) as e:
+            raise ConnectionFailed(f"cannot connect to {found.address}: {e!r}") from None
+        self.connection = connection
+        connection.on(connection.EVENT_DISCONNECTION, lambda *_: on_disconnect())
+        peer = Peer(connection)
+        self.peer = peer
+        try:
+            self.mtu = await asyncio.wait_for(peer.request_mtu(247), timeout)
+            await asyncio.wait_for(peer.discover_services(), timeout)
+            await asyncio.wait_for(peer.discover_characteristics(), timeout)
+            for service in peer.services:
+                for char in service.characteristics:
+                    self._chars.setdefault(str(char.uuid).lower(), char)
+        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
+            raise ConnectionFailed(f"GATT set-up with {found.address} failed: {e!r}") from None
+
+    def _char(self, uuid: str) -> Any:
+        if self.peer is None or self.connection is None:
+            raise ConnectionFailed("not connected")
+        u = uuid.lower()
+        char = self._chars.get(u)
+        if char is None:  # bumble names 16-bit UUIDs by their short form
+            char = next((c for c in self.peer.get_characteristics_by_uuid(UUID(u))), None)
+        if char is None:
+            raise ConnectionFailed(f"the clip has no characteristic {uuid}")
+        return char
+
+    async def disconnect(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.connection.disconnect()
+
+    async def pair(self) -> None:
+        connection = self.connection
+        if connection is None:
+            raise ConnectionFailed("not connected")
+        keys = None
+        store = self.central.device.keystore
+        if store is not None:
+            keys = await store.get(str(connection.peer_address))
+        try:
+            if keys is not None and keys.ltk is not None:
+                try:
+                    await connection.encrypt()  # the stored bond re-encrypts
+                    return
+                except (hci.HCI_Error, ProtocolError):
+                    pass  # the clip lost its side of the bond: pair again
+            await connection.pair()
+            if not connection.is_encrypted:
+                await connection.encrypt()
+        except (hci.HCI_Error, ProtocolError, TimeoutError) as e:
+            raise ConnectionFailed(f"pairing failed: {e!r}") from None
+
+    async def start_notify(self, uuid: str, callback: Notify) -> None:
+        char = self._char(uuid)
+        try:
+            await char.subscribe(lambda value: callback(bytes(value)))
+        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
+            raise ConnectionFailed(f"cannot subscribe to {uuid}: {e!r}") from None
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        char = self._char(uuid)
+        try:
+            await char.write_value(data, with_response=True)
+        except ProtocolError as e:
+            if e.error_code in ATT_SECURITY_ERRORS:
+                raise EncryptionRequired(
+                    f"the clip needs an encrypted link (ATT error {e.error_code:#04x})"
+                ) from None
+            raise ConnectionFailed(f"write to {uuid} failed: {e!r}") from None
+        except (TimeoutError, hci.HCI_Error) as e:
+            raise ConnectionFailed(f"write to {uuid} failed: {e!r}") from None
+
+    async def read(self, uuid: str) -> bytes:
+        char = self._char(uuid)
+        try:
+            return bytes(await char.read_value())
+        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
+            raise ConnectionFailed(f"read of {uuid} failed: {e!r}") from None
