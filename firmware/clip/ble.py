@@ -165,7 +165,7 @@ class Peripheral:
     def _irq(self, event, data):
         try:
             return self._on_irq(event, data)
-        except Exception as e:  # noqa: BLE001 - one escaping would disable the handler for good
+        except Exception as e:  # one escaping would disable the handler for good
             self.irq_errors += 1
             self.irq_error = e
             return None

@@ -57,3 +57,67 @@ def test_clip_boots_pairs_and_syncs_on_the_real_stack(tmp_path: Path) -> None:
             await clip.kill()
 
     asyncio.run(scenario())
+
+
+def _bonds(flash: Path) -> dict[str, str]:
+    import json
+
+    return dict(json.loads((flash / "bonds.json").read_text()))
+
+
+def test_identity_key_from_the_first_boot_survives_restarts(tmp_path: Path) -> None:
+    # the IRQ handler is installed before active(True): the first activation already asks
+    # for the clip's identity key (secret type 10) and the clip stores it; later boots read
+    # it back instead of making a new identity
+    async def scenario() -> None:
+        air = Air(seed=2)
+        clip = await RealClip(air, tmp_path).start()
+        try:
+            await asyncio.sleep(1.5)  # the task writes the flash after the IRQ
+            first = {k: v for k, v in _bonds(clip.flash).items() if k.startswith("10:")}
+            assert len(first) == 1, _bonds(clip.flash)
+            for _ in range(2):
+                await clip.restart()
+                await asyncio.sleep(1.0)
+                again = {k: v for k, v in _bonds(clip.flash).items() if k.startswith("10:")}
+                assert again == first
+        finally:
+            await clip.kill()
+
+    asyncio.run(scenario())
+
+
+def test_a_central_that_forgot_the_clip_pairs_again_and_a_new_central_bonds_too(
+        tmp_path: Path) -> None:
+    # A laptop that forgot the clip pairs again: NimBLE deletes the old bond in a loop that
+    # runs while the app says a delete succeeded; it used to spin forever (a hang and flash
+    # wear). A second central (another address) bonds beside the first.
+    async def scenario() -> None:
+        air = Air(seed=3)
+        clip = await RealClip(air, tmp_path).start()
+        try:
+            laptop = await central_on(air)
+            async with Clip(transport_factory(laptop)) as c:
+                await c.command(Opcode.GET_STATUS)
+            bonds_before = _bonds(clip.flash)
+            await laptop.forget()
+            await asyncio.sleep(0.5)
+            async with Clip(transport_factory(laptop), connect_timeout=10) as c:
+                await asyncio.wait_for(c.command(Opcode.GET_STATUS), 10)
+            await asyncio.sleep(0.5)
+            bonds_after = _bonds(clip.flash)
+            # the same central, new keys: its entries were replaced, not added
+            assert len(bonds_after) == len(bonds_before)
+            assert bonds_after != bonds_before
+            phone = await central_on(air, address="F0:00:00:00:00:02")
+            async with Clip(transport_factory(phone)) as c:
+                await c.command(Opcode.GET_STATUS)
+            await asyncio.sleep(0.5)
+            assert len(_bonds(clip.flash)) > len(bonds_after)
+            async with Clip(transport_factory(laptop)) as c:  # the first still re-encrypts
+                await c.command(Opcode.GET_STATUS)
+            assert "Traceback" not in clip.text(), clip.text()
+        finally:
+            await clip.kill()
+
+    asyncio.run(scenario())
