@@ -25,12 +25,9 @@ from bumble.pairing import PairingConfig, PairingDelegate
 
 from .errors import ConnectionFailed, EncryptionRequired
 from .protocol import SERVICE_UUID
+from .simlink import ATT_SECURITY_ERRORS
 from .transport import Found, Notify
 
-# ATT errors a central gets for a write that needs an encrypted link: NimBLE answers 0x05
-# (Insufficient Authentication) when it holds no key for the central, 0x0F (Insufficient
-# Encryption) when it does.
-ATT_SECURITY_ERRORS = (0x05, 0x0F)
 CENTRAL_ADDRESS = "F0:00:00:00:00:01"  # static random address of the virtual central
 
 

@@ -17,7 +17,9 @@ from .errors import PostureclipError
  C_KICK, C_BUTTON) = range(1, 12)
 P_CONNECTED, P_MTU, P_WRITE_RESP, P_READ_RESP, P_PAIRED, P_ADV = 0x81, 0x83, 0x84, 0x86, 0x87, 0x88
 P_NOTIFY, P_DISCONNECTED = 0x90, 0x91
-ATT_INSUFFICIENT_ENCRYPTION = 0x0F
+ATT_INSUFFICIENT_AUTHENTICATION = 0x05  # NimBLE: not encrypted, no key for the peer
+ATT_INSUFFICIENT_ENCRYPTION = 0x0F  # NimBLE: not encrypted, though a key for the peer is stored
+ATT_SECURITY_ERRORS = (ATT_INSUFFICIENT_AUTHENTICATION, ATT_INSUFFICIENT_ENCRYPTION)
 
 
 class LinkError(PostureclipError):

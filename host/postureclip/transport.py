@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from .errors import ConnectionFailed, EncryptionRequired
 from .protocol import SERVICE_UUID
-from .simlink import ATT_INSUFFICIENT_ENCRYPTION, LinkError, SimLink
+from .simlink import ATT_SECURITY_ERRORS, LinkError, SimLink
 
 Notify = Callable[[bytes], None]
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
@@ -158,7 +158,7 @@ class SimTransport:
             status = await self._require().write(self._handle(uuid), data)
         except LinkError as e:
             raise ConnectionFailed(str(e)) from None
-        if status == ATT_INSUFFICIENT_ENCRYPTION:
+        if status in ATT_SECURITY_ERRORS:
             raise EncryptionRequired("the clip needs an encrypted link for this: pair first")
         if status:
             raise ConnectionFailed(f"write refused with ATT error 0x{status:02x}")
@@ -168,7 +168,7 @@ class SimTransport:
             status, data = await self._require().read(self._handle(uuid))
         except LinkError as e:
             raise ConnectionFailed(str(e)) from None
-        if status == ATT_INSUFFICIENT_ENCRYPTION:
+        if status in ATT_SECURITY_ERRORS:
             raise EncryptionRequired("the clip needs an encrypted link for this: pair first")
         return data
 
