@@ -1,6 +1,7 @@
 """Test-session ordering for ``make test`` (pytest -n 2 --maxschedchunk=1).
 
-The 10-minute soak and the 200-fault sync test take most of the suite's time. The soak is
+The 10-minute soak and the 200-fault sync test (on the real Bluetooth stack) take most of
+the suite's time. The soak is
 collected first, so that it starts at once on one worker, and the fault test last, so that it
 runs on the other worker once that one has taken the short tests; collected where they fell,
 the soak started after minutes of other tests (14.6 minutes on a clean clone), and with both

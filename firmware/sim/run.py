@@ -70,10 +70,15 @@ def main():
         import asyncio
         import gc
 
+        import micropython
+
         async def report(every):
             while True:
                 gc.collect()
                 print("mem_free", gc.mem_free(), "mem_alloc", gc.mem_alloc())
+                # its last line has "max free sz: N" (blocks of 4 words): the largest
+                # allocation that would still succeed; fragmentation shows here first
+                micropython.mem_info()
                 await asyncio.sleep(every)
 
         opts["task"] = asyncio.create_task(report(float(opts["--mem-report"])))

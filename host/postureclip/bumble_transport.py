@@ -19,6 +19,7 @@ from typing import Any
 
 from bumble import hci
 from bumble.core import UUID, PhysicalTransport, ProtocolError
+from bumble.core import TimeoutError as BumbleTimeout
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.keys import JsonKeyStore, KeyStore, MemoryKeyStore
 from bumble.pairing import PairingConfig, PairingDelegate
@@ -29,19 +30,22 @@ from .simlink import ATT_SECURITY_ERRORS
 from .transport import Found, Notify
 
 CENTRAL_ADDRESS = "F0:00:00:00:00:01"  # static random address of the virtual central
+DISCONNECT_TIMEOUT_S = 5.0  # a controller that never confirms a disconnect must not hang us
 
 
 class Central:
     """A bumble device acting as the central, with its bonds (in memory, or a JSON file)."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, controller: Any = None) -> None:
         self.device = device
+        self.controller = controller  # the in-process controller, when it is one
 
     @classmethod
     async def open(cls, hci_spec: str | None = None, *, source: Any = None, sink: Any = None,
-                   address: str = CENTRAL_ADDRESS, keys: str | None = None) -> Central:
+                   address: str = CENTRAL_ADDRESS, keys: str | None = None,
+                   controller: Any = None) -> Central:
         """Power on a central on ``hci_spec`` (a bumble transport: ``tcp-client:HOST:PORT``,
-        ``usb:0``...) or on an HCI ``source``/``sink`` pair (a controller in this process);
+        ``usb:0``...) or on an HCI ``source``/``sink`` pair (``controller``, in this process);
         ``keys`` is a JSON file that keeps bonds across runs (default: memory only)."""
         if hci_spec is not None:
             from bumble.transport import open_transport
@@ -56,7 +60,7 @@ class Central:
             sc=True, mitm=False, bonding=True,
             delegate=PairingDelegate(io_capability=PairingDelegate.NO_OUTPUT_NO_INPUT))
         await device.power_on()
-        return cls(device)
+        return cls(device, controller)
 
     async def forget(self) -> None:
         """Drop every bond this central holds (a laptop that forgot the clip)."""
@@ -82,6 +86,21 @@ def _found(ad: Advertisement) -> Found | None:
                  ad.address, battery)
 
 
+async def _gatt(op: Any, what: str) -> Any:
+    """Await a GATT operation; a link loss under it is ``ConnectionFailed``. bumble cancels
+    the pending ATT request's future when the link drops: that cancellation is the link's,
+    not ours, unless this task itself is being cancelled."""
+    try:
+        return await op
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        raise ConnectionFailed(f"{what}: the link went down") from None
+    except (TimeoutError, BumbleTimeout, hci.HCI_Error) as e:
+        raise ConnectionFailed(f"{what} failed: {e!r}") from None
+
+
 class BumbleTransport:
     """One connection attempt to a clip through ``central`` (see ``transport.Transport``)."""
 
@@ -89,6 +108,7 @@ class BumbleTransport:
         self.central = central
         self.mtu = 23
         self.connection: Connection | None = None
+        self.linked = False
         self.peer: Peer | None = None
         self._chars: dict[str, Any] = {}
 
@@ -126,18 +146,25 @@ class BumbleTransport:
         except (hci.HCI_Error, TimeoutError, OSError, asyncio.CancelledError) as e:
             raise ConnectionFailed(f"cannot connect to {found.address}: {e!r}") from None
         self.connection = connection
-        connection.on(connection.EVENT_DISCONNECTION, lambda *_: on_disconnect())
+        self.linked = True
+
+        def disconnected(*_: object) -> None:
+            self.linked = False
+            on_disconnect()
+
+        connection.on(connection.EVENT_DISCONNECTION, disconnected)
         peer = Peer(connection)
         self.peer = peer
+        what = f"GATT set-up with {found.address}"
         try:
-            self.mtu = await asyncio.wait_for(peer.request_mtu(247), timeout)
-            await asyncio.wait_for(peer.discover_services(), timeout)
-            await asyncio.wait_for(peer.discover_characteristics(), timeout)
-            for service in peer.services:
-                for char in service.characteristics:
-                    self._chars.setdefault(str(char.uuid).lower(), char)
-        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
-            raise ConnectionFailed(f"GATT set-up with {found.address} failed: {e!r}") from None
+            self.mtu = await _gatt(asyncio.wait_for(peer.request_mtu(247), timeout), what)
+            await _gatt(asyncio.wait_for(peer.discover_services(), timeout), what)
+            await _gatt(asyncio.wait_for(peer.discover_characteristics(), timeout), what)
+        except ProtocolError as e:
+            raise ConnectionFailed(f"{what} failed: {e!r}") from None
+        for service in peer.services:
+            for char in service.characteristics:
+                self._chars.setdefault(str(char.uuid).lower(), char)
 
     def _char(self, uuid: str) -> Any:
         if self.peer is None or self.connection is None:
@@ -151,9 +178,9 @@ class BumbleTransport:
         return char
 
     async def disconnect(self) -> None:
-        if self.connection is not None:
+        if self.connection is not None and self.linked:
             with contextlib.suppress(Exception):
-                await self.connection.disconnect()
+                await asyncio.wait_for(self.connection.disconnect(), DISCONNECT_TIMEOUT_S)
 
     async def pair(self) -> None:
         connection = self.connection
@@ -166,39 +193,40 @@ class BumbleTransport:
         try:
             if keys is not None and keys.ltk is not None:
                 try:
-                    await connection.encrypt()  # the stored bond re-encrypts
+                    await _gatt(connection.encrypt(), "encryption")  # the stored bond
                     return
-                except (hci.HCI_Error, ProtocolError):
-                    pass  # the clip lost its side of the bond: pair again
-            await connection.pair()
+                except (ConnectionFailed, ProtocolError):
+                    if not self.linked:
+                        raise
+                    # the clip lost its side of the bond: pair again
+            await _gatt(connection.pair(), "pairing")
             if not connection.is_encrypted:
-                await connection.encrypt()
-        except (hci.HCI_Error, ProtocolError, TimeoutError) as e:
+                await _gatt(connection.encrypt(), "encryption")
+        except ProtocolError as e:
             raise ConnectionFailed(f"pairing failed: {e!r}") from None
 
     async def start_notify(self, uuid: str, callback: Notify) -> None:
         char = self._char(uuid)
         try:
-            await char.subscribe(lambda value: callback(bytes(value)))
-        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
+            await _gatt(char.subscribe(lambda value: callback(bytes(value))),
+                        f"subscribing to {uuid}")
+        except ProtocolError as e:
             raise ConnectionFailed(f"cannot subscribe to {uuid}: {e!r}") from None
 
     async def write(self, uuid: str, data: bytes) -> None:
         char = self._char(uuid)
         try:
-            await char.write_value(data, with_response=True)
+            await _gatt(char.write_value(data, with_response=True), f"write to {uuid}")
         except ProtocolError as e:
             if e.error_code in ATT_SECURITY_ERRORS:
                 raise EncryptionRequired(
                     f"the clip needs an encrypted link (ATT error {e.error_code:#04x})"
                 ) from None
             raise ConnectionFailed(f"write to {uuid} failed: {e!r}") from None
-        except (TimeoutError, hci.HCI_Error) as e:
-            raise ConnectionFailed(f"write to {uuid} failed: {e!r}") from None
 
     async def read(self, uuid: str) -> bytes:
         char = self._char(uuid)
         try:
-            return bytes(await char.read_value())
-        except (ProtocolError, TimeoutError, hci.HCI_Error) as e:
+            return bytes(await _gatt(char.read_value(), f"read of {uuid}"))
+        except ProtocolError as e:
             raise ConnectionFailed(f"read of {uuid} failed: {e!r}") from None

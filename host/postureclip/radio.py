@@ -74,11 +74,15 @@ class _Advertiser(LegacyAdvertiser):
 
 @dataclasses.dataclass
 class _Channel:
-    """One direction of one connection: PDUs waiting for a connection event."""
+    """One direction of one connection: PDUs waiting for a connection event. Bound to the
+    two ``Connection`` objects, so a later link between the same addresses never receives
+    what was queued for an earlier one."""
 
     sender: VirtualController
     self_address: hci.Address
     peer_address: hci.Address
+    connection: Connection | None = None  # the sender's side
+    peer_connection: Connection | None = None  # the receiver's side, once seen
     pending: deque[tuple[str, Any]] = dataclasses.field(default_factory=deque)
 
 
@@ -127,6 +131,15 @@ class VirtualController(Controller):
         self.link.drop_connections(self)
         self.le_connections.clear()
         return super().on_hci_reset_command(command)
+
+    def on_hci_disconnect_command(self, command: hci.HCI_Disconnect_Command) -> None:
+        if self.find_le_connection_by_handle(command.connection_handle) is None:
+            # a link that is already gone: a real controller says so at once (bumble would
+            # answer "pending" and never complete, leaving the host waiting for ever)
+            self._send_hci_command_status(
+                hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR, command.op_code)
+            return None
+        return super().on_hci_disconnect_command(command)
 
     def on_hci_le_create_connection_cancel_command(self, command: Any) -> Any:
         pending = self.pending_le_connection
@@ -196,7 +209,7 @@ class Air(LocalLink):
         self.event_loss = 0.0
         self.rng = random.Random(seed)
         self._outage_until = 0.0
-        self._channels: dict[tuple[int, hci.Address, hci.Address], _Channel] = {}
+        self._channels: dict[tuple[Any, ...], _Channel] = {}
         self._last_good: dict[frozenset[tuple[int, int]], float] = {}
         self._ticker: asyncio.Task[None] | None = None
         self.events_lost = 0  # counters for tests and benchmarks
@@ -227,6 +240,9 @@ class Air(LocalLink):
         super().remove_controller(controller)
 
     def _time_out(self, controller: Controller, connection: Connection) -> None:
+        for key in [k for k, ch in self._channels.items()
+                    if connection in (ch.connection, ch.peer_connection)]:
+            del self._channels[key]  # what was in flight on a lost link is gone with it
         if controller.le_connections.get(connection.peer_address) is connection:
             self.links_lost += 1
             controller.on_le_disconnected(connection, CONNECTION_TIMEOUT)
@@ -254,11 +270,11 @@ class Air(LocalLink):
                   item: Any) -> None:
         if not isinstance(sender, VirtualController):
             raise TypeError("the air carries only VirtualController links")
-        key = (id(sender), connection.self_address, connection.peer_address)
+        key = (id(sender), id(connection))  # the channel holds the connection: ids stay unique
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = _Channel(sender, connection.self_address,
-                                                     connection.peer_address)
+                                                     connection.peer_address, connection)
         channel.pending.append((kind, item))
         self._ensure_ticker()
 
@@ -310,14 +326,20 @@ class Air(LocalLink):
             for key, channel in list(self._channels.items()):
                 self._service(key, channel, failed)
 
-    def _service(self, key: tuple[int, hci.Address, hci.Address], channel: _Channel,
+    def _service(self, key: tuple[Any, ...], channel: _Channel,
                  failed: set[frozenset[tuple[int, int]]]) -> None:
         sender = channel.sender
         connection = sender.le_connections.get(channel.peer_address)
+        if channel.connection is not None and connection is not channel.connection:
+            connection = None  # the sender's side of this link is gone
         receiver = self.find_le_controller(channel.peer_address)
         peer_connection = None
         if receiver is not None:
             peer_connection = receiver.le_connections.get(channel.self_address)
+            if channel.peer_connection is None:
+                channel.peer_connection = peer_connection
+            elif peer_connection is not channel.peer_connection:
+                peer_connection = None  # a newer link between the same addresses
         if connection is not None and peer_connection is not None and failed and frozenset(
                 {(id(sender), connection.handle),
                  (id(receiver), peer_connection.handle)}) in failed:

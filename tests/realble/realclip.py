@@ -8,6 +8,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from bumble.keys import KeyStore
 from bumble.transport.common import AsyncPipeSink
 
 from postureclip.bumble_transport import BumbleTransport, Central
@@ -87,10 +88,16 @@ class RealClip:
         return "".join(self.output)
 
 
-async def central_on(air: Air, address: str = "F0:00:00:00:00:01") -> Central:
+async def central_on(air: Air, address: str = "F0:00:00:00:00:01",
+                     keys: KeyStore | None = None) -> Central:
+    """A host on its own controller of ``air``; ``keys``: the bonds of an earlier host
+    process (a restarted laptop keeps them)."""
     controller = VirtualController("host", air)
-    return await Central.open(source=controller, sink=AsyncPipeSink(controller),
-                              address=address)
+    central = await Central.open(source=controller, sink=AsyncPipeSink(controller),
+                                 address=address, controller=controller)
+    if keys is not None:
+        central.device.keystore = keys
+    return central
 
 
 def transport_factory(central: Central):  # type: ignore[no-untyped-def]

@@ -1,0 +1,139 @@
+"""Sync through a breakable link on the real stack: the clip's NimBLE and the host's bumble
+on the virtual radio, with link losses (every connection event failing past the supervision
+time-out), delay spells (a share of connection events failing: the link layer retransmits)
+and hosts that drop the link mid-transfer, at random moments of a log transfer. The store
+must then hold exactly the records the clip completed (its journal): 0 lost, 0 duplicated,
+0 altered, and the clip must print no traceback.
+
+Also the clip's power cut (SIGKILL mid-anything: its controller dies with it; records complete
+on flash count as completed) and the host vanishing (its controller goes silent; a new host
+process with the same bonds takes over). POSTURECLIP_REAL_FAULTS sets how many (default 200)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from postureclip.client import Clip
+from postureclip.errors import PostureclipError
+from postureclip.protocol import Opcode, decode_record
+from postureclip.radio import Air
+from postureclip.store import Store
+
+from .realclip import RealClip, central_on, transport_factory
+
+FAULTS = int(os.environ.get("POSTURECLIP_REAL_FAULTS", "200"))
+TIME_LIMIT_S = float(os.environ.get("POSTURECLIP_REAL_FAULTS_S", "900"))
+
+
+def read_journal(path: Path, truth: dict[int, bytes]) -> None:
+    if path.exists():
+        for line in path.read_text().splitlines():
+            seq, hexrec = line.split()
+            truth[int(seq)] = bytes.fromhex(hexrec)
+
+
+def read_flash(flash: Path, truth: dict[int, bytes]) -> None:
+    """After a power cut: a record complete on flash exists even if the kill came before
+    its journal line."""
+    for seg in sorted((flash / "log").glob("*.seg")):
+        data = seg.read_bytes()
+        off = 0
+        while off < len(data):
+            try:
+                rec, size = decode_record(data, off)
+            except PostureclipError:
+                break
+            truth.setdefault(rec.seq, data[off:off + size])
+            off += size
+
+
+def test_sync_survives_faults_on_the_real_stack(tmp_path: Path) -> None:
+    rng = random.Random(20261129)
+    faults: Counter[str] = Counter()
+    truth: dict[int, bytes] = {}
+    journal = tmp_path / "journal.txt"
+    kinds = ["link lost", "delay spell", "host drops link", "clip power cut", "host vanishes"]
+
+    async def inject(air: Air, clip: RealClip, session: dict[str, Any]) -> None:
+        await asyncio.sleep(rng.uniform(0.05, 0.4))
+        kind = rng.choice(kinds)
+        faults[kind] += 1
+        print(f"fault {sum(faults.values())}: {kind}", flush=True)
+        c: Clip = session["client"]
+        if kind == "link lost":
+            air.outage(air.supervision_timeout_s + 0.3)
+            await asyncio.sleep(air.supervision_timeout_s + 0.3)
+        elif kind == "delay spell":
+            air.event_loss = 0.6
+            await asyncio.sleep(rng.uniform(0.3, 1.2))
+            air.event_loss = 0.0
+        elif kind == "host drops link":
+            if c.t is not None:
+                await c.t.disconnect()
+        elif kind == "clip power cut":
+            await clip.kill()
+            read_journal(journal, truth)
+            read_flash(clip.flash, truth)
+            await clip.start()
+        else:  # the laptop's process dies: its controller goes silent, the clip times out
+            session["vanished"] = True
+            air.remove_controller(session["central"].controller)
+            session["sync"].cancel()  # that process's sync dies with it
+
+    async def scenario() -> None:
+        air = Air(seed=7, supervision_timeout_s=1.0)
+        clip = await RealClip(air, tmp_path, extra=["--journal", str(journal)]).start()
+        keys = None
+        device = ""
+        try:
+            with Store(tmp_path / "store.db") as store:
+                while sum(faults.values()) < FAULTS:
+                    central = await central_on(air, keys=keys)
+                    keys = central.device.keystore
+                    session: dict[str, Any] = {"central": central, "vanished": False}
+                    c = Clip(transport_factory(central), connect_timeout=5, retries=20)
+                    session["client"] = c
+                    await c.connect()
+                    while sum(faults.values()) < FAULTS and not session["vanished"]:
+                        for i in range(rng.randint(5, 20)):  # each snooze logs a record
+                            with contextlib.suppress(PostureclipError):
+                                await c.command(Opcode.SNOOZE, i % 2)
+                        session["sync"] = asyncio.create_task(c.sync(store))
+                        fault = asyncio.create_task(inject(air, clip, session))
+                        with contextlib.suppress(PostureclipError, asyncio.CancelledError):
+                            await session["sync"]
+                        await fault
+                    device = device or c.device
+                    c.auto_reconnect = False
+                    with contextlib.suppress(PostureclipError):
+                        await asyncio.wait_for(c.close(), 10)
+                    if not session["vanished"]:  # that host process ends: its radio too
+                        air.remove_controller(central.controller)
+                central = await central_on(air, keys=keys)
+                async with Clip(transport_factory(central), connect_timeout=5, retries=20) as c:
+                    await c.sync(store)  # the last one without faults
+                stored = {r.seq: r.encode() for r in store.records(device)}
+                n_rows = store.count(device)
+            read_journal(journal, truth)
+            lost = sorted(set(truth) - set(stored))
+            extra = sorted(set(stored) - set(truth))
+            altered = [s for s in truth if s in stored and stored[s] != truth[s]]
+            print(f"real stack: {sum(faults.values())} faults {dict(faults)}; "
+                  f"{len(truth)} records completed by the clip, {n_rows} stored, "
+                  f"{len(lost)} lost, {n_rows - len(stored)} duplicated, {len(extra)} not in "
+                  f"the journal, {len(altered)} altered; "
+                  f"{air.events_lost} connection events failed, {air.links_lost} links lost")
+            assert not lost and not extra and not altered and n_rows == len(stored)
+            assert all(faults[k] > 0 for k in kinds) and air.links_lost > 0
+            text = clip.text()
+            assert "Traceback" not in text and "IRQ handler error" not in text, text
+        finally:
+            await clip.kill()
+            print("the clip's last lines:\n" + "".join(clip.output[-12:]))
+
+    asyncio.run(asyncio.wait_for(scenario(), TIME_LIMIT_S))
