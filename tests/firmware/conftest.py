@@ -54,12 +54,13 @@ class MicroPythonFailure(Exception):
 
 
 class MicroPythonItem(pytest.Item):
-    def __init__(self, *, func: str, **kwargs: object) -> None:
+    def __init__(self, *, func: str, bits: int = 64, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.func = func
+        self.bits = bits
 
     def runtest(self) -> None:
-        status, output = run_in_micropython(self.path, self.func)
+        status, output = run_in_micropython(self.path, self.func, bits=self.bits)
         if status != 0:
             raise MicroPythonFailure(output)
 
@@ -70,7 +71,7 @@ class MicroPythonItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.func}[micropython]"
+        return self.path, 0, self.name
 
 
 class MicroPythonModule(pytest.File):
@@ -80,6 +81,10 @@ class MicroPythonModule(pytest.File):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 yield MicroPythonItem.from_parent(self, name=f"{node.name}[micropython]",
                                                   func=node.name)
+                # and at the chip's word size: the 32-bit build of `make mpble` (31-bit small
+                # ints, 32-bit pointers for viper, heap objects the chip's size)
+                yield MicroPythonItem.from_parent(self, name=f"{node.name}[micropython-32bit]",
+                                                  func=node.name, bits=32)
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> MicroPythonModule | None:

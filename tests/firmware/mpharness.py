@@ -39,12 +39,26 @@ def micropython_path(*extra: Path) -> str:
     return os.pathsep.join(parts)
 
 
-def run_in_micropython(module: Path, func: str, heapsize: str = HEAPSIZE,
-                       timeout: float = TIMEOUT_S) -> tuple[int, str]:
-    """Run ``func`` of the test module at ``module`` in MicroPython; return (status, output)."""
-    env = dict(os.environ, MICROPYPATH=micropython_path(module.parent, TESTS))
+MPBLE_DIR = ROOT / ".venv" / "micropython-ble"
+MICROPYTHON32 = MPBLE_DIR / "ports" / "unix" / "build-x86" / "micropython"
+HEAPSIZE32 = "256K"  # the same objects at 32 bits take about half
+
+
+def run_in_micropython(module: Path, func: str, heapsize: str | None = None,
+                       timeout: float = TIMEOUT_S, bits: int = 64) -> tuple[int, str]:
+    """Run ``func`` of the test module at ``module`` in MicroPython (the 64-bit unix port, or
+    the 32-bit build of ``make mpble``); return (status, output)."""
+    path = micropython_path(module.parent, TESTS)
+    exe = micropython_exe()
+    if bits == 32:
+        if not MICROPYTHON32.exists():
+            raise RuntimeError(f"{MICROPYTHON32} is missing: `make mpble` builds it")
+        exe = str(MICROPYTHON32)
+        path += os.pathsep + str(MPBLE_DIR / "extmod")  # asyncio is not frozen in that build
+        heapsize = heapsize or HEAPSIZE32
+    env = dict(os.environ, MICROPYPATH=path)
     proc = subprocess.run(
-        [micropython_exe(), "-X", f"heapsize={heapsize}", str(RUNNER), module.stem, func],
+        [exe, "-X", f"heapsize={heapsize or HEAPSIZE}", str(RUNNER), module.stem, func],
         cwd=module.parent, env=env, capture_output=True, text=True, timeout=timeout,
     )
     return proc.returncode, proc.stdout + proc.stderr
