@@ -211,6 +211,7 @@ class Air(LocalLink):
         self._outage_until = 0.0
         self._channels: dict[tuple[Any, ...], _Channel] = {}
         self._last_good: dict[frozenset[tuple[int, int]], float] = {}
+        self._orphaned: dict[int, float] = {}  # id(connection) -> since when it has no peer
         self._ticker: asyncio.Task[None] | None = None
         self.events_lost = 0  # counters for tests and benchmarks
         self.links_lost = 0
@@ -304,12 +305,20 @@ class Air(LocalLink):
             links = list(self._links())
             if not links and not any(ch.pending for ch in self._channels.values()):
                 self._last_good.clear()
+                self._orphaned.clear()
                 return  # no connection: the ticker restarts with the next PDU
             failed: set[frozenset[tuple[int, int]]] = set()
             for c, connection in links:
                 peer = self._peer(connection)
                 if peer is None:
+                    # the other side is gone without a word (its LL_TERMINATE_IND was lost
+                    # with its radio, or it never completed): supervision time-out
+                    since = self._orphaned.setdefault(id(connection), now)
+                    if now - since >= self.supervision_timeout_s:
+                        del self._orphaned[id(connection)]
+                        self._time_out(c, connection)
                     continue
+                self._orphaned.pop(id(connection), None)
                 pair = frozenset({(id(c), connection.handle), (id(peer[0]), peer[1].handle)})
                 if pair in failed or (pair in self._last_good and self._last_good[pair] == now):
                     continue
