@@ -87,6 +87,8 @@ class Peripheral:
         self.inbox = []  # (conn, control write), appended by the IRQ handler, taken by the task
         self.link = None  # the connection the task has set up for (vs ``conn``: the IRQ's)
         self.bonds_dirty = False
+        self.links_ended = 0  # disconnects the IRQ saw; ``links_seen``: the task's count
+        self.links_seen = 0
         self.irq_errors = 0
         self.irq_error = None
         self.secrets = {}
@@ -176,6 +178,7 @@ class Peripheral:
             self.encrypted = False
             self.conn = data[0]
         elif event == _IRQ_CENTRAL_DISCONNECT:
+            self.links_ended += 1  # even one the task never saw begin
             if data[0] == self.conn:
                 self.conn = None
                 self.encrypted = False
@@ -226,14 +229,16 @@ class Peripheral:
         except OSError:
             pass  # the link is already gone: the task sees it next
 
-    def _link_down(self):
+    def _link_down(self, ended=False):
+        """The task's side of a link that ended (or, with ``ended``, of one that began and
+        ended between two of its steps: the radio window after a link opens all the same)."""
         was = self.link
         self.link = None
         self.queue = []
         self.transfer = None
         self.stream_buf = None
         self.app.stream_mode = P.STREAM_OFF
-        if was is None or not self.radio_on:
+        if (was is None and not ended) or not self.radio_on:
             return
         if self.secure_wanted != self.secure:  # the setting changed during the connection
             self.register(self.secure_wanted)
@@ -247,6 +252,10 @@ class Peripheral:
     def _housekeeping(self):
         """Act on what the IRQ handler recorded. The task's only entry to link state."""
         conn = self.conn
+        ended = self.links_ended
+        if ended != self.links_seen:
+            self.links_seen = ended
+            self._link_down(ended=True)
         if conn != self.link:
             if self.link is not None:
                 self._link_down()

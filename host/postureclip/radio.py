@@ -215,6 +215,7 @@ class Air(LocalLink):
         self._ticker: asyncio.Task[None] | None = None
         self.events_lost = 0  # counters for tests and benchmarks
         self.links_lost = 0
+        self.errors = 0  # exceptions in the air's own code (a test asserts there are none)
 
     # --- faults --------------------------------------------------------------------------
     def outage(self, seconds: float) -> None:
@@ -298,42 +299,51 @@ class Air(LocalLink):
                 yield c, connection
 
     async def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.interval_s)
-            now = loop.time()
-            links = list(self._links())
-            if not links and not any(ch.pending for ch in self._channels.values()):
-                self._last_good.clear()
-                self._orphaned.clear()
-                return  # no connection: the ticker restarts with the next PDU
-            failed: set[frozenset[tuple[int, int]]] = set()
-            for c, connection in links:
-                peer = self._peer(connection)
-                if peer is None:
-                    # the other side is gone without a word (its LL_TERMINATE_IND was lost
-                    # with its radio, or it never completed): supervision time-out
-                    since = self._orphaned.setdefault(id(connection), now)
-                    if now - since >= self.supervision_timeout_s:
-                        del self._orphaned[id(connection)]
-                        self._time_out(c, connection)
-                    continue
-                self._orphaned.pop(id(connection), None)
-                pair = frozenset({(id(c), connection.handle), (id(peer[0]), peer[1].handle)})
-                if pair in failed or (pair in self._last_good and self._last_good[pair] == now):
-                    continue
-                if now < self._outage_until or self.rng.random() < self.event_loss:
-                    self.events_lost += 1
-                    failed.add(pair)
-                    since = self._last_good.setdefault(pair, now)
-                    if now - since >= self.supervision_timeout_s:
-                        self._last_good.pop(pair, None)
-                        self._time_out(c, connection)
-                        self._time_out(*peer)
-                    continue
-                self._last_good[pair] = now
-            for key, channel in list(self._channels.items()):
-                self._service(key, channel, failed)
+            try:
+                if not self._event():
+                    return  # no connection: the ticker restarts with the next PDU
+            except Exception:  # a radio that stops would hang every link: count, log, go on
+                self.errors += 1
+                log.exception("virtual radio: connection event failed")
+
+    def _event(self) -> bool:
+        """One round of connection events; False when there is nothing left to run."""
+        now = asyncio.get_running_loop().time()
+        links = list(self._links())
+        if not links and not any(ch.pending for ch in self._channels.values()):
+            self._last_good.clear()
+            self._orphaned.clear()
+            return False
+        failed: set[frozenset[tuple[int, int]]] = set()
+        for c, connection in links:
+            peer = self._peer(connection)
+            if peer is None:
+                # the other side is gone without a word (its LL_TERMINATE_IND was lost
+                # with its radio, or it never completed): supervision time-out
+                since = self._orphaned.setdefault(id(connection), now)
+                if now - since >= self.supervision_timeout_s:
+                    del self._orphaned[id(connection)]
+                    self._time_out(c, connection)
+                continue
+            self._orphaned.pop(id(connection), None)
+            pair = frozenset({(id(c), connection.handle), (id(peer[0]), peer[1].handle)})
+            if pair in failed or (pair in self._last_good and self._last_good[pair] == now):
+                continue
+            if now < self._outage_until or self.rng.random() < self.event_loss:
+                self.events_lost += 1
+                failed.add(pair)
+                since = self._last_good.setdefault(pair, now)
+                if now - since >= self.supervision_timeout_s:
+                    self._last_good.pop(pair, None)
+                    self._time_out(c, connection)
+                    self._time_out(*peer)
+                continue
+            self._last_good[pair] = now
+        for key, channel in list(self._channels.items()):
+            self._service(key, channel, failed)
+        return True
 
     def _service(self, key: tuple[Any, ...], channel: _Channel,
                  failed: set[frozenset[tuple[int, int]]]) -> None:
