@@ -95,10 +95,17 @@ def test_missing_imu_is_a_visible_fault_and_the_clip_keeps_running():
     app = App(devkit_mpu6050, fresh_root("fault"))
 
     async def scenario():
-        # until the sensor is back and the fault pattern has played out (a loaded machine
-        # may be slower than the 2 s re-probe)
-        task = asyncio.create_task(run_for(
-            app, 8000, lambda: app.imu is not None and app.player.pattern is None))
+        # until the sensor is back and the fault code has played out: waited for, not timed
+        # (on a loaded machine the re-probe and the pattern take longer; the bound is generous)
+        def motor():
+            return [d for _, pin, d in simhw.pwm_log if pin == devkit_mpu6050.MOTOR_PIN]
+
+        def done():
+            m = motor()
+            return (app.imu is not None and app.player.pattern is None and len(m) >= 4
+                    and m[-1] == 0)
+
+        task = asyncio.create_task(run_for(app, 20000, done))
         await asyncio.sleep_ms(500)
         status = app.control(command(P.OP_GET_STATUS, 2))
         assert status[2] == P.ST_OK and status[6] & STATE_FAULT, status
