@@ -7,7 +7,12 @@ must then hold exactly the records the clip completed (its journal): 0 lost, 0 d
 
 Also the clip's power cut (SIGKILL mid-anything: its controller dies with it; records complete
 on flash count as completed) and the host vanishing (its controller goes silent; a new host
-process with the same bonds takes over). POSTURECLIP_REAL_FAULTS sets how many (default 200)."""
+process with the same bonds takes over). POSTURECLIP_REAL_FAULTS sets how many (default 200).
+
+NOT in `make test` yet (the file name keeps pytest from collecting it): on an idle machine it
+passes (200 faults, 0 lost), but under the load of the rest of the suite it gets stuck at the
+same point twice (fault 58, "host vanishes": the next host finds no advertising clip for 21
+attempts). Run it by name: .venv/bin/pytest -s tests/realble/faults_real_stack.py"""
 from __future__ import annotations
 
 import asyncio
@@ -52,7 +57,7 @@ def read_flash(flash: Path, truth: dict[int, bytes]) -> None:
             off += size
 
 
-def test_sync_survives_faults_on_the_real_stack(tmp_path: Path) -> None:
+def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
     rng = random.Random(20261129)
     faults: Counter[str] = Counter()
     truth: dict[int, bytes] = {}
