@@ -6,14 +6,14 @@
 # awaits I/O longer than one FIFO burst (~1 ms of I2C at 400 kHz).
 import asyncio
 import gc
+import sys
 import time
 
-from machine import ADC, I2C, PWM, SLEEP, Pin, lightsleep, unique_id
+from machine import ADC, I2C, PWM, SLEEP, Pin, lightsleep, reset_cause, unique_id
 from micropython import const
 
 from clip import VERSION, control
 from clip import haptics as H
-from clip import posture as PC
 from clip import power as PW
 from clip import protocol as P
 from clip import settings as S
@@ -30,18 +30,18 @@ LONG_PRESS_MS = const(2000)  # button: calibrate
 VERY_LONG_PRESS_MS = const(8000)  # button: forget bonds
 SHORT_SNOOZE_MIN = const(30)  # button: a short press snoozes (again: cancels)
 LOW_BATTERY_MV = const(3500)
+RESTART_MS = const(1000)  # a failed task starts again after this
 
-IMU_KINDS = {"mpu6050": 1, "lsm6dsox": 2}
-# state bits of GET_STATUS
-STATE_FAULT = const(0x01)
-STATE_CALIBRATED = const(0x02)
-STATE_CALIBRATING = const(0x04)
-STATE_SNOOZED = const(0x08)
-STATE_STREAMING = const(0x10)
+IMU_KINDS = {"mpu6050": P.IMU_MPU6050, "lsm6dsox": P.IMU_LSM6DSOX}  # board.IMU -> GET_INFO
 
-FAULT_NO_IMU = const(1)
-FAULT_IMU_LOST = const(2)
-FAULT_NO_HAPTIC = const(3)
+
+def _reset_cause():
+    """machine.reset_cause() as the BOOT record carries it (P.RESET_CAUSE_*; 0: unknown)."""
+    try:
+        cause = reset_cause()
+    except (AttributeError, OSError):
+        return P.RESET_CAUSE_UNKNOWN
+    return cause if 0 < cause <= P.RESET_CAUSE_SOFT else P.RESET_CAUSE_UNKNOWN
 
 
 class App:
@@ -62,7 +62,8 @@ class App:
         self._buzz_event = asyncio.Event()
         self.imu = None
         self.haptic = None
-        self.fault = 0
+        self.fault = 0  # the IMU or haptic fault that lasts (P.FAULT_*), 0 when none
+        self.task_failures = 0  # tasks restarted since boot (FAULT_TASK records say which)
         self.i2c = I2C(board.I2C_BUS, scl=Pin(board.I2C_SCL), sda=Pin(board.I2C_SDA),
                        freq=board.I2C_HZ)
         self._t_ms = 0  # device time since boot, ms (monotonic, wrap-free)
@@ -87,7 +88,7 @@ class App:
                 pass
         self.profile = PW.ACTIVE  # the IMU's current clip.power profile
         self._open_haptic()
-        self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], 0))
+        self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], _reset_cause()))
 
     # --- time and records ----------------------------------------------------------------
     def now_ms(self):
@@ -153,7 +154,7 @@ class App:
         except Exception as e:  # the clip still logs and syncs without its motor
             print("haptic:", e)
             self.haptic = None
-            self.fault_event(FAULT_NO_HAPTIC)
+            self.fault_event(P.FAULT_NO_HAPTIC)
 
     def buzz(self, pattern):
         self.player.start(pattern, self.now_ms())
@@ -168,12 +169,12 @@ class App:
                 try:
                     self.imu = self._open_imu()
                     clock = SampleClock(self.imu.rate_hz)
-                    if self.fault in (FAULT_NO_IMU, FAULT_IMU_LOST):
+                    if self.fault in (P.FAULT_NO_IMU, P.FAULT_IMU_LOST):
                         self.fault = 0
                 except (ImuError, OSError) as e:
-                    if self.fault not in (FAULT_NO_IMU, FAULT_IMU_LOST):
+                    if self.fault not in (P.FAULT_NO_IMU, P.FAULT_IMU_LOST):
                         print("imu:", e)
-                        self.fault_event(FAULT_NO_IMU)
+                        self.fault_event(P.FAULT_NO_IMU, self.board.IMU_ADDRESS)
                     await asyncio.sleep_ms(RETRY_MS)
                     continue
             await self._nap(PW.PROFILES[self.profile][2])
@@ -183,7 +184,7 @@ class App:
                 groups = self.imu.drain()
             except OSError:
                 self.imu = None
-                self.fault_event(FAULT_IMU_LOST)
+                self.fault_event(P.FAULT_IMU_LOST, self.board.IMU_ADDRESS)
                 continue
             imu = self.imu
             drained = imu.samples - before
@@ -312,10 +313,10 @@ class App:
         last_fault_buzz = -FAULT_BUZZ_MS
         while self.running:
             now = self.now_ms()
-            if self.fault in (FAULT_NO_IMU, FAULT_IMU_LOST) and \
+            if self.fault in (P.FAULT_NO_IMU, P.FAULT_IMU_LOST) and \
                     now - last_fault_buzz >= FAULT_BUZZ_MS:
                 last_fault_buzz = now
-                self.buzz(H.FAULT)
+                self.buzz(P.PATTERN_FAULT)
             self._read_battery()
             gc.collect()
             await asyncio.sleep_ms(PW.HOUSEKEEPING_MS[self.profile])
@@ -337,7 +338,9 @@ class App:
             self._low_battery_sent = True
             self._emit(P.REC_LOW_BATTERY, self.now_ms() / 1000,
                        (self.battery_mv, self.battery_pct))
-            self.buzz(H.LOW_BATTERY)
+            self.buzz(P.PATTERN_LOW_BATTERY)
+            self._emit(P.REC_BUZZ, self.now_ms() / 1000,
+                       (P.PATTERN_LOW_BATTERY, P.REASON_LOW_BATTERY))
         elif self.battery_mv > LOW_BATTERY_MV + 100:
             self._low_battery_sent = False
 
@@ -352,12 +355,29 @@ class App:
         self.reply_sink = ble.control_reply
         return ble
 
+    async def _supervised(self, number, body):
+        """Run the task ``body`` (a coroutine function) for as long as the clip runs; when it
+        fails, print the traceback, log FAULT_TASK with its number and start it again a
+        second later: a clip whose sampler died would look healthy and coach nothing."""
+        while self.running:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                sys.print_exception(e)
+                self.task_failures += 1
+                self.fault_event(P.FAULT_TASK, number)
+                await asyncio.sleep_ms(RESTART_MS)
+
     async def run(self):
         self.ble = self._start_ble()
-        tasks = [asyncio.create_task(self.sampler()), asyncio.create_task(self.haptics()),
-                 asyncio.create_task(self.buttons()), asyncio.create_task(self.housekeeping())]
+        bodies = [(P.TASK_SAMPLER, self.sampler), (P.TASK_HAPTICS, self.haptics),
+                  (P.TASK_BUTTONS, self.buttons), (P.TASK_HOUSEKEEPING, self.housekeeping)]
         if self.ble is not None:
-            tasks.append(asyncio.create_task(self.ble.run()))
+            bodies.append((P.TASK_RADIO, self.ble.run))
+        tasks = [asyncio.create_task(self._supervised(n, b)) for n, b in bodies]
         while self.running:
             await asyncio.sleep_ms(100)
         for task in tasks:
@@ -394,7 +414,7 @@ class App:
             self._reply_later(P.pack_reply(P.OP_CALIBRATE, token, status, values))
 
     def cmd_get_info(self):
-        kind = IMU_KINDS.get(self.board.IMU, 0)
+        kind = IMU_KINDS.get(self.board.IMU, P.IMU_UNKNOWN)
         return (P.PROTOCOL_VERSION, VERSION[0], VERSION[1], VERSION[2], kind, 0)
 
     def cmd_calibrate(self):
@@ -424,7 +444,7 @@ class App:
 
     def cmd_buzz_test(self, pattern):
         self.buzz(pattern)
-        self._emit(P.REC_BUZZ, self.now_ms() / 1000, (pattern, PC.REASON_TEST))
+        self._emit(P.REC_BUZZ, self.now_ms() / 1000, (pattern, P.REASON_TEST))
         return (pattern,)
 
     def cmd_set_time(self, seconds, millis):
@@ -440,6 +460,10 @@ class App:
     def cmd_stream(self, mode, rate):
         if mode != P.STREAM_OFF and self.imu is None:
             raise P.CommandError(P.ST_NO_SENSOR, "no IMU")
+        if mode != P.STREAM_OFF and self.ble is not None:
+            need = P.stream_min_mtu(mode, rate)
+            if self.ble.mtu < need:
+                raise P.CommandError(P.ST_MTU_TOO_SMALL, "MTU %d < %d" % (self.ble.mtu, need))
         self.stream_mode = mode
         self.stream_rate = rate
         self._stream_acc = 0.0
@@ -458,6 +482,9 @@ class App:
         return self._need_ble().start_transfer(first, limit)
 
     def cmd_log_ack(self, seq):
+        if seq >= self.log.next_seq:  # the host cannot have stored what was never written
+            raise P.CommandError(P.ST_OUT_OF_RANGE, "ack of %d: next is %d" % (
+                seq, self.log.next_seq))
         return (self.log.ack(seq),)
 
     def cmd_log_abort(self):
@@ -471,6 +498,9 @@ class App:
         self.pipeline.configure(self.settings)
         self.pipeline.neutral.set(1.0, 0.0, 0.0)
         self.pipeline.neutral.calibrated = False
+        self.player.intensity = self.settings["intensity_pct"]
+        if self.ble is not None:  # as SET_CONFIG: applies when the current connection ends
+            self.ble.secure_wanted = self.settings["require_encryption"] == 1
         return ()
 
     def cmd_forget_bonds(self):
@@ -482,16 +512,20 @@ class App:
 
     def cmd_get_status(self):
         bits = 0
-        if self.fault:
-            bits |= STATE_FAULT
+        if self.fault or self.task_failures:
+            bits |= P.STATE_FAULT
         if self.pipeline.neutral.calibrated:
-            bits |= STATE_CALIBRATED
+            bits |= P.STATE_CALIBRATED
         if self.pipeline.capture is not None:
-            bits |= STATE_CALIBRATING
+            bits |= P.STATE_CALIBRATING
         if self.pipeline.posture.snooze_until > self.now_ms() / 1000:
-            bits |= STATE_SNOOZED
+            bits |= P.STATE_SNOOZED
         if self.stream_mode != P.STREAM_OFF:
-            bits |= STATE_STREAMING
+            bits |= P.STATE_STREAMING
+        if self.wall_offset_ms is not None:
+            bits |= P.STATE_WALL_CLOCK
+        if 0 < self.battery_mv < LOW_BATTERY_MV:
+            bits |= P.STATE_LOW_BATTERY
         return (self.battery_mv, self.battery_pct, bits, self.now_ms() // 1000)
 
     def serial(self):

@@ -80,7 +80,9 @@ class Peripheral:
         self.stream_mtu = 0
         self.stream_count = 0
         self.stream_seq = 0
-        self.stream_t0 = 0
+        self.stream_t0 = 0  # ms, of the open batch
+        self.stream_frac_us = 0  # the stream clock's sub-millisecond part (of stream_t0)
+        self.stream_next = -1  # ms: where the next batch starts on the stream clock (-1: none)
         self.adv_fast_until = 0
         self.adv_interval = 0
         self.enomem = 0  # back-pressure events seen (tests and diagnostics)
@@ -292,6 +294,10 @@ class Peripheral:
         self.notify(self.h_control, reply)
 
     def event(self, record):
+        # events carry the wearer's posture (SUMMARY, TRACE...): with require_encryption, a
+        # central gets them only on an encrypted link (docs/protocol.md, privacy)
+        if self.secure and not self.encrypted:
+            return
         self.notify(self.h_events, record)
 
     def battery(self, pct):
@@ -310,6 +316,11 @@ class Peripheral:
         if self.link is None or mode == P.STREAM_OFF:
             return
         cap = P.stream_capacity(mode, self.mtu)
+        if cap < P.stream_samples_needed(self.app.stream_rate):
+            # STREAM checked the MTU; a link that changed under it stops the stream rather
+            # than the sampler (a frame with no room is an exception in the sampling path)
+            self.app.stream_mode = P.STREAM_OFF
+            return
         # batch so notifications are spaced: at most ~25 a second
         want = self.app.stream_rate // 25 + 1
         if want < cap:
@@ -320,8 +331,18 @@ class Peripheral:
             self.stream_kind = mode
             self.stream_mtu = self.mtu
             self.stream_count = 0
+            self.stream_next = -1
         if self.stream_count == 0:
-            self.stream_t0 = int(t_ms)
+            # the stream's own clock: a batch starts where the last one ended (t0 + count x
+            # period), so sample times never overlap; re-anchored to the device clock when
+            # they part by more than a gap (samples skipped) - the host sees the jump
+            t = int(t_ms)
+            nxt = self.stream_next
+            if nxt < 0 or abs(t - nxt) > 2 * period_us // 1000 + 40:
+                self.stream_t0 = t
+                self.stream_frac_us = 0
+            else:
+                self.stream_t0 = nxt
         if mode == P.STREAM_QUAT:
             P.pack_quat_sample(self.stream_buf, self.stream_count, *values)
         else:
@@ -334,6 +355,9 @@ class Peripheral:
                                                                            self.stream_count)])
             self.notify(self.h_stream, frame, lossy=True)
             self.stream_seq = (self.stream_seq + 1) & 0xFFFF
+            span_us = self.stream_frac_us + self.stream_count * period_us  # small ints only
+            self.stream_next = self.stream_t0 + span_us // 1000
+            self.stream_frac_us = span_us % 1000
             self.stream_count = 0
 
     # --- log transfer ---------------------------------------------------------------------
@@ -346,6 +370,8 @@ class Peripheral:
             raise P.CommandError(P.ST_BUSY, "transfer running")
         log = self.app.log
         count = log.count_from(first)
+        if count == 0:
+            raise P.CommandError(P.ST_NO_RECORDS, "nothing stored from %d on" % first)
         if limit and count > limit:
             count = limit
         start = first

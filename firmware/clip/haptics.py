@@ -1,14 +1,7 @@
 # Haptic patterns and a non-blocking player. A pattern is a tuple of (level %, ms) steps; the
 # player only says which level applies at a given time, so the app's haptics task sleeps until
 # the next step and nothing blocks. Outputs: drivers/erm.py (PWM) and drivers/drv2605.py.
-from micropython import const
-
-GENTLE = const(0)  # posture reminder
-LIFT_WARNING = const(1)
-CALIBRATED = const(2)
-LOW_BATTERY = const(3)
-FAULT = const(4)  # no IMU: repeated by the app while the fault lasts
-
+# indexed by the pattern ids of clip.protocol (PATTERN_*), which the BUZZ record carries
 PATTERNS = (
     ((60, 200), (0, 150), (60, 200)),  # gentle: two soft pulses
     ((100, 120), (0, 80), (100, 120), (0, 80), (100, 400)),  # lift: short short long

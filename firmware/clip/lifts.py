@@ -31,8 +31,6 @@ _LONG_S = 12.0  # a movement longer than this is not trusted: it ends where it b
 IDLE = const(0)
 ACTIVE = const(1)
 
-REASON_STOOP = const(3)
-REASON_TWIST = const(4)
 
 
 class LiftCoach:
@@ -161,5 +159,5 @@ class LiftCoach:
         if not self.enabled:
             return 0
         if flags & P.LIFT_FLAG_TWISTED:
-            return REASON_TWIST
-        return 0 if squat else REASON_STOOP
+            return P.REASON_LIFT_TWIST
+        return 0 if squat else P.REASON_LIFT_STOOP

@@ -8,7 +8,6 @@ import micropython
 from micropython import const
 
 from clip import calibration as C
-from clip import haptics as H
 from clip import posture as PC
 from clip import power as PW
 from clip import protocol as P
@@ -30,9 +29,9 @@ LYING = const(4)
 MOVING = const(5)
 _RECLINE_DEG = 15.0
 
-_PATTERN_FOR = {PC.REASON_SLOUCH: H.GENTLE, PC.REASON_EXPOSURE: H.GENTLE,
-                PC.REASON_LIFT_STOOP: H.LIFT_WARNING, PC.REASON_LIFT_TWIST: H.LIFT_WARNING,
-                PC.REASON_CALIBRATION: H.CALIBRATED}
+_PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTERN_REMINDER,
+                P.REASON_LIFT_STOOP: P.PATTERN_LIFT, P.REASON_LIFT_TWIST: P.PATTERN_LIFT,
+                P.REASON_CALIBRATION: P.PATTERN_CALIBRATED}
 
 
 class Pipeline:
@@ -85,7 +84,7 @@ class Pipeline:
                   round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
         self.emit(P.REC_CALIBRATED, t, values)
         self.calibration_result = (P.ST_OK, values)
-        return self._buzz(t, PC.REASON_CALIBRATION)
+        return self._buzz(t, P.REASON_CALIBRATION)
 
     def _buzz(self, t, reason):
         pattern = _PATTERN_FOR[reason]

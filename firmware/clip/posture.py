@@ -12,15 +12,6 @@ MAX_GATED_S = 10.0  # walking away or lying down longer than this ends an episod
 BUZZ_HISTORY = const(60)  # the hourly cap can be at most 60 (settings.TABLE)
 EXPOSURE_BUCKETS = const(60)
 
-# buzz reasons (REC_BUZZ)
-REASON_SLOUCH = const(1)
-REASON_EXPOSURE = const(2)
-REASON_LIFT_STOOP = const(3)
-REASON_LIFT_TWIST = const(4)
-REASON_TEST = const(5)
-REASON_CALIBRATION = const(6)
-REASON_LOW_BATTERY = const(7)
-REASON_FAULT = const(8)
 
 # states
 UPRIGHT = const(0)
@@ -163,9 +154,9 @@ class PostureCoach:
             # half a step of slack: the sum of many float steps falls just short of whole
             if (self.exposure_s() >= self.limit - 0.5 * dt and self.below_s == 0.0
                     and self._may_buzz(t)):
-                buzz = self._buzz(t, REASON_EXPOSURE)
+                buzz = self._buzz(t, P.REASON_EXPOSURE)
         elif self.slouch_s >= self.next_buzz and self.below_s == 0.0 and self._may_buzz(t):
-            buzz = self._buzz(t, REASON_SLOUCH)
+            buzz = self._buzz(t, P.REASON_SLOUCH)
             self.next_buzz = self.slouch_s + self.repeat
         return buzz
 

@@ -70,6 +70,45 @@ RECORD_PAYLOAD = {
 }
 TRACE_MAX_PAIRS = const(99)
 
+# GET_INFO: the IMU kind
+IMU_UNKNOWN = const(0)
+IMU_MPU6050 = const(1)
+IMU_LSM6DSOX = const(2)
+
+# BOOT record: reset cause, as machine.reset_cause() numbers them on the ESP32 port
+RESET_CAUSE_UNKNOWN = const(0)
+RESET_CAUSE_POWER_ON = const(1)  # power-on, or a power cut / brown-out
+RESET_CAUSE_HARD = const(2)  # the reset pin
+RESET_CAUSE_WATCHDOG = const(3)
+RESET_CAUSE_DEEP_SLEEP = const(4)
+RESET_CAUSE_SOFT = const(5)  # machine.reset() or a soft reboot
+
+# BUZZ record: the pattern played and why (every buzz the coaching gives is logged; the fault
+# pattern's repeats are not: the FAULT record stands for them)
+PATTERN_REMINDER = const(0)  # posture reminder: two soft pulses
+PATTERN_LIFT = const(1)  # lift warning: short, short, long
+PATTERN_CALIBRATED = const(2)  # calibration done: three ticks
+PATTERN_LOW_BATTERY = const(3)  # one long soft pulse
+PATTERN_FAULT = const(4)  # fault code, repeated every 10 s while an IMU fault lasts
+REASON_SLOUCH = const(1)
+REASON_EXPOSURE = const(2)
+REASON_LIFT_STOOP = const(3)
+REASON_LIFT_TWIST = const(4)
+REASON_TEST = const(5)
+REASON_CALIBRATION = const(6)
+REASON_LOW_BATTERY = const(7)
+
+# FAULT record codes; the detail byte: I2C address (1, 2), task number (4, TASK_*)
+FAULT_NO_IMU = const(1)
+FAULT_IMU_LOST = const(2)
+FAULT_NO_HAPTIC = const(3)
+FAULT_TASK = const(4)  # a task of the clip failed and was restarted
+TASK_SAMPLER = const(1)
+TASK_HAPTICS = const(2)
+TASK_BUTTONS = const(3)
+TASK_HOUSEKEEPING = const(4)
+TASK_RADIO = const(5)
+
 TECH_UNKNOWN = const(0)
 TECH_SQUAT = const(1)
 TECH_STOOP = const(2)
@@ -113,6 +152,15 @@ COMMAND_ARGS = {
     OP_LOG_ABORT: "<",
 }
 RESET_MAGIC = const(0x54455352)  # b"RSET" little-endian
+
+# GET_STATUS state bits
+STATE_FAULT = const(0x01)  # a FAULT since boot that has not cleared (IMU, haptic, a task)
+STATE_CALIBRATED = const(0x02)
+STATE_CALIBRATING = const(0x04)
+STATE_SNOOZED = const(0x08)
+STATE_STREAMING = const(0x10)
+STATE_WALL_CLOCK = const(0x20)  # SET_TIME was received since boot
+STATE_LOW_BATTERY = const(0x40)  # below 3.5 V
 
 # Reply payload layout per opcode on success (after opcode|0x80, token, status).
 REPLY_ARGS = {
@@ -198,6 +246,20 @@ def pack_raw_sample(buf, index, ax, ay, az, gx, gy, gz):
                      clamp_i16(round(ax / ACCEL_LSB)), clamp_i16(round(ay / ACCEL_LSB)),
                      clamp_i16(round(az / ACCEL_LSB)), clamp_i16(round(gx / GYRO_LSB)),
                      clamp_i16(round(gy / GYRO_LSB)), clamp_i16(round(gz / GYRO_LSB)))
+
+
+STREAM_MIN_SPAN_MS = const(30)  # a batch covers at least this long: notifications are spaced
+
+
+def stream_samples_needed(rate):
+    """Samples a batch needs at ``rate`` Hz to span STREAM_MIN_SPAN_MS (at least one)."""
+    n = (rate * STREAM_MIN_SPAN_MS + 999) // 1000
+    return n if n > 1 else 1
+
+
+def stream_min_mtu(kind, rate):
+    """The smallest ATT MTU at which ``kind`` can stream at ``rate`` Hz."""
+    return 3 + stream_frame_size(kind, stream_samples_needed(rate))
 
 
 def stream_frame_size(kind, count):

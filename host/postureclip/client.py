@@ -11,6 +11,7 @@ so an interruption anywhere costs a repeated transfer, never a lost or duplicate
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ _ERRORS: dict[Status, type[CommandFailed]] = {
     Status.OUT_OF_RANGE: OutOfRange, Status.BUSY: ClipBusy, Status.MOVING: ClipMoving,
     Status.NOT_CALIBRATED: NotCalibrated, Status.NO_RECORDS: NoRecords,
     Status.MTU_TOO_SMALL: MtuTooSmall, Status.NO_SENSOR: NoSensor, Status.FAILED: ClipFailed}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -149,6 +152,8 @@ class Clip:
                 return
             except ConnectionFailed as e:
                 last = e
+                log.info("connection attempt %d of %d failed: %s", attempt + 1,
+                         self.retries + 1, e)
                 await t.disconnect()
                 if attempt < self.retries:
                     await asyncio.sleep(delay)
@@ -303,7 +308,10 @@ class Clip:
                 total = next_seq - start
                 while not self._log.empty():
                     self._log.get_nowait()
-                await self.command(Opcode.LOG_SEND, start, 0)
+                try:
+                    await self.command(Opcode.LOG_SEND, start, 0)
+                except NoRecords:  # trimmed or dropped since LOG_INFO: nothing left to send
+                    break
                 frame_no = 0
                 while True:
                     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 from typing import Any, Final
 
 import numpy as np
@@ -91,6 +91,78 @@ class Status(IntEnum):
     MTU_TOO_SMALL = 8
     NO_SENSOR = 9
     FAILED = 10
+
+
+class StateBit(IntFlag):
+    """GET_STATUS state bits."""
+
+    FAULT = 0x01
+    CALIBRATED = 0x02
+    CALIBRATING = 0x04
+    SNOOZED = 0x08
+    STREAMING = 0x10
+    WALL_CLOCK = 0x20
+    LOW_BATTERY = 0x40
+
+
+class BuzzPattern(IntEnum):
+    """The haptic pattern of a BUZZ record (and of BUZZ_TEST, which plays 0..3)."""
+
+    REMINDER = 0
+    LIFT = 1
+    CALIBRATED = 2
+    LOW_BATTERY = 3
+    FAULT = 4
+
+
+class BuzzReason(IntEnum):
+    """Why the clip buzzed (BUZZ record)."""
+
+    SLOUCH = 1
+    EXPOSURE = 2
+    LIFT_STOOP = 3
+    LIFT_TWIST = 4
+    TEST = 5
+    CALIBRATION = 6
+    LOW_BATTERY = 7
+
+
+class FaultCode(IntEnum):
+    """FAULT record codes."""
+
+    NO_IMU = 1
+    IMU_LOST = 2
+    NO_HAPTIC = 3
+    TASK = 4
+
+
+class ClipTask(IntEnum):
+    """The detail byte of FAULT TASK: which task of the clip failed (and was restarted)."""
+
+    SAMPLER = 1
+    HAPTICS = 2
+    BUTTONS = 3
+    HOUSEKEEPING = 4
+    RADIO = 5
+
+
+class ResetCause(IntEnum):
+    """BOOT record: machine.reset_cause() of MicroPython's ESP32 port (0: unknown)."""
+
+    UNKNOWN = 0
+    POWER_ON = 1
+    HARD = 2
+    WATCHDOG = 3
+    DEEP_SLEEP = 4
+    SOFT = 5
+
+
+class ImuKind(IntEnum):
+    """GET_INFO's IMU kind."""
+
+    UNKNOWN = 0
+    MPU6050 = 1
+    LSM6DSOX = 2
 
 
 class Technique(IntEnum):
@@ -348,7 +420,8 @@ def decode_payload(rtype: RecordType | int, payload: bytes) -> dict[str, Any]:
     a = ANGLE_LSB
     match rtype:
         case RecordType.BOOT:
-            return {"firmware": f"{v[0]}.{v[1]}.{v[2]}", "reset_cause": v[3]}
+            return {"firmware": f"{v[0]}.{v[1]}.{v[2]}", "reset_cause": v[3],
+                    "reset_cause_name": _name(ResetCause, v[3])}
         case RecordType.CALIBRATED:
             return {"neutral_quat": [x / QUAT_SCALE for x in v[:4]], "mount_tilt_deg": v[4] * a}
         case RecordType.SLOUCH_START:
@@ -362,7 +435,8 @@ def decode_payload(rtype: RecordType | int, payload: bytes) -> dict[str, Any]:
                     "technique": _technique_name(v[4]), "twisted": bool(v[5] & 1),
                     "lateral": bool(v[5] & 2)}
         case RecordType.BUZZ:
-            return {"pattern": v[0], "reason": v[1]}
+            return {"pattern": v[0], "reason": v[1], "pattern_name": _name(BuzzPattern, v[0]),
+                    "reason_name": _name(BuzzReason, v[1])}
         case RecordType.LOW_BATTERY:
             return {"millivolts": v[0], "percent": v[1]}
         case RecordType.SUMMARY:
@@ -375,8 +449,17 @@ def decode_payload(rtype: RecordType | int, payload: bytes) -> dict[str, Any]:
         case RecordType.SNOOZE:
             return {"minutes": v[0]}
         case RecordType.FAULT:
-            return {"code": v[0], "detail": v[1]}
+            return {"code": v[0], "detail": v[1], "code_name": _name(FaultCode, v[0])}
     raise AssertionError(rtype)  # pragma: no cover - every RecordType is matched above
+
+
+def _name(enum: type[IntEnum], code: int) -> str:
+    """The lower-case name of ``code`` in ``enum``; "unknown" for a code this host does not
+    know (a newer firmware's)."""
+    try:
+        return enum(code).name.lower()
+    except ValueError:
+        return "unknown"
 
 
 def _technique_name(code: int) -> str:

@@ -11,7 +11,7 @@ import world
 from fake_imu import Still, TiltRamp
 
 from clip import protocol as P
-from clip.app import FAULT_NO_IMU, STATE_CALIBRATED, STATE_FAULT, App
+from clip.app import App
 from clip.boards import devkit_mpu6050, xiao_esp32c3
 
 TMP = "/tmp/postureclip-fw-%s-%d" % (sys.implementation.name, time.time_ns())
@@ -80,7 +80,7 @@ def test_calibrate_then_slouch_buzzes_on_the_motor():
     assert reply[:3] == bytes((P.OP_CALIBRATE | 0x80, 7, P.ST_OK)), reply
     _w, _x, _y, _z, tilt = struct.unpack("<hhhhh", reply[3:])
     assert abs(tilt - 200) < 10, tilt
-    assert app.cmd_get_status()[2] & STATE_CALIBRATED
+    assert app.cmd_get_status()[2] & P.STATE_CALIBRATED
     assert json.load(open(app.store.path("neutral")))[0] > 0.9
     buzzes = records(app, P.REC_BUZZ)
     assert (2, 6) in buzzes and (0, 1) in buzzes, buzzes  # calibration done, then slouch
@@ -108,7 +108,7 @@ def test_missing_imu_is_a_visible_fault_and_the_clip_keeps_running():
         task = asyncio.create_task(run_for(app, 20000, done))
         await asyncio.sleep_ms(500)
         status = app.control(command(P.OP_GET_STATUS, 2))
-        assert status[2] == P.ST_OK and status[6] & STATE_FAULT, status
+        assert status[2] == P.ST_OK and status[6] & P.STATE_FAULT, status
         assert app.control(command(P.OP_CALIBRATE, 3)) == bytes(
             (P.OP_CALIBRATE | 0x80, 3, P.ST_NO_SENSOR))
         # the sensor comes back (a loose cable pushed in): the next probe finds it
@@ -116,7 +116,7 @@ def test_missing_imu_is_a_visible_fault_and_the_clip_keeps_running():
         await task
 
     asyncio.run(scenario())
-    assert records(app, P.REC_FAULT)[0] == (FAULT_NO_IMU, 0)
+    assert records(app, P.REC_FAULT)[0] == (P.FAULT_NO_IMU, devkit_mpu6050.IMU_ADDRESS)
     assert app.imu is not None and app.fault == 0
     motor_pin = devkit_mpu6050.MOTOR_PIN
     duties = [d for _, pin, d in simhw.pwm_log if pin == motor_pin]

@@ -195,11 +195,11 @@ def test_lifts_technique_twist_and_warnings():
     rec = Recorder()
     coach = LiftCoach(S.defaults(), rec)
     t, buzz = lift_script(coach, 0.0, 85.0, 0.44)  # stoop: the drop is the trunk's bend
-    assert buzz == PC.REASON_LIFT_STOOP
+    assert buzz == P.REASON_LIFT_STOOP
     t, buzz = lift_script(coach, t, 25.0, 0.45)  # squat: knees take the drop
     assert buzz == 0
     t, buzz = lift_script(coach, t, 30.0, 0.45, twist_deg=50.0)  # twisted squat
-    assert buzz == PC.REASON_LIFT_TWIST
+    assert buzz == P.REASON_LIFT_TWIST
     lifts = rec.of(P.REC_LIFT)
     assert [e[2][4] for e in lifts] == [P.TECH_STOOP, P.TECH_SQUAT, P.TECH_SQUAT]
     assert [e[2][5] & P.LIFT_FLAG_TWISTED for e in lifts] == [0, 0, P.LIFT_FLAG_TWISTED]
@@ -269,8 +269,8 @@ def test_drv2605_plays_pattern_timing_over_i2c():
     assert init[-1] == (0x01, 0x05) and (0x1A, 0x80) in init  # RTP mode, LRA
     player = H.Player(intensity_pct=50)
     del fake.writes[:]
-    play(player, drv, clock, H.LIFT_WARNING)
-    want = [(t, level * 255 // 100) for t, level in steps_of(H.LIFT_WARNING, 50)]
+    play(player, drv, clock, P.PATTERN_LIFT)
+    want = [(t, level * 255 // 100) for t, level in steps_of(P.PATTERN_LIFT, 50)]
     assert fake.rtp_levels() == want, fake.rtp_levels()
     simhw.clear()
     try:
@@ -283,7 +283,7 @@ def test_drv2605_plays_pattern_timing_over_i2c():
 
 def test_a_late_player_stretches_a_pattern_but_drops_no_pulse():
     player = H.Player(intensity_pct=100)
-    player.start(H.FAULT, 0)
+    player.start(P.PATTERN_FAULT, 0)
     now, levels = 0, []
     while True:
         level, wait = player.step(now)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,27 @@ def read_flash(flash: Path, truth: dict[int, bytes]) -> None:
             off += size
 
 
+def describe_air(air: Air) -> str:
+    """What each controller on the air is doing (printed when a run fails)."""
+    lines = []
+    for c in air.controllers:
+        adv = getattr(c, "le_legacy_advertiser", None)
+        lines.append(f"{c.name} {c.public_address}: links "
+                     f"{[(str(a), k.handle) for a, k in c.le_connections.items()]}, "
+                     f"advertising {bool(adv and adv.enabled)}, scanning {c.le_scan_enable}, "
+                     f"connecting {c.pending_le_connection is not None}")
+    return "\n".join(lines)
+
+
+class _Printer(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{time.monotonic():.2f} {record.getMessage()}", flush=True)
+
+
 def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
+    client_log = logging.getLogger("postureclip.client")
+    client_log.setLevel(logging.INFO)
+    client_log.addHandler(_Printer())
     rng = random.Random(20261129)
     faults: Counter[str] = Counter()
     truth: dict[int, bytes] = {}
@@ -68,7 +90,7 @@ def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
         await asyncio.sleep(rng.uniform(0.05, 0.3))
         kind = rng.choice(kinds)
         faults[kind] += 1
-        print(f"fault {sum(faults.values())}: {kind}", flush=True)
+        print(f"{time.monotonic():.2f} fault {sum(faults.values())}: {kind}", flush=True)
         c: Clip = session["client"]
         if kind == "link lost":
             air.outage(air.supervision_timeout_s + 0.3)
@@ -137,6 +159,9 @@ def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
             assert all(faults[k] > 0 for k in kinds) and air.links_lost > 0 and air.errors == 0
             text = clip.text()
             assert "Traceback" not in text and "IRQ handler error" not in text, text
+        except BaseException:
+            print(f"{time.monotonic():.2f} failed; the air:\n{describe_air(air)}")
+            raise
         finally:
             await clip.kill()
             print("the clip's last lines:\n" + "".join(clip.output[-12:]))
