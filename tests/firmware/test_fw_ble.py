@@ -240,3 +240,36 @@ def test_log_ack_of_a_future_record_is_refused_and_deletes_nothing():
     assert not notified(sent, app.ble.h_log)
     assert replies[4][2] == P.ST_OK
     assert struct.unpack_from("<I", replies[4], 3)[0] == nxt and app.log.stored() == 0
+
+
+def test_bridge_survives_malformed_frames_and_refuses_unreadable_reads():
+    app, radio, sent = connected_app(fresh_root("bridge"))
+
+    async def scenario():
+        task = asyncio.create_task(app.run())
+        await asyncio.sleep_ms(100)
+        for bad in (b"\x02\x00\x06\x01",  # a read whose handle has one byte
+                    b"\x00\x00",  # a frame without its kind
+                    b"\x01\x00\x04"):  # a write without a handle
+            connect(radio, app.ble)
+            await asyncio.sleep_ms(40)
+            del sent[:]
+            radio._rx += bad
+            radio._frames()
+            assert sent and sent[-1][0] == bluetooth.P_DISCONNECTED, (bad, sent)
+            assert radio.conn is None
+            await asyncio.sleep_ms(60)
+        connect(radio, app.ble)  # the bridge still serves
+        await asyncio.sleep_ms(60)
+        del sent[:]
+        for h in (app.ble.h_control, app.ble.h_log, app.ble.h_events, app.ble.h_stream):
+            radio._handle(bluetooth.C_READ, struct.pack("<H", h))
+        radio._handle(bluetooth.C_READ, struct.pack("<H", app.ble.h_battery))
+        radio._handle(bluetooth.C_READ, struct.pack("<H", 0xFFF0))
+        await shut_down(app, task)
+
+    asyncio.run(scenario())
+    reads = [p for k, p in sent if k == bluetooth.P_READ_RESP]
+    assert reads[:4] == [b"\x02"] * 4  # not readable: nothing of another central's leaks
+    assert reads[4][0] == 0 and len(reads[4]) == 2  # battery level
+    assert reads[5] == b"\x01"

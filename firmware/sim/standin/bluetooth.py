@@ -70,6 +70,11 @@ _ble = None
 listen_port = int(os.getenv("POSTURECLIP_SIM_PORT") or 0)  # set by firmware/sim/run.py
 
 
+# what parsing a frame too short for its kind raises (MicroPython: ValueError; CPython, which
+# runs these files in the firmware tests, has struct.error)
+_FRAME_ERRORS = (ValueError, IndexError, getattr(struct, "error", ValueError))
+
+
 class UUID:
     def __init__(self, value):
         if isinstance(value, int):
@@ -309,16 +314,31 @@ class _Ble:
             await asyncio.sleep_ms(LINK_INTERVAL_MS + self.delay_ms)
 
     def _frames(self):
-        while len(self._rx) >= 3:
+        while len(self._rx) >= 2:
             (n,) = struct.unpack_from("<H", self._rx, 0)
+            if n == 0:  # a frame without even its kind: the central's framing is broken
+                self._malformed(-1)
+                return
             if len(self._rx) < 2 + n:
                 return
             kind = self._rx[2]
             payload = self._rx[3:2 + n]
             self._rx = self._rx[2 + n:]
-            self._handle(kind, payload)
+            try:
+                self._handle(kind, payload)
+            except _FRAME_ERRORS:  # too short for its kind
+                self._malformed(kind)
+                return
             if self._sock is None:
                 return
+
+    def _malformed(self, kind):
+        """A frame the bridge cannot parse ends that central's link (it is told so with
+        0x91); the bridge goes on serving the next central."""
+        print("bridge: malformed frame (kind %d): the central is disconnected" % kind)
+        self._rx = b""
+        self._send(P_DISCONNECTED, b"")
+        self._drop_link()
 
     def _att_security_error(self):
         if self._irq(_IRQ_GET_SECRET, (1, 0, self.peer)) is not None:
@@ -385,7 +405,9 @@ class _Ble:
             (h,) = struct.unpack_from("<H", p, 0)
             props = self._props.get(h)
             if props is None:
-                self._send(P_READ_RESP, b"\x01")
+                self._send(P_READ_RESP, b"\x01")  # invalid handle
+            elif not props[1] & (FLAG_READ | FLAG_READ_ENCRYPTED):
+                self._send(P_READ_RESP, b"\x02")  # read not permitted, as NimBLE answers
             elif props[1] & FLAG_READ_ENCRYPTED and not self.encrypted:
                 self._send(P_READ_RESP, bytes((self._att_security_error(),)))
             else:
