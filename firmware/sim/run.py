@@ -1,12 +1,15 @@
 # The virtual clip: the unchanged firmware/main.py on simulated hardware.
 #   MICROPYBTUART=PTY micropython-ble firmware/sim/run.py --flash /tmp/clip [--motion day.csv]
 #       [--board xiao_esp32c3] [--mem-report SECONDS] [--radio-window SECONDS]
+#       [--button-file PATH]
 # runs it on MicroPython's real Bluetooth stack (the unix port with NimBLE; its controller is
 # the virtual radio at PTY, postureclip.radio). With --port 47000 instead, BLE is the stand-in
 # of firmware/sim/standin, bridged to a loopback socket (for a MicroPython without Bluetooth).
 # --flash is the clip's file system (settings, bonds, the event log); it survives restarts,
 # as flash does. Without --motion the clip lies still, upright. --radio-window shortens the
-# radio windows after power-up, a button press and a link (clip.power; tests).
+# radio windows after power-up, a button press and a link (clip.power; tests). With
+# --button-file, writing a number of milliseconds to PATH presses the button that long (the
+# file is removed when the press starts; tests drive the wearer's hand with it).
 import os
 import sys
 
@@ -22,7 +25,7 @@ sys.path.append(HERE + "/..")
 def parse(argv):
     opts = {"--port": None, "--flash": "/tmp/postureclip-flash", "--motion": None,
             "--board": "xiao_esp32c3", "--mem-report": None, "--journal": None,
-            "--radio-window": None}
+            "--radio-window": None, "--button-file": None}
     i = 1
     while i < len(argv):
         if argv[i] not in opts or i + 1 >= len(argv):
@@ -82,6 +85,21 @@ def main():
                 await asyncio.sleep(every)
 
         opts["task"] = asyncio.create_task(report(float(opts["--mem-report"])))
+    if opts["--button-file"]:
+        import asyncio
+
+        async def wearer(path):
+            while True:
+                await asyncio.sleep_ms(50)
+                try:
+                    with open(path) as f:
+                        ms = int(f.read().strip() or "0")
+                except (OSError, ValueError):
+                    continue
+                os.remove(path)
+                simhw.press_button(ms)
+
+        opts["button"] = asyncio.create_task(wearer(opts["--button-file"]))
     if opts["--journal"]:
         # test instrumentation: every record the log completes, as "seq hex" lines, written
         # after the flash write (so a kill in between leaves it on flash, not here)
