@@ -53,6 +53,7 @@ class PostureCoach:
     def _reset_episode(self, t):
         self.start_t = t
         self.slouch_s = 0.0  # ungated time over the threshold in this episode
+        self.clock_s = 0.0  # the delay's clock: ungated time since the start, dips included
         self.below_s = 0.0
         self.gated_s = 0.0
         self.peak = -1e9
@@ -131,6 +132,7 @@ class PostureCoach:
                 self.start_flex, self.start_lat = flexion, lateral
             else:
                 return 0
+        self.clock_s += dt
         if over or not clear:
             self.below_s = 0.0
             self.slouch_s += dt
@@ -155,9 +157,11 @@ class PostureCoach:
             if (self.exposure_s() >= self.limit - 0.5 * dt and self.below_s == 0.0
                     and self._may_buzz(t)):
                 buzz = self._buzz(t, P.REASON_EXPOSURE)
-        elif self.slouch_s >= self.next_buzz and self.below_s == 0.0 and self._may_buzz(t):
+        elif self.clock_s >= self.next_buzz and self.below_s == 0.0 and self._may_buzz(t):
+            # the delay runs on the episode's own clock: a short dip does not end the episode,
+            # so it does not hold the buzz back either (it only waits for the dip to end)
             buzz = self._buzz(t, P.REASON_SLOUCH)
-            self.next_buzz = self.slouch_s + self.repeat
+            self.next_buzz = self.clock_s + self.repeat
         return buzz
 
     def finish(self, t):

@@ -110,6 +110,24 @@ def test_short_dips_do_not_split_and_long_ones_do():
     assert len(rec.of(P.REC_SLOUCH_END)) == 2
 
 
+def test_short_dips_count_toward_the_delay():
+    # issue 20: a 32.9 s episode with slouch_delay_s 30 gave no buzz when its short dips
+    # (back under threshold - hysteresis for < 2 s) stopped the delay's clock. The episode
+    # goes on through them (SLOUCH_END's duration includes them), so its clock does too.
+    script = [(5, 0, 0, False)]
+    for _ in range(3):
+        script += [(9.5, 26, 0, False), (1.5, 10, 0, False)]
+    script += [(0.4, 26, 0, False), (5, 0, 0, False)]
+    _, rec, buzzes = run_posture(script)
+    (end,) = rec.of(P.REC_SLOUCH_END)
+    assert 32000 <= end[2][0] <= 34000, end
+    assert len(buzzes) == 1 and abs(buzzes[0] - 5 - 30.0) < 0.2, buzzes
+    # a buzz due during a dip waits for the dip's end
+    _, _, buzzes = run_posture([(5, 0, 0, False), (29, 26, 0, False), (1.5, 10, 0, False),
+                                (3, 26, 0, False), (5, 0, 0, False)])
+    assert len(buzzes) == 1 and abs(buzzes[0] - 5 - 30.5) < 0.2, buzzes
+
+
 def test_hysteresis_holds_an_episode_near_the_threshold():
     script = [(5, 0, 0, False), (15, 25, 0, False)]
     script += [(0.5, 21 if i % 2 else 18, 0, False) for i in range(60)]  # 18 > 20 - 3
