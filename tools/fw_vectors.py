@@ -44,6 +44,18 @@ EVENTS = [
     (P.REC_SNOOZE, (30,)),
     (P.REC_FAULT, (1, 0x68)),
 ]
+# every buzz reason with the pattern it plays, every fault code and reset cause
+EVENTS += [(P.REC_BUZZ, (pattern, reason)) for pattern, reason in (
+    (P.PATTERN_REMINDER, P.REASON_SLOUCH), (P.PATTERN_REMINDER, P.REASON_EXPOSURE),
+    (P.PATTERN_LIFT, P.REASON_LIFT_STOOP), (P.PATTERN_LIFT, P.REASON_LIFT_TWIST),
+    (P.PATTERN_LOW_BATTERY, P.REASON_TEST), (P.PATTERN_CALIBRATED, P.REASON_CALIBRATION),
+    (P.PATTERN_LOW_BATTERY, P.REASON_LOW_BATTERY))]
+EVENTS += [(P.REC_FAULT, (code, detail)) for code, detail in (
+    (P.FAULT_IMU_LOST, 0x6A), (P.FAULT_NO_HAPTIC, 0), (P.FAULT_TASK, P.TASK_SAMPLER),
+    (P.FAULT_TASK, P.TASK_RADIO))]
+EVENTS += [(P.REC_BOOT, (0, 2, 0, cause)) for cause in (
+    P.RESET_CAUSE_UNKNOWN, P.RESET_CAUSE_POWER_ON, P.RESET_CAUSE_HARD, P.RESET_CAUSE_WATCHDOG,
+    P.RESET_CAUSE_DEEP_SLEEP, P.RESET_CAUSE_SOFT)]
 
 
 def record_vectors():

@@ -366,7 +366,10 @@ class App:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                sys.print_exception(e)
+                if hasattr(sys, "print_exception"):
+                    sys.print_exception(e)
+                else:  # CPython, which runs the firmware's tests too
+                    print("Traceback (task %d):" % number, repr(e))
                 self.task_failures += 1
                 self.fault_event(P.FAULT_TASK, number)
                 await asyncio.sleep_ms(RESTART_MS)

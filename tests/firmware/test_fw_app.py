@@ -139,3 +139,32 @@ def test_settings_are_validated_and_persisted():
     with open(app.store.path("settings"), "w") as f:
         f.write('{"slouch_deg": 99, "lean_deg": "x"')  # torn or tampered file
     assert App(xiao_esp32c3, root).settings["slouch_deg"] == 20
+
+
+def test_a_failing_task_is_restarted_logged_and_shown_in_status():
+    # issue 20: the sampler died on one exception and the clip looked healthy, sensing nothing
+    world.build(xiao_esp32c3, Still())
+    app = App(xiao_esp32c3, fresh_root("task"))
+    feed = app.pipeline.feed
+    failures = [1]
+    steps_after = [0]  # fused steps after the failure
+
+    def failing_feed(*args):
+        if failures:
+            failures.pop()
+            raise ValueError("injected")
+        steps_after[0] += 1
+        return feed(*args)
+
+    app.pipeline.feed = failing_feed
+
+    def sensing_again():
+        return steps_after[0] > 5
+
+    asyncio.run(run_for(app, 8000, sensing_again))
+    assert sensing_again(), "the sampler did not come back"
+    assert app.task_failures == 1
+    assert records(app, P.REC_FAULT) == [(P.FAULT_TASK, P.TASK_SAMPLER)]
+    assert app.cmd_get_status()[2] & P.STATE_FAULT
+    # and the BOOT record says why the clip started (the simulated board: power-on)
+    assert records(app, P.REC_BOOT)[0][3] == P.RESET_CAUSE_POWER_ON

@@ -122,3 +122,21 @@ def test_the_tables_fail_on_drift(monkeypatch: pytest.MonkeyPatch) -> None:
         assert "CHARGING" in doc_numbers("state-bits")
     finally:
         DOC = saved
+
+
+def test_vectors_cover_every_record_type_reason_fault_and_reset_cause() -> None:
+    import json
+
+    vectors = json.loads((ROOT / "tests/vectors/protocol_v1.json").read_text())
+    records = [H.decode_record(bytes.fromhex(v["hex"]))[0] for v in vectors["records"]]
+    assert {r.rtype for r in records} == set(H.RecordType)
+    values = [r.fields() for r in records]
+    buzz = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.BUZZ]
+    assert {v["reason"] for v in buzz} == set(H.BuzzReason)
+    # every pattern a BUZZ record can carry (the fault pattern's repeats are not logged)
+    assert {v["pattern"] for v in buzz} == set(H.BuzzPattern) - {H.BuzzPattern.FAULT}
+    faults = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.FAULT]
+    assert {v["code"] for v in faults} == set(H.FaultCode)
+    boots = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.BOOT]
+    assert {v["reset_cause"] for v in boots} == set(H.ResetCause)
+    assert all(v["reset_cause_name"] != "unknown" or v["reset_cause"] == 0 for v in boots)
