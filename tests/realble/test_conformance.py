@@ -6,15 +6,20 @@ acks, and after each request its side effects (settings, log, sensing still aliv
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 from pathlib import Path
+from typing import Any
+from uuid import UUID as PyUUID
 
+from postureclip.bumble_transport import Central
 from postureclip.protocol import (
     BATTERY_LEVEL_UUID,
     CONTROL_UUID,
     EVENTS_UUID,
     LOG_UUID,
     RESET_MAGIC,
+    SERVICE_UUID,
     STREAM_UUID,
     ImuKind,
     LogFrameKind,
@@ -32,7 +37,7 @@ from .doccentral import (
     ATT_WRITE_NOT_PERMITTED,
     DocCentral,
 )
-from .realclip import RealClip, central_on
+from .realclip import CLIP_ADDRESS, RealClip, central_on
 
 # docs/protocol.md, "Settings": key -> (name, default, lowest, highest)
 SETTINGS = {1: ("slouch_deg", 20, 5, 45), 2: ("lean_deg", 15, 5, 45),
@@ -91,6 +96,50 @@ async def log_info(c: DocCentral, token: int) -> tuple[int, int, int, int]:
     reply = await c.command(Opcode.LOG_INFO, token)
     assert status_of(reply) is Status.OK
     return struct.unpack_from("<IIII", reply, 3)
+
+
+def ad_structures(data: bytes) -> dict[int, list[bytes]]:
+    """Advertising data as {AD type: [values]} (Core spec, Vol 3 Part C 11)."""
+    out: dict[int, list[bytes]] = {}
+    i = 0
+    while i < len(data) and data[i]:
+        n = data[i]
+        out.setdefault(data[i + 1], []).append(data[i + 2:i + 1 + n])
+        i += 1 + n
+    assert i == len(data), data.hex()
+    return out
+
+
+async def advertising(central: Central) -> None:
+    """docs/protocol.md, Advertising: flags, the service UUID and battery service data in the
+    advertising PDU (31 bytes at most), the local name in the scan response."""
+    device = central.device
+    seen: dict[bool, bytes] = {}
+
+    def on_ad(ad: Any) -> None:
+        if str(ad.address).upper().startswith(CLIP_ADDRESS):
+            seen[bool(ad.is_scan_response)] = bytes(ad.data_bytes)
+
+    device.on(device.EVENT_ADVERTISEMENT, on_ad)
+    for active in (False, True):  # bumble reports an active scan's scan responses
+        await device.start_scanning(active=active, filter_duplicates=False)
+        for _ in range(40):
+            if active in seen:
+                break
+            await asyncio.sleep(0.05)
+        await device.stop_scanning()
+    device.remove_listener(device.EVENT_ADVERTISEMENT, on_ad)
+    adv, response = seen[False], seen[True]
+    assert len(adv) <= 31 and len(response) <= 31
+    ads = ad_structures(adv)
+    assert ads[0x01] == [b"\x06"]  # LE general discoverable, BR/EDR not supported
+    assert ads[0x07] == [PyUUID(SERVICE_UUID).bytes[::-1]]  # complete 128-bit list
+    assert ads[0x03] == [b"\x0f\x18"]  # 16-bit: Battery
+    (battery,) = ads[0x16]
+    assert battery[:2] == b"\x0f\x18" and len(battery) == 3 and battery[2] <= 100
+    assert 0x09 not in ads
+    name = ad_structures(response)[0x09][0].decode()
+    assert re.fullmatch(r"postureclip-[0-9a-f]{4}", name), name
 
 
 async def unpaired(c: DocCentral, button: Path) -> None:
@@ -319,6 +368,7 @@ def test_conformance_through_the_document(tmp_path: Path) -> None:
         token = Clock()
         try:
             stranger = await central_on(air, address="F0:00:00:00:00:0A")
+            await advertising(stranger)
             c = DocCentral(stranger)
             await c.connect(247)
             await unpaired(c, button)
