@@ -12,7 +12,8 @@ SCRIPTS = ["fusion_broad.py", "host_broad.py", "firmware_cost.py", "firmware_acc
 
 
 # long runs of tests that `make test` runs short (the count is an environment variable)
-LONG_TESTS = [("tests/realble/test_clip_fuzz.py", {"POSTURECLIP_FUZZ_N": "10000"})]
+LONG_TESTS = [("tests/realble/test_clip_fuzz.py", {"POSTURECLIP_FUZZ_N": "10000"}),
+              ("tests/realble/test_radio_cycles.py", {"POSTURECLIP_RADIO_CYCLES": "20000"})]
 
 
 def main() -> int:
