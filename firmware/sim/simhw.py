@@ -13,6 +13,8 @@ button_pin = None  # the board's button (world.build), pressed by press_button
 _tasks = []
 sleeps = []  # durations (ms) of machine.lightsleep() calls; a long-running clip clears it
 wake_pins = {}  # pin id -> (trigger, power mode) configured to end a sleep
+irq_handlers = {}  # pin id -> (Pin, handler, trigger): Pin.irq with a handler
+i2c_stuck = set()  # (bus id, address) of devices that hold the bus (OSError ETIMEDOUT)
 # tests read the PWM and haptic-driver logs; a long-running virtual clip turns them off so
 # that the simulated hardware's bookkeeping does not grow without bound
 record = True
@@ -32,14 +34,33 @@ def press_button(ms):
         return
     import asyncio
 
-    pins[button_pin] = 0
+    set_input(button_pin, 0)
 
     async def release():
         await asyncio.sleep_ms(ms)
-        pins[button_pin] = 1
+        set_input(button_pin, 1)
 
     _tasks.append(asyncio.create_task(release()))
     del _tasks[:-4]  # keep the last few alive, not all
+
+
+def set_input(pin, level):
+    """The outside world drives input ``pin`` to ``level``; a Pin.irq handler whose trigger
+    matches the edge is called with the Pin, as a soft IRQ (scheduled, as the ESP32 runs
+    them, where micropython.schedule exists)."""
+    old = pins.get(pin, 1)
+    pins[pin] = level
+    entry = irq_handlers.get(pin)
+    if entry is None or old == level:
+        return
+    obj, handler, trigger = entry
+    if trigger & (2 if level == 0 else 1):  # IRQ_FALLING / IRQ_RISING
+        try:
+            import micropython
+
+            micropython.schedule(handler, obj)
+        except (ImportError, AttributeError):
+            handler(obj)
 
 
 def sleep_ms(ms):
@@ -67,6 +88,8 @@ def clear():
     del resets[:]
     del sleeps[:]
     wake_pins.clear()
+    irq_handlers.clear()
+    i2c_stuck.clear()
     set_clock(None)
 
 
