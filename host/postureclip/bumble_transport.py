@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -43,10 +44,12 @@ class Central:
     @classmethod
     async def open(cls, hci_spec: str | None = None, *, source: Any = None, sink: Any = None,
                    address: str = CENTRAL_ADDRESS, keys: str | None = None,
-                   controller: Any = None) -> Central:
+                   controller: Any = None, privacy: bool = False) -> Central:
         """Power on a central on ``hci_spec`` (a bumble transport: ``tcp-client:HOST:PORT``,
         ``usb:0``...) or on an HCI ``source``/``sink`` pair (``controller``, in this process);
-        ``keys`` is a JSON file that keeps bonds across runs (default: memory only)."""
+        ``keys`` is a JSON file that keeps bonds across runs (default: memory only).
+        ``privacy``: connect from resolvable private addresses (as phones and laptops do),
+        a new one after each ``rotate_address``; bonding hands the clip the identity key."""
         if hci_spec is not None:
             from bumble.transport import open_transport
 
@@ -56,11 +59,25 @@ class Central:
         store: KeyStore = (JsonKeyStore(namespace=None, filename=keys) if keys
                            else MemoryKeyStore())
         device.keystore = store
+        if privacy:
+            device.irk = os.urandom(16)  # bumble's default identity key is all zeros
+            device.le_privacy_enabled = True
+            device.le_rpa_timeout = 0  # rotated by rotate_address, when the test says so
         device.pairing_config_factory = lambda _c: PairingConfig(
             sc=True, mitm=False, bonding=True,
             delegate=PairingDelegate(io_capability=PairingDelegate.NO_OUTPUT_NO_INPUT))
         await device.power_on()
         return cls(device, controller)
+
+    async def rotate_address(self) -> str:
+        """A new resolvable private address (privacy on); returns it. (Not bumble's
+        ``update_rpa``: bumble 0.0.236 sends the controller the old address there.)"""
+        device = self.device
+        address = hci.Address.generate_private_address(device.irk)
+        await device.send_sync_command(hci.HCI_LE_Set_Random_Address_Command(
+            random_address=address))
+        device.random_address = address
+        return str(address)
 
     async def forget(self) -> None:
         """Drop every bond this central holds (a laptop that forgot the clip)."""

@@ -21,7 +21,11 @@ And the behaviour NimBLE needs that bumble 0.0.236's controller lacks: legacy ad
 reports only (no extended-advertising feature), scan responses with the advertiser's scan
 response data and only to active scanners, the advertising PDU type the host asked for, an
 HCI Reset that resets, a cancelled connection attempt that completes, data handed to the host
-in fragments no longer than the controller's data length, and a data length of 251 octets.
+in fragments no longer than the controller's data length, a data length of 251 octets, and
+a resolving list that resolves (bumble accepts the commands and ignores them): a bonded
+central's resolvable private address reaches the host as its identity address in an LE
+Enhanced Connection Complete event, as an ESP32's controller does, so the clip finds the bond
+of a phone or laptop that changed its address.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from typing import Any
 from bumble import hci, ll
 from bumble.controller import Connection, Controller, LegacyAdvertiser
 from bumble.link import LocalLink
+from bumble.smp import AddressResolver
 from bumble.transport import open_transport
 from bumble.transport.common import Transport
 
@@ -112,6 +117,39 @@ class VirtualController(Controller):
         super().__init__(name, host_source=host_source, host_sink=host_sink, link=air,
                          public_address=public_address)
         self.le_legacy_advertiser = _Advertiser(self)
+        # the resolving list (identity address -> IRK): bumble accepts the commands and does
+        # nothing; an ESP32's controller resolves a bonded central's private addresses
+        self.resolving_list: dict[tuple[int, bytes], tuple[bytes, hci.Address]] = {}
+
+    # --- privacy: the resolving list -------------------------------------------------------
+    def on_hci_le_add_device_to_resolving_list_command(self, command: Any) -> Any:
+        key = (command.peer_identity_address_type, bytes(command.peer_identity_address))
+        if key not in self.resolving_list and len(self.resolving_list) >= \
+                self.resolving_list_size:
+            return hci.HCI_StatusReturnParameters(
+                hci.HCI_ErrorCode.MEMORY_CAPACITY_EXCEEDED_ERROR)
+        self.resolving_list[key] = (bytes(command.peer_irk), command.peer_identity_address)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def on_hci_le_remove_device_from_resolving_list_command(self, command: Any) -> Any:
+        key = (command.peer_identity_address_type, bytes(command.peer_identity_address))
+        if self.resolving_list.pop(key, None) is None:
+            return hci.HCI_StatusReturnParameters(
+                hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def on_hci_le_clear_resolving_list_command(self, command: Any) -> Any:
+        self.resolving_list.clear()
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+    def _resolved(self, address: hci.Address) -> hci.Address | None:
+        """The identity behind a resolvable private ``address`` (resolution enabled)."""
+        if not (self.le_address_resolution and address.is_resolvable and self.resolving_list):
+            return None
+        # an all-zero peer IRK marks an entry for the local address only (NimBLE adds one):
+        # it resolves nobody (Core spec, Vol 6, Part B, 4.7)
+        keys = [(irk, identity) for irk, identity in self.resolving_list.values() if any(irk)]
+        return AddressResolver(keys).resolve(address) if keys else None
 
     # --- host -> controller ------------------------------------------------------------
     def on_hci_acl_data_packet(self, packet: hci.HCI_AclDataPacket) -> None:
@@ -164,6 +202,17 @@ class VirtualController(Controller):
             # bumble reports placeholder parameters; say what the air actually runs
             packet.connection_interval = round(self.link.interval_s / 0.00125)
             packet.supervision_timeout = round(self.link.supervision_timeout_s / 0.01)
+            identity = self._resolved(packet.peer_address)
+            if identity is not None:  # a bonded central's private address: say who it is
+                packet = hci.HCI_LE_Enhanced_Connection_Complete_Event(
+                    status=packet.status, connection_handle=packet.connection_handle,
+                    role=packet.role, peer_address_type=identity.address_type,
+                    peer_address=identity, local_resolvable_private_address=hci.Address.ANY,
+                    peer_resolvable_private_address=packet.peer_address,
+                    connection_interval=packet.connection_interval,
+                    peripheral_latency=packet.peripheral_latency,
+                    supervision_timeout=packet.supervision_timeout,
+                    central_clock_accuracy=packet.central_clock_accuracy)
         super().send_hci_packet(packet)
 
     def on_advertising_pdu(self, pdu: Any) -> None:

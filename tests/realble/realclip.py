@@ -89,12 +89,12 @@ class RealClip:
 
 
 async def central_on(air: Air, address: str = "F0:00:00:00:00:01",
-                     keys: KeyStore | None = None) -> Central:
+                     keys: KeyStore | None = None, privacy: bool = False) -> Central:
     """A host on its own controller of ``air``; ``keys``: the bonds of an earlier host
     process (a restarted laptop keeps them)."""
     controller = VirtualController("host", air)
     central = await Central.open(source=controller, sink=AsyncPipeSink(controller),
-                                 address=address, controller=controller)
+                                 address=address, controller=controller, privacy=privacy)
     if keys is not None:
         central.device.keystore = keys
     return central

@@ -121,3 +121,36 @@ def test_a_central_that_forgot_the_clip_pairs_again_and_a_new_central_bonds_too(
             await clip.kill()
 
     asyncio.run(scenario())
+
+
+def test_a_central_that_rotates_its_address_reconnects_on_its_bond(tmp_path: Path) -> None:
+    # Phones and laptops connect from resolvable private addresses that change every few
+    # minutes. The clip gets the central's identity key when they bond; a later connection
+    # from a new address must re-encrypt on the same bond - no new pairing, no second bond.
+    async def scenario() -> None:
+        air = Air(seed=4)
+        clip = await RealClip(air, tmp_path).start()
+        try:
+            laptop = await central_on(air, privacy=True)
+            first = str(laptop.device.random_address)
+            async with Clip(transport_factory(laptop)) as c:
+                await c.command(Opcode.GET_STATUS)
+            await asyncio.sleep(0.5)
+            bonds = _bonds(clip.flash)
+            for _ in range(3):
+                address = await laptop.rotate_address()
+                assert address != first
+                t = transport_factory(laptop)()
+                found = await t.scan(10)
+                await t.connect(found[0], 10, lambda: None)
+                await t.pair()  # encrypts with the stored keys
+                assert t.connection is not None and t.connection.is_encrypted
+                await t.write(CONTROL_UUID, encode_command(Opcode.GET_STATUS, 9))
+                await t.disconnect()
+                await asyncio.sleep(0.5)
+                assert _bonds(clip.flash) == bonds  # the same bond: nothing added
+            assert "Traceback" not in clip.text(), clip.text()
+        finally:
+            await clip.kill()
+
+    asyncio.run(scenario())
