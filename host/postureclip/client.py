@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .errors import (
     BadLength,
@@ -60,6 +61,7 @@ _ERRORS: dict[Status, type[CommandFailed]] = {
     Status.MTU_TOO_SMALL: MtuTooSmall, Status.NO_SENSOR: NoSensor, Status.FAILED: ClipFailed}
 
 log = logging.getLogger(__name__)
+CLIP_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # the clip's wall clock counts from here
 
 
 @dataclass
@@ -93,7 +95,8 @@ class SyncReport:
 class Clip:
     def __init__(self, transport_factory: Callable[[], Transport] | Transport,
                  command_timeout: float = 10.0, connect_timeout: float = 10.0,
-                 retries: int = 5, backoff_s: float = 0.5, auto_reconnect: bool = True) -> None:
+                 retries: int = 5, backoff_s: float = 0.5, auto_reconnect: bool = True,
+                 set_clock: bool = True) -> None:
         if callable(transport_factory):
             self._factory: Callable[[], Transport] = transport_factory
         else:
@@ -104,6 +107,7 @@ class Clip:
         self.retries = retries
         self.backoff_s = backoff_s
         self.auto_reconnect = auto_reconnect
+        self.set_clock = set_clock  # SET_TIME on every connection (records carry UTC)
         self.t: Transport | None = None
         self.found: Found | None = None
         self.device = ""
@@ -149,6 +153,8 @@ class Clip:
                 await t.pair()
                 self.device = await self._serial()
                 self.connected.set()
+                if self.set_clock:
+                    await self.set_time()
                 return
             except ConnectionFailed as e:
                 last = e
@@ -159,6 +165,13 @@ class Clip:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
         raise ConnectionFailed(f"gave up after {self.retries + 1} attempts: {last}")
+
+    async def set_time(self, now: datetime | None = None) -> None:
+        """Set the clip's clock to ``now`` (default: this computer's clock), UTC."""
+        now = now or datetime.now(UTC)
+        since = now - CLIP_EPOCH
+        seconds = since.days * 86400 + since.seconds
+        await self.command(Opcode.SET_TIME, seconds, since.microseconds // 1000)
 
     async def _serial(self) -> str:
         assert self.t is not None

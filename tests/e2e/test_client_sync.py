@@ -44,3 +44,32 @@ def test_client_streams_and_syncs_into_the_store(tmp_path: Path) -> None:
     assert RecordType.BOOT in types and RecordType.BUZZ in types
     assert progress and progress[-1].records == stored
     assert 0 <= battery <= 100 and info["firmware"] == "0.1.0"
+
+
+def test_every_connection_sets_the_clips_clock(tmp_path: Path) -> None:
+    # issue 16: without SET_TIME every record was "seconds since boot"
+    from datetime import UTC, datetime
+
+    from postureclip.client import CLIP_EPOCH
+    from postureclip.protocol import StateBit
+
+    async def scenario(port: int, store: Store) -> tuple[int, str]:
+        async with Clip(lambda: SimTransport(port)) as clip:
+            status = await clip.command(Opcode.GET_STATUS)
+            await clip.command(Opcode.SNOOZE, 5)  # a record made after the clock was set
+            await clip.sync(store)
+            return status.values[2], clip.device
+
+    clip = VirtualClip(tmp_path / "flash").start()
+    try:
+        with Store(tmp_path / "store.db") as store:
+            bits, device = asyncio.run(scenario(clip.port, store))
+            records = list(store.records(device))
+    finally:
+        clip.stop()
+    assert bits & StateBit.WALL_CLOCK
+    time_set = [r for r in records if r.rtype is RecordType.TIME_SET]
+    snooze = [r for r in records if r.rtype is RecordType.SNOOZE]
+    assert time_set and time_set[-1].wall_clock and snooze[-1].wall_clock
+    now = (datetime.now(UTC) - CLIP_EPOCH).total_seconds()
+    assert abs(snooze[-1].time - now) < 60, (snooze[-1].time, now)
