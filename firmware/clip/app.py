@@ -26,9 +26,15 @@ from clip.store import Store
 # in groups of 16, fast turns in pairs, a read every 160 ms while the wearer moves.
 RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
 FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
+# The button's gestures (docs/user-guide.md): every press opens the radio window (pair or sync)
+# and does nothing else, so "press, then sync" cannot change the coaching; a double press
+# (two short presses, released within DOUBLE_PRESS_MS) snoozes for SHORT_SNOOZE_MIN or ends a
+# snooze; held 2 s: calibrate; held 8 s: forget the paired computers.
+SHORT_PRESS_MS = const(50)  # shorter is contact bounce
+DOUBLE_PRESS_MS = const(700)  # release to release
 LONG_PRESS_MS = const(2000)  # button: calibrate
 VERY_LONG_PRESS_MS = const(8000)  # button: forget bonds
-SHORT_SNOOZE_MIN = const(30)  # button: a short press snoozes (again: cancels)
+SHORT_SNOOZE_MIN = const(30)
 LOW_BATTERY_MV = const(3500)
 RESTART_MS = const(1000)  # a failed task starts again after this
 
@@ -289,6 +295,7 @@ class App:
         if self.button is None:
             return
         pressed_at = None
+        last_short = None  # release time of a short press that may be a double press's first
         while self.running:
             await asyncio.sleep_ms(20)
             down = self.button.value() == 0
@@ -299,15 +306,26 @@ class App:
             elif not down and pressed_at is not None:
                 held = now - pressed_at
                 pressed_at = None
-                if self.ble is not None and held >= 50:  # any press: time to pair or sync
+                if held < SHORT_PRESS_MS:
+                    continue
+                if self.ble is not None:  # any press: time to pair or sync
                     self.ble.open_window(PW.RADIO_BOOT_S)
                 if held >= VERY_LONG_PRESS_MS:
                     self.cmd_forget_bonds()
                 elif held >= LONG_PRESS_MS:
-                    self.start_calibration(None)
-                elif held >= 50:  # debounced short press
+                    try:
+                        self.start_calibration(None)
+                    except P.CommandError:
+                        pass  # no IMU (a fault the clip shows already) or one running
+                elif last_short is not None and now - last_short <= DOUBLE_PRESS_MS:
+                    last_short = None
                     snoozed = self.pipeline.posture.snooze_until > now / 1000
                     self.cmd_snooze(0 if snoozed else SHORT_SNOOZE_MIN)
+                    continue
+                else:
+                    last_short = now
+                    continue
+                last_short = None
 
     async def housekeeping(self):
         last_fault_buzz = -FAULT_BUZZ_MS

@@ -8,8 +8,9 @@
 # --flash is the clip's file system (settings, bonds, the event log); it survives restarts,
 # as flash does. Without --motion the clip lies still, upright. --radio-window shortens the
 # radio windows after power-up, a button press and a link (clip.power; tests). With
-# --button-file, writing a number of milliseconds to PATH presses the button that long (the
-# file is removed when the press starts; tests drive the wearer's hand with it).
+# --button-file, writing a number of milliseconds to PATH presses the button that long, and
+# "150,250,150" presses, waits and presses again (a double press); the file is removed when
+# the press starts (tests drive the wearer's hand with it).
 import os
 import sys
 
@@ -93,11 +94,11 @@ def main():
                 await asyncio.sleep_ms(50)
                 try:
                     with open(path) as f:
-                        ms = int(f.read().strip() or "0")
+                        steps = [int(x) for x in f.read().strip().split(",")]
                 except (OSError, ValueError):
                     continue
                 os.remove(path)
-                simhw.press_button(ms)
+                simhw.press_button(*steps)
 
         opts["button"] = asyncio.create_task(wearer(opts["--button-file"]))
     if opts["--journal"]:

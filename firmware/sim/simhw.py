@@ -28,19 +28,25 @@ def now_ms():
     return time.ticks_ms()
 
 
-def press_button(ms):
-    """The wearer presses the button for ``ms`` (released by a task on the running loop)."""
+def press_button(ms, *more):
+    """The wearer presses the button for ``ms``; ``more``: gap, press, gap, press... (ms),
+    e.g. ``press_button(150, 250, 150)`` is a double press. Played by a task on the running
+    loop."""
     if button_pin is None:
         return
     import asyncio
 
     set_input(button_pin, 0)
 
-    async def release():
+    async def play():
         await asyncio.sleep_ms(ms)
         set_input(button_pin, 1)
+        for i, step in enumerate(more):
+            await asyncio.sleep_ms(step)
+            set_input(button_pin, 1 if i % 2 else 0)
+        set_input(button_pin, 1)
 
-    _tasks.append(asyncio.create_task(release()))
+    _tasks.append(asyncio.create_task(play()))
     del _tasks[:-4]  # keep the last few alive, not all
 
 

@@ -74,13 +74,14 @@ class Clock:
         return self.n
 
 
-async def press(button: Path, ms: int) -> None:
+async def press(button: Path, *steps: int) -> None:
+    """The wearer's hand: press ms, then gap, press... (run.py --button-file)."""
     tmp = button.with_suffix(".tmp")
-    tmp.write_text(str(ms))
+    tmp.write_text(",".join(str(ms) for ms in steps))
     tmp.rename(button)
     while button.exists():
         await asyncio.sleep(0.05)
-    await asyncio.sleep(ms / 1000 + 0.3)
+    await asyncio.sleep(sum(steps) / 1000 + 0.3)
 
 
 async def status_bits(c: DocCentral, token: int) -> StateBit:
@@ -161,7 +162,7 @@ async def unpaired(c: DocCentral, button: Path) -> None:
     assert await c.write(CONTROL_UUID, bytes((Opcode.GET_INFO, 1))) == \
         ATT_INSUFFICIENT_AUTHENTICATION
     await c.subscribe(EVENTS_UUID, CONTROL_UUID)
-    await press(button, 200)  # a short press: a SNOOZE record, which must not reach us
+    await press(button, 150, 250, 150)  # a double press snoozes: its record must not reach us
     await asyncio.sleep(1.0)
     assert c.notes[EVENTS_UUID] == [] and c.notes[CONTROL_UUID] == []
 
@@ -169,13 +170,27 @@ async def unpaired(c: DocCentral, button: Path) -> None:
 async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     """Every opcode, good, bad and at the bounds, with its side effects."""
     await c.subscribe(CONTROL_UUID, EVENTS_UUID, LOG_UUID, STREAM_UUID)
-    await press(button, 200)  # now encrypted: the SNOOZE event arrives
+    assert StateBit.SNOOZED in await status_bits(c, token())  # the stranger's double press
+    await c.command(Opcode.SNOOZE, token(), "<H", 0)
+
+    def snoozes() -> list[bytes]:
+        return [n for n in c.notes[EVENTS_UUID] if n[1] == RecordType.SNOOZE]
+
+    await asyncio.sleep(0.3)
+    before = len(snoozes())
+    await press(button, 200)  # a single press only opens the radio window: coaching unchanged
+    await asyncio.sleep(0.5)
+    assert len(snoozes()) == before
+    assert StateBit.SNOOZED not in await status_bits(c, token())
+    await press(button, 150, 250, 150)  # a double press snoozes; encrypted, the event comes
     for _ in range(40):
-        if any(n[1] == RecordType.SNOOZE for n in c.notes[EVENTS_UUID]):
+        if len(snoozes()) > before:
             break
         await asyncio.sleep(0.1)
-    assert any(n[1] == RecordType.SNOOZE for n in c.notes[EVENTS_UUID]), c.notes[EVENTS_UUID]
-    await c.command(Opcode.SNOOZE, token(), "<H", 0)  # the press snoozed: undo it
+    assert len(snoozes()) == before + 1, c.notes[EVENTS_UUID]
+    assert struct.unpack_from("<H", snoozes()[-1], 14)[0] == 30  # minutes
+    assert StateBit.SNOOZED in await status_bits(c, token())
+    await c.command(Opcode.SNOOZE, token(), "<H", 0)
 
     info = await c.command(Opcode.GET_INFO, token())
     assert status_of(info) is Status.OK and len(info) == 3 + 7
