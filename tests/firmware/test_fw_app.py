@@ -168,3 +168,31 @@ def test_a_failing_task_is_restarted_logged_and_shown_in_status():
     assert app.cmd_get_status()[2] & P.STATE_FAULT
     # and the BOOT record says why the clip started (the simulated board: power-on)
     assert records(app, P.REC_BOOT)[0][3] == P.RESET_CAUSE_POWER_ON
+
+
+def test_button_gestures_single_press_only_wakes_the_radio():
+    # issue 16: "press the button, then sync" toggled the snooze on every press
+    world.build(xiao_esp32c3, Still())
+    app = App(xiao_esp32c3, fresh_root("gestures"))
+
+    async def scenario():
+        task = asyncio.create_task(run_for(app, 6000, lambda: done[0]))
+        await asyncio.sleep_ms(300)
+        simhw.press_button(150)  # single
+        await asyncio.sleep_ms(1200)
+        single = app.pipeline.posture.snooze_until
+        simhw.press_button(150, 1000, 150)  # two singles, too far apart
+        await asyncio.sleep_ms(2500)
+        slow = app.pipeline.posture.snooze_until
+        simhw.press_button(150, 250, 150)  # a double press
+        await asyncio.sleep_ms(1000)
+        double = app.pipeline.posture.snooze_until
+        done[0] = True
+        await task
+        return single, slow, double
+
+    done = [False]
+    single, slow, double = asyncio.run(scenario())
+    assert single < 0 and slow < 0, (single, slow)
+    assert double > 0
+    assert [r[0] for r in records(app, P.REC_SNOOZE)] == [30]
