@@ -42,6 +42,11 @@ class ConnectionFailed(PostureclipError):
     """No clip found, the link could not be made, or it dropped and did not come back."""
 
 
+class BluetoothUnavailable(PostureclipError):
+    """This computer's Bluetooth cannot be used (no adapter, BlueZ not running, no
+    permission): no retry helps; the message says what to install or start."""
+
+
 class EncryptionRequired(PostureclipError):
     """The clip refused a write on an unencrypted link (ATT error 0x0F): pair, then retry."""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import ConnectionFailed, EncryptionRequired
+from .errors import BluetoothUnavailable, ConnectionFailed, EncryptionRequired
 from .protocol import SERVICE_UUID
 from .simlink import ATT_SECURITY_ERRORS, LinkError, SimLink
 
@@ -173,6 +173,34 @@ class SimTransport:
         return data
 
 
+def bluetooth_unavailable(e: BaseException) -> BluetoothUnavailable | None:
+    """The sentence for a Bluetooth stack that cannot be used at all (as opposed to a clip
+    that is not found or a link that failed), or None."""
+    text = f"{type(e).__name__}: {e}"
+    sim = " (or reach the virtual clip with --sim PORT)"
+    if isinstance(e, FileNotFoundError | ConnectionRefusedError) or \
+            "system_bus_socket" in text:
+        return BluetoothUnavailable(
+            "cannot reach BlueZ: the system D-Bus is not running. Install and start BlueZ "
+            "(Debian/Ubuntu: sudo apt install bluez && sudo systemctl start bluetooth)" + sim)
+    if "ServiceUnknown" in text or "org.bluez was not provided" in text:
+        return BluetoothUnavailable(
+            "BlueZ (bluetoothd) is not running: start it with sudo systemctl start "
+            "bluetooth" + sim)
+    if "AccessDenied" in text or "NotPermitted" in text or isinstance(e, PermissionError):
+        return BluetoothUnavailable(
+            "permission denied by BlueZ: add yourself to the bluetooth group (sudo usermod "
+            "-aG bluetooth $USER, then log in again)" + sim)
+    if "No Bluetooth adapters found" in text or ("adapter" in text and "not found" in text):
+        return BluetoothUnavailable(
+            "no Bluetooth adapter found: plug one in, or unblock it (rfkill unblock "
+            "bluetooth)" + sim)
+    if "NotReady" in text or "Not Powered" in text or "not turned on" in text:
+        return BluetoothUnavailable(
+            "the Bluetooth adapter is off: switch it on (bluetoothctl power on)" + sim)
+    return None
+
+
 class BleakTransport:
     """A real clip over the system's Bluetooth, through bleak."""
 
@@ -195,14 +223,21 @@ class BleakTransport:
                 return True
             return False
 
-        if first:
-            await BleakScanner.find_device_by_filter(match, timeout=timeout,
-                                                     service_uuids=[SERVICE_UUID])
-        else:
-            found = await BleakScanner.discover(timeout=timeout, service_uuids=[SERVICE_UUID],
-                                                return_adv=True)
-            for device, adv in found.values():
-                match(device, adv)
+        try:
+            if first:
+                await BleakScanner.find_device_by_filter(match, timeout=timeout,
+                                                         service_uuids=[SERVICE_UUID])
+            else:
+                found = await BleakScanner.discover(timeout=timeout,
+                                                    service_uuids=[SERVICE_UUID],
+                                                    return_adv=True)
+                for device, adv in found.values():
+                    match(device, adv)
+        except Exception as e:
+            unavailable = bluetooth_unavailable(e)
+            if unavailable is not None:
+                raise unavailable from None
+            raise ConnectionFailed(f"scanning failed: {e}") from None
         return sorted(seen.values(), key=lambda f: -(f.rssi or -999))
 
     async def connect(self, found: Found, timeout: float,
