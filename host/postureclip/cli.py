@@ -181,7 +181,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.5)
         with Store(args.store) as store:
             async with Clip(_transport_factory(args), retries=args.retries) as clip:
-                report = await clip.sync(store, show)
+                try:
+                    report = await clip.sync(store, show)
+                except PostureclipError:
+                    if not args.quiet:
+                        print(file=sys.stderr)  # end the progress line first
+                    raise
         if not args.quiet:
             print(f"\n{report.device}: {report.stored} new records "
                   f"({report.received} received) in {report.seconds:.1f} s; "

@@ -11,6 +11,7 @@ so an interruption anywhere costs a repeated transfer, never a lost or duplicate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,7 @@ from .errors import (
     NoSensor,
     NotCalibrated,
     OutOfRange,
+    SyncIncomplete,
     UnknownOpcode,
 )
 from .protocol import (
@@ -302,11 +304,14 @@ class Clip:
                    frame_timeout: float = 10.0, max_attempts: int = 50) -> SyncReport:
         """Copy the clip's log into ``store`` from the last stored sequence on; acknowledge
         what is stored. Resumes across link drops (the transfer restarts after the last
-        stored record)."""
+        stored record). Raises SyncIncomplete after ``max_attempts`` interrupted attempts,
+        and at once for an error no retry can fix (a command the clip refuses: MTU too
+        small, a protocol mismatch); what was stored before stays stored."""
         t0 = time.monotonic()
         received = stored = 0
         nbytes = 0
         acked = -1
+        last: Exception | None = None
         for _ in range(max_attempts):
             try:
                 await self.wait_connected(self.connect_timeout * (self.retries + 1))
@@ -332,7 +337,8 @@ class Clip:
                     except TimeoutError:
                         raise ConnectionFailed("log transfer stalled") from None
                     if frame.frame != frame_no:  # a lost notification: start over from the store
-                        await self.command(Opcode.LOG_ABORT)
+                        with contextlib.suppress(NoRecords):  # (it may have ended meanwhile)
+                            await self.command(Opcode.LOG_ABORT)
                         raise ConnectionFailed("log frame lost")
                     frame_no += 1
                     if isinstance(frame, LogEnd):
@@ -342,11 +348,20 @@ class Clip:
                     nbytes += sum(len(r.payload) + 18 for r in frame.records)
                     if progress is not None:
                         progress(SyncProgress(received, total, nbytes, time.monotonic() - t0))
-                last = store.last_seq(self.device)
-                if last >= 0:
-                    await self.command(Opcode.LOG_ACK, last)
-                    acked = last
-            except (ConnectionFailed, CommandFailed):
+                newest = store.last_seq(self.device)
+                if newest >= 0:
+                    await self.command(Opcode.LOG_ACK, newest)
+                    acked = newest
+            except (ConnectionFailed, ClipBusy, ClipFailed) as e:  # the link, or a transfer
+                # still ending, or a link that went down under the clip's feet: try again
+                last = e
                 await asyncio.sleep(0.2)
                 continue
+            except CommandFailed as e:
+                raise SyncIncomplete(f"the clip refused the log transfer: {e}; {stored} new "
+                                     "records were stored before") from None
+        else:
+            raise SyncIncomplete(f"the sync did not complete after {max_attempts} attempts "
+                                 f"({last}); {stored} new records were stored and are kept: "
+                                 "sync again")
         return SyncReport(self.device, stored, received, acked, time.monotonic() - t0)

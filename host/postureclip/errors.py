@@ -99,5 +99,10 @@ class ClipFailed(CommandFailed):
     """The clip could not do it (e.g. no radio link for a log transfer)."""
 
 
+class SyncIncomplete(PostureclipError):
+    """A sync that stopped before the clip's log was copied: what was stored stays stored,
+    nothing unstored was acknowledged; the message says why."""
+
+
 class StoreError(PostureclipError):
     """The local SQLite store cannot be opened or written."""

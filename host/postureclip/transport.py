@@ -61,9 +61,10 @@ class Transport(Protocol):
 class SimTransport:
     """The virtual clip (``postureclip sim``) on ``host:port``."""
 
-    def __init__(self, port: int = 47000, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 47000, host: str = "127.0.0.1", want_mtu: int = 247) -> None:
         self.host = host
         self.port = port
+        self.want_mtu = want_mtu  # what this central asks for (a system may allow less)
         self.mtu = 23
         self.link: SimLink | None = None
         self._handles: dict[str, int] = {}
@@ -100,7 +101,7 @@ class SimTransport:
         try:
             self.link = await SimLink.open(self.host, self.port, timeout)
             table = await self.link.connect()
-            self.mtu = await self.link.exchange_mtu(247)
+            self.mtu = await self.link.exchange_mtu(self.want_mtu)
         except LinkError as e:
             raise ConnectionFailed(f"virtual clip at {self.host}:{self.port}: {e}") from None
         self._handles = {c.uuid: c.handle for c in table}

@@ -73,3 +73,27 @@ def test_every_connection_sets_the_clips_clock(tmp_path: Path) -> None:
     assert time_set and time_set[-1].wall_clock and snooze[-1].wall_clock
     now = (datetime.now(UTC) - CLIP_EPOCH).total_seconds()
     assert abs(snooze[-1].time - now) < 60, (snooze[-1].time, now)
+
+
+def test_a_sync_that_cannot_complete_raises_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    # issue 16: Clip.sync returned an ordinary report after 50 failed attempts, even for an
+    # error no retry fixes (MTU too small), and `postureclip sync` exited 0
+    import pytest
+
+    from postureclip.errors import SyncIncomplete
+
+    devices: list[str] = []
+
+    async def scenario(port: int, store: Store) -> None:
+        async with Clip(lambda: SimTransport(port, want_mtu=100)) as clip:
+            devices.append(clip.device)
+            await clip.sync(store)
+
+    clip = VirtualClip(tmp_path / "flash").start()
+    try:
+        with Store(tmp_path / "store.db") as store:
+            with pytest.raises(SyncIncomplete, match="MTU"):
+                asyncio.run(asyncio.wait_for(scenario(clip.port, store), 30))
+            assert devices and store.count(devices[0]) == 0  # refused at once: nothing sent
+    finally:
+        clip.stop()
