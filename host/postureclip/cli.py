@@ -6,10 +6,10 @@ import importlib
 import json
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from .recording import read_csv
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .client import Clip
+    from .transport import Transport
+
+T = TypeVar("T")
 
 
 def format_table(result: Analysis) -> str:
@@ -145,7 +149,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         return 0
 
 
-def _transport_factory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _transport_factory(args: argparse.Namespace) -> Callable[[], Transport]:
     from .transport import BleakTransport, SimTransport
 
     if args.sim is not None:
@@ -194,6 +198,172 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _on_clip(args: argparse.Namespace, action: Callable[[Clip], Awaitable[T]]) -> T:
+    """Connect (virtual clip with --sim, else Bluetooth), run ``action(clip)``, disconnect."""
+    import asyncio
+
+    from .client import Clip
+
+    async def run() -> T:
+        async with Clip(_transport_factory(args), retries=args.retries) as clip:
+            return await action(clip)
+
+    return asyncio.run(run())
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What the clip says about itself, in words."""
+    from .protocol import ImuKind, Opcode, StateBit
+
+    async def action(clip: Clip) -> Any:
+        status = (await clip.command(Opcode.GET_STATUS)).values
+        info = (await clip.command(Opcode.GET_INFO)).values
+        log = (await clip.command(Opcode.LOG_INFO)).values
+        return status, info, log, clip.device
+
+    (mv, pct, bits, uptime), info, log, device = _on_clip(args, action)
+    bits = StateBit(bits)
+    try:
+        imu = ImuKind(info[4]).name
+    except ValueError:
+        imu = f"kind {info[4]}"
+    waiting = log[2]
+    if args.store is not None and Path(args.store).exists():
+        from .store import Store
+
+        with Store(args.store) as store:
+            waiting = max(0, log[1] - 1 - max(store.last_seq(device), log[0] - 1))
+    lines = [
+        f"clip              {device}",
+        f"battery           {pct} % ({mv / 1000:.2f} V)"
+        + ("  LOW: charge it" if StateBit.LOW_BATTERY in bits else ""),
+        f"firmware          {info[1]}.{info[2]}.{info[3]} (protocol {info[0]}, IMU {imu})",
+        f"calibrated        {_yes(StateBit.CALIBRATED in bits)}"
+        + ("" if StateBit.CALIBRATED in bits else ": hold the button 2 s standing upright"),
+        f"snoozed           {_yes(StateBit.SNOOZED in bits)}",
+        f"clock set         {_yes(StateBit.WALL_CLOCK in bits)}",
+        f"fault             {_yes(StateBit.FAULT in bits)}"
+        + (": the motion sensor or a task failed (FAULT records in the log say which)"
+           if StateBit.FAULT in bits else ""),
+        f"records waiting   {waiting} (to sync)",
+        f"up for            {uptime // 3600} h {uptime // 60 % 60} min",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Read or change the clip's settings by name (docs/protocol.md, Settings)."""
+    from .errors import OutOfRange
+    from .protocol import SETTINGS, Opcode, setting
+
+    if args.config_command == "set":
+        chosen = setting(args.name)
+        try:
+            value = int(args.value)
+        except ValueError:
+            raise_out_of_range(f"{chosen.name} takes a whole number ({args.value!r} given); "
+                               "nothing was changed")
+        chosen.check(value)  # before connecting: a bad value never reaches the clip
+
+        async def change(clip: Clip) -> Any:
+            try:
+                return (await clip.command(Opcode.SET_CONFIG, chosen.key, value)).values[1]
+            except OutOfRange:
+                pass  # in range by itself: a limit between two settings
+            if chosen.name in ("exposure_limit_s", "exposure_window_s"):
+                window = (await clip.command(Opcode.GET_CONFIG, 8)).values[1]
+                limit = (await clip.command(Opcode.GET_CONFIG, 9)).values[1]
+                raise_out_of_range(
+                    f"exposure_limit_s may not exceed exposure_window_s (now {limit} s and "
+                    f"{window} s): {chosen.name} {value} was refused; nothing was changed")
+            raise_out_of_range(f"the clip refused {chosen.name} = {value}; nothing was changed")
+
+        stored = _on_clip(args, change)
+        print(f"{chosen.name} = {stored}{chosen.unit}")
+        return 0
+    wanted = [setting(args.name)] if args.name else list(SETTINGS)
+
+    async def read(clip: Clip) -> Any:
+        return [(await clip.command(Opcode.GET_CONFIG, s.key)).values[1] for s in wanted]
+
+    values = _on_clip(args, read)
+    for s, v in zip(wanted, values, strict=True):
+        note = "" if v == s.default else f" (default {s.default})"
+        print(f"{s.name:20s} {v:>6}{s.unit:2s} range {s.lo}..{s.hi}{note}  {s.meaning}")
+    return 0
+
+
+def raise_out_of_range(message: str) -> NoReturn:
+    from .errors import OutOfRange
+    from .protocol import Status
+
+    raise OutOfRange(message, Status.OUT_OF_RANGE)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .errors import ClipMoving
+    from .protocol import Opcode
+
+    async def action(clip: Clip) -> Any:
+        return await clip.command(Opcode.CALIBRATE, timeout=15)
+
+    print("hold still, upright, for 3 seconds...", flush=True)
+    try:
+        reply = _on_clip(args, action)
+    except ClipMoving:
+        raise ClipMoving("you moved during the calibration: stand or sit upright, hold "
+                         "still and run it again", 5) from None
+    print(f"calibrated: the clip sits {reply.values[4] / 10:.1f}° from vertical on your back")
+    return 0
+
+
+BUZZ_NAMES = {"reminder": 0, "lift": 1, "calibrated": 2, "low_battery": 3}
+
+
+def cmd_buzz(args: argparse.Namespace) -> int:
+    from .protocol import Opcode
+
+    pattern = BUZZ_NAMES.get(args.pattern)
+    if pattern is None:
+        raise_out_of_range(f"no buzz pattern {args.pattern!r}: choose one of "
+                           + ", ".join(BUZZ_NAMES))
+
+    async def action(clip: Clip) -> Any:
+        await clip.command(Opcode.BUZZ_TEST, pattern)
+
+    _on_clip(args, action)
+    print(f"buzzed the {args.pattern} pattern")
+    return 0
+
+
+def cmd_snooze(args: argparse.Namespace) -> int:
+    from .protocol import Opcode
+
+    if args.minutes == "off":
+        minutes = 0
+    else:
+        try:
+            minutes = int(args.minutes)
+        except ValueError:
+            minutes = -1
+        if not 1 <= minutes <= 480:
+            raise_out_of_range(f"snooze takes 1 to 480 minutes or 'off' ({args.minutes!r} "
+                               "given); nothing was changed")
+
+    async def action(clip: Clip) -> Any:
+        await clip.command(Opcode.SNOOZE, minutes)
+
+    _on_clip(args, action)
+    print("posture reminders back on" if minutes == 0 else
+          f"posture reminders snoozed for {minutes} min (lift warnings stay on)")
+    return 0
 
 
 def cmd_power(args: argparse.Namespace) -> int:
@@ -249,7 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MicroPython heap (64-bit objects: twice the ESP32's)")
     p.set_defaults(run=cmd_sim)
 
-    p = sub.add_parser("sync", help="copy the clip's log into the local store")
+    p = sub.add_parser(
+        "sync", help="copy the clip's log into the local store",
+        description="Set the clip's clock, copy its log into the store on this computer, "
+                    "then let the clip delete what was stored. An interrupted sync loses "
+                    "nothing: run it again. Exits 2 and says why when it cannot complete.",
+        epilog="example: press the clip's button once, then: postureclip sync")
     p.add_argument("--store", type=Path, default=default_store(),
                    help="SQLite store (default ~/.local/share/postureclip/store.db)")
     p.add_argument("--sim", type=int, metavar="PORT", help="the virtual clip on this port")
@@ -259,6 +434,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=5)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=cmd_sync)
+
+    def clip_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sim", type=int, metavar="PORT",
+                       help="reach the virtual clip on this port (postureclip sim) instead of "
+                            "a real clip over Bluetooth")
+        p.add_argument("--retries", type=int, default=5,
+                       help="connection attempts after the first (default 5)")
+
+    p = sub.add_parser(
+        "status", help="the clip's battery, firmware, calibration, snooze, clock, faults",
+        description="Connect to the clip and say how it is: battery, firmware, whether it is "
+                    "calibrated, snoozed, has its clock set or a fault, and how many records "
+                    "wait to be synced.",
+        epilog="example: postureclip status   (press the clip's button first to wake it)")
+    clip_options(p)
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help="count waiting records against this store (default "
+                        "~/.local/share/postureclip/store.db)")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser(
+        "config", help="read or change the clip's settings",
+        description="The clip's coaching settings by name, with units and ranges "
+                    "(docs/protocol.md lists them). A value outside its range is refused "
+                    "before anything is sent.",
+        epilog="examples: postureclip config get   |   postureclip config get slouch_deg   |"
+               "   postureclip config set slouch_delay_s 45")
+    cfg = p.add_subparsers(dest="config_command", required=True)
+    g = cfg.add_parser("get", help="show every setting, or one",
+                       epilog="example: postureclip config get slouch_deg")
+    g.add_argument("name", nargs="?", help="a setting's name (all when left out)")
+    clip_options(g)
+    g.set_defaults(run=cmd_config)
+    st = cfg.add_parser("set", help="change one setting",
+                        epilog="example: postureclip config set slouch_delay_s 45")
+    st.add_argument("name", help="the setting's name, e.g. slouch_deg")
+    st.add_argument("value", help="a whole number within the setting's range")
+    clip_options(st)
+    st.set_defaults(run=cmd_config)
+
+    p = sub.add_parser("calibrate", help="learn your upright posture (hold still 3 s)",
+                       description="Stand or sit upright and still; the clip learns this as "
+                                   "your neutral posture (the same as holding its button 2 s).",
+                       epilog="example: postureclip calibrate")
+    clip_options(p)
+    p.set_defaults(run=cmd_calibrate)
+
+    p = sub.add_parser("buzz", help="feel one of the clip's buzz patterns",
+                       description="Play a buzz pattern on the clip, to learn what each means.",
+                       epilog="example: postureclip buzz lift")
+    p.add_argument("pattern", choices=list(BUZZ_NAMES), help="which pattern")
+    clip_options(p)
+    p.set_defaults(run=cmd_buzz)
+
+    p = sub.add_parser("snooze", help="pause posture reminders, or end a pause",
+                       description="Pause the posture reminders for some minutes (lift "
+                                   "warnings stay on), or end the pause with 'off'.",
+                       epilog="examples: postureclip snooze 60   |   postureclip snooze off")
+    p.add_argument("minutes", help="1 to 480, or off")
+    clip_options(p)
+    p.set_defaults(run=cmd_snooze)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)

@@ -165,6 +165,59 @@ class ImuKind(IntEnum):
     LSM6DSOX = 2
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One of the clip's settings (docs/protocol.md, Settings): integers within lo..hi."""
+
+    key: int
+    name: str
+    default: int
+    lo: int
+    hi: int
+    unit: str
+    meaning: str
+
+    def check(self, value: int) -> None:
+        """Raise OutOfRange, in words a person acts on, for a value outside lo..hi."""
+        from .errors import OutOfRange
+
+        if not self.lo <= value <= self.hi:
+            unit = f" {self.unit}" if self.unit and self.unit != "°" else self.unit
+            raise OutOfRange(f"{self.name} must be between {self.lo} and {self.hi}{unit} "
+                             f"({value} given); nothing was changed", Status.OUT_OF_RANGE)
+
+
+SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting(1, "slouch_deg", 20, 5, 45, "°", "flexion beyond neutral that counts as slouching"),
+    Setting(2, "lean_deg", 15, 5, 45, "°", "lateral bend that counts as leaning"),
+    Setting(3, "slouch_delay_s", 30, 3, 600, "s", "episode time before the first buzz"),
+    Setting(4, "hysteresis_deg", 3, 1, 10, "°", "an episode ends below threshold minus this"),
+    Setting(5, "repeat_s", 60, 10, 3600, "s", "time between buzzes while still slouched"),
+    Setting(6, "max_buzz_per_hour", 6, 0, 60, "", "cap on posture buzzes in any sliding hour"),
+    Setting(7, "exposure_mode", 0, 0, 1, "", "1: buzz on cumulative slouch time in a window"),
+    Setting(8, "exposure_window_s", 1800, 60, 14400, "s", "window of the exposure mode"),
+    Setting(9, "exposure_limit_s", 300, 10, 14400, "s",
+            "slouch time within the window that buzzes (at most the window)"),
+    Setting(10, "intensity_pct", 80, 10, 100, "%", "haptic strength"),
+    Setting(11, "lift_coach", 1, 0, 1, "", "buzz after stooped or twisted lifts"),
+    Setting(12, "twist_deg", 30, 15, 90, "°", "axial rotation that makes a lift twisted"),
+    Setting(13, "require_encryption", 1, 0, 1, "",
+            "control and log need an encrypted link (0 only for development)"),
+    Setting(14, "trace_interval_s", 1, 1, 60, "s", "period of the angle trace in the log"),
+)
+
+
+def setting(name_or_key: str | int) -> Setting:
+    """The setting called ``name_or_key`` (or with that key); OutOfRange names the known ones."""
+    from .errors import OutOfRange
+
+    for s in SETTINGS:
+        if name_or_key in (s.name, s.key):
+            return s
+    raise OutOfRange(f"there is no setting {name_or_key!r}; the settings are: "
+                     + ", ".join(s.name for s in SETTINGS), Status.OUT_OF_RANGE)
+
+
 class Technique(IntEnum):
     UNKNOWN = 0
     SQUAT = 1

@@ -103,6 +103,8 @@ def test_settings_table_matches_the_firmware() -> None:
         doc[int(key)] = (name, int(default), lo, hi)
     firmware = {row[0]: tuple(row[1:]) for row in FW_SETTINGS.TABLE}
     assert doc == firmware
+    host = {s.key: (s.name, s.default, s.lo, s.hi) for s in H.SETTINGS}
+    assert doc == host
 
 
 def test_every_record_type_has_a_payload_layout_both_sides() -> None:

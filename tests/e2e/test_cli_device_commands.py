@@ -1,0 +1,72 @@
+"""The worker's device commands end to end against the virtual clip (real firmware in
+MicroPython, its radio bridged): status, config get/set, calibrate, buzz, snooze — and what
+each does with bad input (one sentence on stderr, exit 2, nothing changed)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from virtualclip import VirtualClip
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+    return subprocess.run([sys.executable, "-m", "postureclip.cli", *args],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def ok(*args: str) -> str:
+    proc = cli(*args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def refused(*args: str) -> str:
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    return proc.stderr
+
+
+def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
+    clip = VirtualClip(tmp_path / "flash").start()
+    sim = ["--sim", str(clip.port)]
+    try:
+        status = ok("status", *sim, "--store", str(tmp_path / "store.db"))
+        assert "calibrated        no" in status and "clock set         yes" in status
+        assert "battery" in status and "firmware          0.1.0" in status
+        assert "records waiting" in status
+
+        every = ok("config", "get", *sim)
+        assert len(every.strip().splitlines()) == 14 and "slouch_delay_s" in every
+        assert ok("config", "set", "slouch_delay_s", "45", *sim).strip() == "slouch_delay_s = 45s"
+        assert "45" in ok("config", "get", "slouch_delay_s", *sim)
+        # refused before anything is sent: unknown name, out of range, not a number
+        assert "there is no setting 'slouch'" in refused("config", "set", "slouch", "3", *sim)
+        assert "between 3 and 600 s" in refused("config", "set", "slouch_delay_s", "2", *sim)
+        assert "whole number" in refused("config", "set", "slouch_deg", "2.5", *sim)
+        # refused by the clip: the exposure limit may not pass its window
+        err = refused("config", "set", "exposure_limit_s", "2000", *sim)
+        assert "may not exceed exposure_window_s (now 300 s and 1800 s)" in err, err
+        assert "45" in ok("config", "get", "slouch_delay_s", *sim)  # nothing changed
+
+        assert "calibrated:" in ok("calibrate", *sim)
+        assert "calibrated        yes" in ok("status", *sim)
+        assert "buzzed the lift pattern" in ok("buzz", "lift", *sim)
+        assert "invalid choice" in cli("buzz", "loud", *sim).stderr
+        assert "snoozed for 60 min" in ok("snooze", "60", *sim)
+        assert "snoozed           yes" in ok("status", *sim)
+        assert "back on" in ok("snooze", "off", *sim)
+        assert "1 to 480 minutes" in refused("snooze", "481", *sim)
+        assert "snoozed           no" in ok("status", *sim)
+    finally:
+        clip.stop()
+
+
+def test_every_command_explains_itself() -> None:
+    for command in (["status"], ["config", "get"], ["config", "set"], ["calibrate"], ["buzz"],
+                    ["snooze"], ["sync"]):
+        text = ok(*command, "--help")
+        assert "--sim" in text and "example" in text.lower(), command
