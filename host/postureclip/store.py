@@ -1,19 +1,31 @@
-"""The host's SQLite store of synced records: one row per (device, sequence), never two.
+"""The host's SQLite store of synced records: one row per (device, sequence), never two, and
+the decoded tables next to them (docs/store.md).
 
 Durability rule (DESIGN.md): a batch of records is committed in one transaction (WAL,
 synchronous=FULL) *before* the clip is told to forget them; inserting a record already stored
-is a no-op, so a repeated transfer after any interruption cannot duplicate anything.
+is a no-op, so a repeated transfer after any interruption cannot duplicate anything. The
+decoded rows of a batch are written in the same transaction, so readers (which WAL lets run
+while a sync writes) never see records without their meaning.
+
+Schema versions (``PRAGMA user_version``): 1 = the raw ``records`` table alone (stores of
+earlier releases, which left user_version at 0); 2 = with the decoded tables of
+postureclip.history. An older store is upgraded when opened (its records decoded); a newer one
+is refused with a message that says to update postureclip.
 """
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+from . import history
 from .errors import StoreError
 from .protocol import Record, RecordType
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+
+_RECORDS = """
 CREATE TABLE IF NOT EXISTS records (
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -25,6 +37,18 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
 """
+_RECORD_COLUMNS = ("device", "seq", "type", "time_s", "time_ms", "wall_clock", "payload")
+
+
+def _decoded_schema() -> str:
+    out = []
+    for name, columns in history.TABLES.items():
+        cols = ", ".join(f"{c} {'TEXT' if c == 'technique' else 'REAL'}" for c in columns)
+        out.append(f"CREATE TABLE IF NOT EXISTS {name} (device TEXT NOT NULL, seq INTEGER NOT "
+                   f"NULL, boot INTEGER NOT NULL, utc REAL, since_boot_s REAL, {cols});")
+        out.append(f"CREATE INDEX IF NOT EXISTS {name}_by_time ON {name} (device, utc);")
+        out.append(f"CREATE INDEX IF NOT EXISTS {name}_by_seq ON {name} (device, seq);")
+    return "\n".join(out)
 
 
 class Store:
@@ -32,12 +56,50 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), isolation_level=None)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder of the store {self.path}: "
+                             f"{e.strerror or e}") from None
+        try:
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA)
+            self._open_schema()
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open the store {self.path}: {e}") from None
+            raise StoreError(f"cannot open the store {self.path}: {e} (if the file is damaged, "
+                             "move it aside and sync again: the clip keeps what was not "
+                             "acknowledged)") from None
+
+    def _open_schema(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(f"the store {self.path} was written by a newer postureclip "
+                             f"(schema {version}; this one knows {SCHEMA_VERSION}): update "
+                             "postureclip")
+        if "records" in tables:
+            columns = tuple(r[1] for r in self.db.execute("PRAGMA table_info(records)"))
+            if columns != _RECORD_COLUMNS:
+                self.db.close()
+                raise StoreError(f"{self.path} has a 'records' table that is not "
+                                 "postureclip's: use another --store path")
+        if version == SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(_RECORDS)
+            for statement in _decoded_schema().split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            for (device,) in self.db.execute("SELECT DISTINCT device FROM records").fetchall():
+                self._redecode(device, 0)  # 1 -> 2: decode what earlier versions stored
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -49,20 +111,36 @@ class Store:
         self.close()
 
     def add(self, device: str, records: Iterable[Record]) -> int:
-        """Store a batch in one transaction; returns how many were new."""
+        """Store a batch and its decoded rows in one transaction; returns how many were new."""
+        batch = list(records)
         rows = [(device, r.seq, int(r.rtype), r.time_s, r.time_ms, int(r.wall_clock), r.payload)
-                for r in records]
+                for r in batch]
         try:
             self.db.execute("BEGIN IMMEDIATE")
             before = self.db.total_changes
             self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 rows)
             added = self.db.total_changes - before
+            if added and batch:
+                self._redecode(device, min(r.seq for r in batch))
             self.db.execute("COMMIT")
         except sqlite3.Error as e:
-            self.db.execute("ROLLBACK") if self.db.in_transaction else None
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise StoreError(f"cannot write to {self.path}: {e}") from None
         return added
+
+    def _redecode(self, device: str, from_seq: int) -> None:
+        """Decode again every record of ``device`` from the boot that holds ``from_seq`` on
+        (a TIME_SET can place the boot's earlier records). Inside the caller's transaction."""
+        row = self.db.execute("SELECT MAX(seq) FROM records WHERE device = ? AND type = ? AND "
+                              "seq <= ?", (device, int(RecordType.BOOT), from_seq)).fetchone()
+        start = 0 if row[0] is None else int(row[0])
+        decoded = history.decode(device, list(self._records(device, start)))
+        for name, columns in history.TABLES.items():
+            self.db.execute(f"DELETE FROM {name} WHERE device = ? AND seq >= ?", (device, start))
+            marks = ", ".join("?" * (len(history.COMMON) + len(columns)))
+            self.db.executemany(f"INSERT INTO {name} VALUES ({marks})", decoded.tables[name])
 
     def last_seq(self, device: str) -> int:
         """Highest stored sequence of ``device``, -1 when none."""
@@ -78,10 +156,19 @@ class Store:
         return [int(r[0]) for r in self.db.execute(
             "SELECT seq FROM records WHERE device = ? ORDER BY seq", (device,))]
 
+    def devices(self) -> list[str]:
+        return [str(r[0]) for r in self.db.execute(
+            "SELECT DISTINCT device FROM records ORDER BY device")]
+
     def records(self, device: str, types: Iterable[RecordType] | None = None
                 ) -> Iterator[Record]:
-        q = "SELECT type, seq, time_s, time_ms, wall_clock, payload FROM records WHERE device = ?"
-        args: list[object] = [device]
+        return self._records(device, 0, types)
+
+    def _records(self, device: str, from_seq: int, types: Iterable[RecordType] | None = None
+                 ) -> Iterator[Record]:
+        q = ("SELECT type, seq, time_s, time_ms, wall_clock, payload FROM records "
+             "WHERE device = ? AND seq >= ?")
+        args: list[object] = [device, from_seq]
         if types is not None:
             t = [int(x) for x in types]
             q += f" AND type IN ({','.join('?' * len(t))})"
@@ -92,3 +179,24 @@ class Store:
             except ValueError:
                 rt = rtype
             yield Record(rt, seq, ts, tms, bool(wall), bytes(payload))
+
+    def rows(self, table: str, start_utc: float | None = None, end_utc: float | None = None,
+             device: str | None = None) -> list[dict[str, Any]]:
+        """Rows of a decoded table (history.TABLES), oldest first; with a time range only
+        placed rows (utc known) inside [start_utc, end_utc)."""
+        if table not in history.TABLES:
+            raise StoreError(f"no table {table!r}: one of {', '.join(history.TABLES)}")
+        columns = (*history.COMMON, *history.TABLES[table])
+        q = f"SELECT {', '.join(columns)} FROM {table} WHERE 1"
+        args: list[object] = []
+        if device is not None:
+            q += " AND device = ?"
+            args.append(device)
+        if start_utc is not None:
+            q += " AND utc >= ?"
+            args.append(start_utc)
+        if end_utc is not None:
+            q += " AND utc < ?"
+            args.append(end_utc)
+        q += " ORDER BY device, seq" if start_utc is None else " ORDER BY utc"
+        return [dict(zip(columns, r, strict=True)) for r in self.db.execute(q, args)]
