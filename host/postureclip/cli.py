@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -20,6 +21,7 @@ from .recording import read_csv
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .client import Clip
+    from .store import Store
     from .transport import Transport
 
 T = TypeVar("T")
@@ -366,6 +368,60 @@ def cmd_snooze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise_out_of_range(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-27")
+
+
+def _local_tz() -> tzinfo:
+    tz = datetime.now().astimezone().tzinfo
+    assert tz is not None
+    return tz
+
+
+def _open_store_for_reading(path: Path) -> Store:
+    from .errors import StoreError
+    from .store import Store
+
+    if not Path(path).exists():
+        raise StoreError(f"no store at {path} yet: sync first (postureclip sync), or give "
+                         "--store PATH")
+    return Store(path)
+
+
+def cmd_today(args: argparse.Namespace) -> int:
+    from . import daily
+    from .errors import HistoryError
+
+    day = _parse_day(args.date) if args.date else date.today()
+    with _open_store_for_reading(args.store) as store:
+        d = daily.summarize(store, day, _local_tz())
+    if d.empty:
+        raise HistoryError(f"nothing recorded on {day.isoformat()} in {args.store}: wear the "
+                           "clip and sync (postureclip sync)")
+    print(daily.format_day(d, args.goal))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from . import daily
+    from .errors import HistoryError
+
+    if not 1 <= args.days <= 366:
+        raise_out_of_range(f"--days takes 1 to 366 ({args.days} given)")
+    last = _parse_day(args.until) if args.until else date.today()
+    days = [last - timedelta(days=i) for i in range(args.days - 1, -1, -1)]
+    with _open_store_for_reading(args.store) as store:
+        summaries = [daily.summarize(store, d, _local_tz()) for d in days]
+    if all(d.empty for d in summaries):
+        raise HistoryError(f"nothing recorded from {days[0].isoformat()} to "
+                           f"{days[-1].isoformat()} in {args.store}: wear the clip and sync")
+    print(daily.format_history(summaries, args.goal))
+    return 0
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
@@ -495,6 +551,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("minutes", help="1 to 480, or off")
     clip_options(p)
     p.set_defaults(run=cmd_snooze)
+
+    def store_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", type=Path, default=default_store(),
+                       help="the store sync writes (default "
+                            "~/.local/share/postureclip/store.db)")
+        p.add_argument("--goal", type=float, default=80.0,
+                       help="daily goal: percent of the recorded time spent upright "
+                            "(default 80)")
+
+    p = sub.add_parser("today", help="how your posture and lifting went today (or on a day)",
+                       description="The day from the synced log: time recorded, share "
+                                   "upright against your goal, slouch minutes and episodes, "
+                                   "reminders and how fast you sat up after them, lifts by "
+                                   "technique. Days are in this computer's time zone.",
+                       epilog="examples: postureclip today   |   postureclip today --date "
+                              "2026-11-27")
+    p.add_argument("--date", help="another day, YYYY-MM-DD (default today)")
+    store_option(p)
+    p.set_defaults(run=cmd_today)
+
+    p = sub.add_parser("history", help="the last days, one line each",
+                       description="One line per day: recorded hours, % upright, slouch "
+                                   "minutes, episodes, reminders, lifts, stooped lifts and "
+                                   "whether the goal was met.",
+                       epilog="example: postureclip history --days 14")
+    p.add_argument("--days", type=int, default=7, help="how many days (default 7)")
+    p.add_argument("--until", help="the last day shown, YYYY-MM-DD (default today)")
+    store_option(p)
+    p.set_defaults(run=cmd_history)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)

@@ -104,5 +104,9 @@ class SyncIncomplete(PostureclipError):
     nothing unstored was acknowledged; the message says why."""
 
 
+class HistoryError(PostureclipError):
+    """Nothing to show for the days asked (nothing synced, or the clip was not worn)."""
+
+
 class StoreError(PostureclipError):
     """The local SQLite store cannot be opened or written."""

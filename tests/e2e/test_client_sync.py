@@ -57,6 +57,7 @@ def test_every_connection_sets_the_clips_clock(tmp_path: Path) -> None:
         async with Clip(lambda: SimTransport(port)) as clip:
             status = await clip.command(Opcode.GET_STATUS)
             await clip.command(Opcode.SNOOZE, 5)  # a record made after the clock was set
+            await clip.command(Opcode.BUZZ_TEST, 1)
             await clip.sync(store)
             return status.values[2], clip.device
 
@@ -65,6 +66,7 @@ def test_every_connection_sets_the_clips_clock(tmp_path: Path) -> None:
         with Store(tmp_path / "store.db") as store:
             bits, device = asyncio.run(scenario(clip.port, store))
             records = list(store.records(device))
+            buzzes = store.rows("buzzes", device=device)
     finally:
         clip.stop()
     assert bits & StateBit.WALL_CLOCK
@@ -73,6 +75,8 @@ def test_every_connection_sets_the_clips_clock(tmp_path: Path) -> None:
     assert time_set and time_set[-1].wall_clock and snooze[-1].wall_clock
     now = (datetime.now(UTC) - CLIP_EPOCH).total_seconds()
     assert abs(snooze[-1].time - now) < 60, (snooze[-1].time, now)
+    # the decoded table places it (and the boot's records before the clock was set) in UTC
+    assert buzzes and abs(buzzes[-1]["utc"] - datetime.now(UTC).timestamp()) < 60
 
 
 def test_a_sync_that_cannot_complete_raises_and_keeps_what_was_stored(tmp_path: Path) -> None:

@@ -1,0 +1,129 @@
+"""A worker's days from the store's decoded tables: what `postureclip today` and `history` show.
+
+Days are calendar days in the computer's local time zone (``tz``). Sources: the clip's
+per-minute SUMMARY records (recorded time, upright, slouch), its slouch episodes (count,
+longest), its buzzes (posture reminders and lift warnings) and its lifts. Only records placed
+in time count (docs/store.md: a boot that never met a host cannot be put on a day).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from .protocol import BuzzReason
+from .store import Store
+
+DEFAULT_GOAL_UPRIGHT_PCT = 80.0  # of recorded time; `--goal` changes it
+POSTURE_REASONS = (BuzzReason.SLOUCH, BuzzReason.EXPOSURE)
+LIFT_REASONS = (BuzzReason.LIFT_STOOP, BuzzReason.LIFT_TWIST)
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day's numbers; times in seconds."""
+
+    day: date
+    recorded_s: float  # minutes the clip summarised (worn or not: it cannot tell a table)
+    upright_s: float
+    slouch_s: float
+    episodes: int
+    longest_episode_s: float
+    posture_buzzes: int
+    median_correction_s: float | None  # from a posture buzz to its episode's end
+    lifts: int
+    squats: int
+    stoops: int
+    twisted_lifts: int
+    lift_warnings: int
+
+    @property
+    def upright_pct(self) -> float | None:
+        return None if self.recorded_s <= 0 else 100.0 * self.upright_s / self.recorded_s
+
+    @property
+    def empty(self) -> bool:
+        return self.recorded_s <= 0 and self.episodes == 0 and self.lifts == 0
+
+    def goal_met(self, goal_pct: float) -> bool | None:
+        pct = self.upright_pct
+        return None if pct is None else pct >= goal_pct
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[float, float]:
+    """UNIX seconds of the day's first instant and the next day's, in ``tz``."""
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    end = start + timedelta(days=1)
+    return start.timestamp(), end.timestamp()
+
+
+def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) -> Day:
+    t0, t1 = day_bounds(day, tz)
+    summaries = store.rows("summaries", t0, t1, device)
+    episodes = store.rows("episodes", t0, t1, device)
+    buzzes = store.rows("buzzes", t0, t1, device)
+    lifts = store.rows("lifts", t0, t1, device)
+    posture = [b for b in buzzes if b["reason"] in POSTURE_REASONS]
+    corrections = []
+    for b in posture:
+        for e in episodes:
+            if e["device"] == b["device"] and e["utc"] <= b["utc"] <= e["utc"] + e["duration_s"]:
+                corrections.append(e["utc"] + e["duration_s"] - b["utc"])
+                break
+    return Day(
+        day=day,
+        recorded_s=float(sum(s["span_s"] for s in summaries)),
+        upright_s=float(sum(s["upright_s"] for s in summaries)),
+        slouch_s=float(sum(s["slouch_s"] for s in summaries)),
+        episodes=len(episodes),
+        longest_episode_s=max((e["duration_s"] for e in episodes), default=0.0),
+        posture_buzzes=len(posture),
+        median_correction_s=statistics.median(corrections) if corrections else None,
+        lifts=len(lifts),
+        squats=sum(1 for x in lifts if x["technique"] == "squat"),
+        stoops=sum(1 for x in lifts if x["technique"] == "stoop"),
+        twisted_lifts=sum(1 for x in lifts if x["twisted"]),
+        lift_warnings=sum(1 for b in buzzes if b["reason"] in LIFT_REASONS),
+    )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def format_day(d: Day, goal_pct: float) -> str:
+    pct = d.upright_pct
+    met = d.goal_met(goal_pct)
+    goal = "" if met is None else (" — goal met" if met else " — under the goal")
+    correction = ("" if d.median_correction_s is None else
+                  f"; you sat up {d.median_correction_s:.0f} s after a buzz (median)")
+    lines = [
+        f"{d.day:%A %d %B %Y}",
+        f"  recorded       {d.recorded_s / 3600:.1f} h",
+        f"  upright        {'–' if pct is None else f'{pct:.0f} %'} of it "
+        f"(goal {goal_pct:.0f} %){goal}",
+        f"  slouched       {_minutes(d.slouch_s)} in {d.episodes} episodes, longest "
+        f"{_minutes(d.longest_episode_s)}",
+        f"  reminders      {d.posture_buzzes} buzzes{correction}",
+        f"  lifts          {d.lifts} ({d.squats} squat, {d.stoops} stoop, "
+        f"{d.twisted_lifts} twisted); {d.lift_warnings} lift warnings",
+    ]
+    return "\n".join(lines)
+
+
+def format_history(days: list[Day], goal_pct: float) -> str:
+    lines = ["day          recorded  upright  slouch  episodes  buzzes  lifts  stooped  goal"]
+    for d in days:
+        pct = d.upright_pct
+        met = d.goal_met(goal_pct)
+        lines.append(
+            f"{d.day:%a %d %b}  {d.recorded_s / 3600:6.1f} h  "
+            f"{'    –' if pct is None else f'{pct:4.0f} %'}  {d.slouch_s / 60:4.0f} min  "
+            f"{d.episodes:8d}  {d.posture_buzzes:6d}  {d.lifts:5d}  {d.stoops:7d}  "
+            f"{'–' if met is None else ('yes' if met else 'no')}")
+    with_data = [d for d in days if d.upright_pct is not None]
+    if with_data:
+        n_met = sum(1 for d in with_data if d.goal_met(goal_pct))
+        lines.append(f"goal ({goal_pct:.0f} % upright) met on {n_met} of {len(with_data)} "
+                     "days with data")
+    return "\n".join(lines)

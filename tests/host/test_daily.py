@@ -1,0 +1,99 @@
+"""`postureclip today` and `history` on a store with two known days (UTC), and their answers
+to a day without data, a bad date and a missing store."""
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from postureclip import daily
+from postureclip.history import CLIP_EPOCH_UNIX
+from postureclip.protocol import Record, RecordType
+from postureclip.store import Store
+
+DEV = "246f28010203"
+DAY1, DAY2 = date(2026, 11, 23), date(2026, 11, 24)
+
+
+def at(day: date, hour: float) -> int:
+    """The clip's wall-clock seconds (since 2000-01-01 UTC) at ``hour`` of ``day`` (UTC)."""
+    t = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + hour * 3600
+    return int(t - CLIP_EPOCH_UNIX)
+
+
+def build(store: Store) -> None:
+    seq = 0
+    records = []
+
+    def add(rtype: RecordType, t: int, fmt: str, *values: int) -> None:
+        nonlocal seq
+        records.append(Record(rtype, seq, t, 0, True, struct.pack(fmt, *values)))
+        seq += 1
+
+    # day 1: 2 h recorded (120 summaries of 60 s: 48 upright, 12 slouched each 10 min block)
+    for i in range(120):
+        add(RecordType.SUMMARY, at(DAY1, 8) + 60 * i, "<HHHHBBB",
+            60, 48 if i % 10 == 0 else 60, 12 if i % 10 == 0 else 0, 0, 0, 0, 0)
+    # two episodes: 40 s with a buzz at 30 s (sat up 10 s later), 90 s with one at 30 s (60 s)
+    add(RecordType.BUZZ, at(DAY1, 8.5) + 30, "<BB", 0, 1)
+    add(RecordType.SLOUCH_END, at(DAY1, 8.5) + 40, "<Ihhh", 40000, 300, 250, 0)
+    add(RecordType.BUZZ, at(DAY1, 9) + 30, "<BB", 0, 1)
+    add(RecordType.SLOUCH_END, at(DAY1, 9) + 90, "<Ihhh", 90000, 320, 260, 0)
+    add(RecordType.LIFT, at(DAY1, 9.5), "<HhhhBB", 2000, 700, 50, 0, 2, 0)  # stoop
+    add(RecordType.BUZZ, at(DAY1, 9.5) + 3, "<BB", 1, 3)
+    add(RecordType.LIFT, at(DAY1, 9.6), "<HhhhBB", 2000, 300, 400, 0, 1, 1)  # squat, twisted
+    add(RecordType.BUZZ, at(DAY1, 9.6) + 3, "<BB", 1, 4)
+    # day 2: 1 h, all upright
+    for i in range(60):
+        add(RecordType.SUMMARY, at(DAY2, 14) + 60 * i, "<HHHHBBB", 60, 60, 0, 0, 0, 0, 0)
+    store.add(DEV, records)
+
+
+def test_days_from_the_decoded_tables(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        build(store)
+        d1 = daily.summarize(store, DAY1, UTC)
+        d2 = daily.summarize(store, DAY2, UTC)
+        d3 = daily.summarize(store, date(2026, 11, 25), UTC)
+    assert d1.recorded_s == 7200 and d1.slouch_s == 12 * 12
+    assert d1.upright_pct == pytest.approx(100 * (7200 - 144) / 7200)
+    assert d1.episodes == 2 and d1.longest_episode_s == 90
+    assert d1.posture_buzzes == 2 and d1.median_correction_s == pytest.approx(35)
+    assert (d1.lifts, d1.squats, d1.stoops, d1.twisted_lifts, d1.lift_warnings) == (2, 1, 1, 1, 2)
+    assert d2.upright_pct == 100 and d2.goal_met(80) and d3.empty
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "postureclip.cli", *args], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "TZ": "UTC"})
+
+
+def test_today_and_history_commands(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as store:
+        build(store)
+    out = cli("today", "--date", "2026-11-23", "--store", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "Monday 23 November 2026" in out.stdout and "98 % of it (goal 80 %)" in out.stdout
+    assert "2 min in 2 episodes, longest 90 s" in out.stdout
+    assert "sat up 35 s after a buzz" in out.stdout and "1 squat, 1 stoop, 1 twisted" in out.stdout
+    out = cli("history", "--days", "3", "--until", "2026-11-25", "--store", str(path))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 5 and lines[1].startswith("Mon 23 Nov") and lines[3].endswith("–")
+    assert "met on 2 of 2 days with data" in lines[-1]
+    for args, words in (
+            (("today", "--date", "2026-11-25"), "nothing recorded on 2026-11-25"),
+            (("today", "--date", "27/11/2026"), "is not a date"),
+            (("history", "--days", "0"), "--days takes 1 to 366")):
+        bad = cli(*args, "--store", str(path))
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    missing = cli("today", "--store", str(tmp_path / "none.db"))
+    assert missing.returncode == 2 and "sync first" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
