@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -422,6 +422,74 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_MOMENT = {"episodes": "start", "lifts": "start", "summaries": "start", "buzzes": "time",
+                 "trace": "time", "faults": "time"}
+
+
+def export_table(store: Store, what: str, start: float | None, end: float | None) -> Any:
+    """The rows of a decoded table as an Arrow table with ISO 8601 UTC timestamps
+    (docs/store.md, Exports)."""
+    import pyarrow as pa
+
+    from .history import TABLES
+
+    rows = store.rows(what, start, end)
+    moment = EXPORT_MOMENT[what]
+
+    def iso(utc: float | None) -> str | None:
+        if utc is None:
+            return None
+        return datetime.fromtimestamp(utc, UTC).isoformat(timespec="milliseconds")
+
+    columns: dict[str, list[Any]] = {"device": [r["device"] for r in rows],
+                                     "seq": [r["seq"] for r in rows],
+                                     moment: [iso(r["utc"]) for r in rows]}
+    if "duration_s" in TABLES[what]:
+        columns["end"] = [None if r["utc"] is None else iso(r["utc"] + r["duration_s"])
+                          for r in rows]
+    columns["boot"] = [r["boot"] for r in rows]
+    columns["since_boot_s"] = [r["since_boot_s"] for r in rows]
+    for c in TABLES[what]:
+        columns[c] = [r[c] for r in rows]
+    types = {"device": pa.string(), "seq": pa.int64(), "boot": pa.int64(), moment: pa.string(),
+             "end": pa.string(), "technique": pa.string()}
+    return pa.table({k: pa.array(v, types.get(k, pa.float64())) for k, v in columns.items()})
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    start = end = None
+    if args.date_from or args.date_to:
+        tz = _local_tz()
+        first = _parse_day(args.date_from) if args.date_from else date(2000, 1, 1)
+        last = _parse_day(args.date_to) if args.date_to else date.today()
+        if last < first:
+            raise_out_of_range(f"--to {last} is before --from {first}")
+        start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
+        end = (datetime(last.year, last.month, last.day, tzinfo=tz)
+               + timedelta(days=1)).timestamp()
+    with _open_store_for_reading(args.store) as store:
+        table = export_table(store, args.what, start, end)
+    out = Path(args.out)
+    try:
+        if args.format == "csv":
+            pacsv.write_csv(table, out)
+        elif args.format == "parquet":
+            pq.write_table(table, out)
+        else:
+            with open(out, "w") as fh:
+                for row in table.to_pylist():
+                    fh.write(json.dumps(row) + "\n")
+    except OSError as e:
+        from .errors import StoreError
+
+        raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
+    print(f"{table.num_rows} {args.what} rows written to {out}")
+    return 0
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
@@ -580,6 +648,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="the last day shown, YYYY-MM-DD (default today)")
     store_option(p)
     p.set_defaults(run=cmd_history)
+
+    p = sub.add_parser("export", help="write synced events to CSV, Parquet or JSON lines",
+                       description="Write one kind of synced data to a file other programs "
+                                   "read, with ISO 8601 UTC timestamps; the columns are listed "
+                                   "in docs/store.md (Exports).",
+                       epilog="example: postureclip export --what lifts --format csv --out "
+                              "lifts.csv --from 2026-11-23 --to 2026-11-27")
+    p.add_argument("--what", required=True, choices=list(EXPORT_MOMENT),
+                   help="which kind of data")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet", "jsonl"],
+                   help="file format (default csv)")
+    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (local time)")
+    p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (local time)")
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help="the store sync writes (default ~/.local/share/postureclip/store.db)")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)

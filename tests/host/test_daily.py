@@ -97,3 +97,34 @@ def test_today_and_history_commands(tmp_path: Path) -> None:
     missing = cli("today", "--store", str(tmp_path / "none.db"))
     assert missing.returncode == 2 and "sync first" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_is_read_back_by_pyarrow(tmp_path: Path, fmt: str) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "s.db"
+    with Store(path) as store:
+        build(store)
+    out = tmp_path / f"lifts.{fmt}"
+    done = cli("export", "--what", "lifts", "--format", fmt, "--out", str(out),
+               "--from", "2026-11-23", "--to", "2026-11-23", "--store", str(path))
+    assert done.returncode == 0, done.stderr
+    table = {"csv": pacsv.read_csv, "parquet": pq.read_table, "jsonl": pajson.read_json}[fmt](out)
+    rows = table.to_pylist()
+    assert [r["technique"] for r in rows] == ["stoop", "squat"]
+    assert list(table.column_names) == [
+        "device", "seq", "start", "end", "boot", "since_boot_s", "duration_s",
+        "peak_flexion_deg", "twist_deg", "peak_lateral_deg", "technique", "twisted", "lateral"]
+    start = rows[0]["start"]
+    start = start if isinstance(start, str) else start.isoformat()
+    assert start.startswith("2026-11-23T09:30:00") and rows[0]["peak_flexion_deg"] == 70.0
+    # another day: nothing; a bad range: one sentence
+    empty = cli("export", "--what", "episodes", "--out", str(tmp_path / "e.csv"),
+                "--from", "2026-11-24", "--store", str(path))
+    assert empty.returncode == 0 and empty.stdout.startswith("0 episodes rows")
+    bad = cli("export", "--what", "episodes", "--out", str(tmp_path / "e.csv"), "--from",
+              "2026-11-24", "--to", "2026-11-20", "--store", str(path))
+    assert bad.returncode == 2 and "is before --from" in bad.stderr
