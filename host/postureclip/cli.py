@@ -187,16 +187,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.5)
         with Store(args.store) as store:
             async with Clip(_transport_factory(args), retries=args.retries) as clip:
+                before = store.last_seq(clip.device)
                 try:
                     report = await clip.sync(store, show)
                 except PostureclipError:
                     if not args.quiet:
                         print(file=sys.stderr)  # end the progress line first
                     raise
-        if not args.quiet:
-            print(f"\n{report.device}: {report.stored} new records "
-                  f"({report.received} received) in {report.seconds:.1f} s; "
-                  f"acknowledged up to {report.acked}")
+                battery = await clip.battery()
+            if not args.quiet:
+                print()
+                print(sync_summary(store, report.device, before, report.stored, battery,
+                                   report.seconds, args.store))
         return 0
 
     return asyncio.run(run())
@@ -488,6 +490,38 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"{table.num_rows} {args.what} rows written to {out}")
     return 0
+
+
+def sync_summary(store: Store, device: str, before: int, new: int, battery: int,
+                 seconds: float, path: Path) -> str:
+    """What a sync brought, in words: the days it covered and what happened on them."""
+    if new == 0:
+        return (f"up to date: nothing new on the clip ({device}); battery {battery} %; "
+                f"store {path}")
+    summaries = store.rows("summaries", device=device, after_seq=before)
+    episodes = store.rows("episodes", device=device, after_seq=before)
+    lifts = store.rows("lifts", device=device, after_seq=before)
+    buzzes = store.rows("buzzes", device=device, after_seq=before)
+    rows = summaries + episodes + lifts + buzzes
+    placed = [r["utc"] for r in rows if r["utc"] is not None]
+    tz = _local_tz()
+    if not rows:
+        days = "no posture data yet (the clip sums up every minute it runs)"
+    elif placed:
+        first = datetime.fromtimestamp(min(placed), tz).date()
+        last = datetime.fromtimestamp(max(placed), tz).date()
+        days = first.isoformat() if first == last else f"{first} to {last}"
+    else:
+        days = "times not known (the clip's clock was never set for them)"
+    recorded = sum(r["span_s"] for r in summaries) / 3600
+    slouch = sum(r["slouch_s"] for r in summaries) / 60
+    stooped = sum(1 for r in lifts if r["technique"] == "stoop")
+    return (f"synced {new} new record{'s' if new != 1 else ''} from {device} in "
+            f"{seconds:.0f} s, covering {days}:\n"
+            f"  {recorded:.1f} h recorded, {slouch:.0f} min slouched in {len(episodes)} "
+            f"episodes, {len(lifts)} lifts ({stooped} stooped)\n"
+            f"  clip battery {battery} %; stored in {path} "
+            f"(postureclip today / history show it)")
 
 
 def cmd_power(args: argparse.Namespace) -> int:

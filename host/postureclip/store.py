@@ -181,9 +181,10 @@ class Store:
             yield Record(rt, seq, ts, tms, bool(wall), bytes(payload))
 
     def rows(self, table: str, start_utc: float | None = None, end_utc: float | None = None,
-             device: str | None = None) -> list[dict[str, Any]]:
+             device: str | None = None, after_seq: int | None = None) -> list[dict[str, Any]]:
         """Rows of a decoded table (history.TABLES), oldest first; with a time range only
-        placed rows (utc known) inside [start_utc, end_utc)."""
+        placed rows (utc known) inside [start_utc, end_utc); with ``after_seq`` only rows
+        from records after that sequence number."""
         if table not in history.TABLES:
             raise StoreError(f"no table {table!r}: one of {', '.join(history.TABLES)}")
         columns = (*history.COMMON, *history.TABLES[table])
@@ -192,6 +193,9 @@ class Store:
         if device is not None:
             q += " AND device = ?"
             args.append(device)
+        if after_seq is not None:
+            q += " AND seq > ?"
+            args.append(after_seq)
         if start_utc is not None:
             q += " AND utc >= ?"
             args.append(start_utc)

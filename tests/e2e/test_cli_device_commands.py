@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from virtualclip import VirtualClip
@@ -61,6 +62,13 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert "back on" in ok("snooze", "off", *sim)
         assert "1 to 480 minutes" in refused("snooze", "481", *sim)
         assert "snoozed           no" in ok("status", *sim)
+        # a sync says what it brought, in words; the store then answers today
+        store = str(tmp_path / "store.db")
+        synced = ok("sync", *sim, "--store", store)
+        assert "synced " in synced and "new records from" in synced, synced
+        assert f"covering {date.today().isoformat()}" in synced and "battery" in synced
+        # again: only the record of this connection's clock setting (TIME_SET) is new
+        assert "synced 1 new record from" in ok("sync", *sim, "--store", store)
     finally:
         clip.stop()
 
