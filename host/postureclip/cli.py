@@ -144,10 +144,23 @@ def cmd_sim(args: argparse.Namespace) -> int:
     cmd += ["-X", f"heapsize={args.heapsize}", str(run), "--port", str(args.port),
             "--flash", str(flash), "--board", args.board]
     if motion:
+        if not Path(motion).is_file():
+            raise PostureclipError(f"no motion file {motion}: give a recording CSV "
+                                   "(postureclip simulate writes one) or --wearer SEED")
         cmd += ["--motion", str(motion)]
+    child = subprocess.Popen(cmd)
+
+    def stop(signum: int, _frame: object) -> None:  # SIGTERM: the clip goes with us
+        child.terminate()
+
+    import signal
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(cmd)
+        return child.wait()
     except KeyboardInterrupt:
+        child.terminate()
+        child.wait()
         return 0
 
 
@@ -531,10 +544,34 @@ def cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument as one sentence (and where to read more)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def bounded(kind: Callable[[str], Any], lo: float, hi: float, what: str
+            ) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)`` within lo..hi, else a sentence saying so."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text} is outside {lo:g}..{hi:g}")
+        return value
+    return parse
+
+
+PORT = bounded(int, 1, 65535, "a port number")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="postureclip", description=__doc__)
+    ap = _Parser(prog="postureclip", description=__doc__)
     ap.add_argument("--version", action="version", version=f"postureclip {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="analyse a recording CSV (t,ax,ay,az,gx,gy,gz)")
     p.add_argument("recording")
@@ -547,10 +584,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="write a synthetic wearer's recording CSV")
     p.add_argument("output")
-    p.add_argument("--hours", type=float, default=0.25)
-    p.add_argument("--rate", type=float, default=100.0, help="sample rate, Hz")
+    p.add_argument("--hours", type=bounded(float, 0.01, 48, "a number of hours"), default=0.25,
+                   help="length of the recording, 0.01 to 48 h (default 0.25)")
+    p.add_argument("--rate", type=bounded(float, 10, 2000, "a rate in Hz"), default=100.0,
+                   help="sample rate, 10 to 2000 Hz (default 100)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--gaps", type=int, default=0, help="number of gaps in the timestamps")
+    p.add_argument("--gaps", type=bounded(int, 0, 1000, "a count"), default=0,
+                   help="number of gaps in the timestamps")
     p.add_argument("--truth", metavar="OUT.json", help="also write the ground truth")
     p.set_defaults(run=cmd_simulate)
 
@@ -568,8 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motion", help="recording CSV the virtual IMU plays back (looped)")
     p.add_argument("--wearer", type=int, metavar="SEED",
                    help="without --motion: play a simulated wearer's day")
-    p.add_argument("--hours", type=float, default=1.0, help="length of that day")
-    p.add_argument("--port", type=int, default=47000, help="loopback TCP port of its BLE")
+    p.add_argument("--hours", type=bounded(float, 0.01, 48, "a number of hours"), default=1.0,
+                   help="length of that day")
+    p.add_argument("--port", type=PORT, default=47000, help="loopback TCP port of its BLE")
     p.add_argument("--flash", default="~/.cache/postureclip/virtual-clip",
                    help="folder standing in for the clip's flash (kept between runs)")
     p.add_argument("--board", default="xiao_esp32c3")
@@ -585,19 +626,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: press the clip's button once, then: postureclip sync")
     p.add_argument("--store", type=Path, default=default_store(),
                    help="SQLite store (default ~/.local/share/postureclip/store.db)")
-    p.add_argument("--sim", type=int, metavar="PORT", help="the virtual clip on this port")
+    p.add_argument("--sim", type=PORT, metavar="PORT", help="the virtual clip on this port")
     p.add_argument("--press", action="store_true",
                    help="with --sim: press the virtual clip's button first (its radio sleeps "
                         "between windows, as a real clip's does)")
-    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--retries", type=bounded(int, 0, 100, "a count"), default=5,
+                   help="connection attempts after the first (default 5)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=cmd_sync)
 
     def clip_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--sim", type=int, metavar="PORT",
+        p.add_argument("--sim", type=PORT, metavar="PORT",
                        help="reach the virtual clip on this port (postureclip sim) instead of "
                             "a real clip over Bluetooth")
-        p.add_argument("--retries", type=int, default=5,
+        p.add_argument("--retries", type=bounded(int, 0, 100, "a count"), default=5,
                        help="connection attempts after the first (default 5)")
 
     p = sub.add_parser(

@@ -25,6 +25,9 @@ MAX_BRIDGE_S = 0.25
 _CHUNK = 1 << 15
 #: A trunk-worn gyro never turns this fast (rad/s); beyond it the unit is deg/s.
 MAX_PLAUSIBLE_GYRO = 25.0
+MIN_RATE_HZ = 10.0  # the filters and the lift detector need at least this
+MAX_GAP_S = 2 * 3600.0  # a longer gap (a lunch break is shorter) means two recordings
+MAX_SPAN_S = 48 * 3600.0  # the analysis holds the whole span on a uniform grid in memory
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,31 @@ def _checked(data: FloatArray, name: str, text: Callable[[], str]) -> Recording:
         k = int(back[0]) + 1
         raise RecordingError(f"time goes from {t[k - 1]} to {t[k]}: t must increase strictly",
                              name, k + 2)
+    check_timing(t, name)
     rec = Recording(t - t[0], data[:, 1:4], data[:, 4:7], name)
     check_units(rec)
     return rec
+
+
+def check_timing(t: FloatArray, name: str) -> None:
+    """Refuse times that are not seconds, a rate too low to analyse, and gaps or spans that
+    would make the uniform grid unbounded, saying which and what to do."""
+    d = np.diff(t)
+    step = float(np.median(d))
+    if step >= 1.0:
+        raise RecordingError(f"t steps by {step:g} per sample at the median: t must be in "
+                             "seconds (if it is in milliseconds, divide it by 1000)", name)
+    if 1.0 / step < MIN_RATE_HZ:
+        raise RecordingError(f"sampled at {1.0 / step:.1f} Hz: the analysis needs at least "
+                             f"{MIN_RATE_HZ:.0f} Hz", name)
+    k = int(np.argmax(d))
+    if d[k] > MAX_GAP_S:
+        raise RecordingError(f"a gap of {d[k] / 3600:.1f} h between lines {k + 2} and {k + 3}: "
+                             f"gaps up to {MAX_GAP_S / 3600:.0f} h are bridged; split the file "
+                             "there and analyse the parts", name, k + 3)
+    if t[-1] - t[0] > MAX_SPAN_S:
+        raise RecordingError(f"the recording spans {(t[-1] - t[0]) / 3600:.0f} h: analyse at "
+                             f"most {MAX_SPAN_S / 3600:.0f} h at a time (split it by day)", name)
 
 
 def _fast_parse(body: str) -> FloatArray | None:
