@@ -537,6 +537,16 @@ def sync_summary(store: Store, device: str, before: int, new: int, battery: int,
             f"(postureclip today / history show it)")
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    checks = doctor.run(args.store)
+    print(doctor.report(checks))
+    # the tools are optional: only Bluetooth, Python and the store decide the exit status
+    needed = [c for c in checks if c.name not in ("mpremote", "esptool.py", "micropython")]
+    return 0 if all(c.ok for c in needed) else 1
+
+
 def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
@@ -741,6 +751,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=default_store(),
                    help="the store sync writes (default ~/.local/share/postureclip/store.db)")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("doctor", help="check that this computer can sync a clip",
+                       description="Check Python, bleak, the system D-Bus, BlueZ, the "
+                                   "Bluetooth adapter (present, powered, permitted), the "
+                                   "MicroPython tools and the store; each problem with its "
+                                   "fix. Exit status 1 when Bluetooth or the store is not "
+                                   "ready.",
+                       epilog="example: postureclip doctor")
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help="the store to check (default ~/.local/share/postureclip/store.db)")
+    p.set_defaults(run=cmd_doctor)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)
