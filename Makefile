@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade --target $(FW_STUBS) micropython-esp32-stubs
 	touch $(STAMP)
 
-# Debian packages the tests need (the enclosure render); installed only when missing.
+# Debian packages the tests need (the enclosure render, the report's screenshot test);
+# installed only when missing.
 $(SYSDEPS): $(STAMP)
 	command -v openscad >/dev/null || apt-get install -y -q openscad \
 		|| (apt-get update -q && apt-get install -y -q openscad)
+	command -v chromium >/dev/null || apt-get install -y -q chromium \
+		|| (apt-get update -q && apt-get install -y -q chromium)
 	touch $(SYSDEPS)
 
 $(MPBLE): tools/mpble/build.sh

@@ -537,6 +537,45 @@ def sync_summary(store: Store, device: str, before: int, new: int, battery: int,
             f"(postureclip today / history show it)")
 
 
+def _parse_week(text: str) -> list[date]:
+    try:
+        year, week = text.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise_out_of_range(f"{text!r} is not a week: write it as YYYY-Www, e.g. 2026-W48")
+    return [monday + timedelta(days=i) for i in range(7)]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+    from .errors import HistoryError, StoreError
+
+    if args.day and args.week:
+        raise_out_of_range("give --day or --week, not both")
+    if args.week:
+        days = _parse_week(args.week)
+        title = f"Posture and lifting, week {args.week}"
+    else:
+        day = _parse_day(args.day) if args.day else date.today()
+        days = [day]
+        title = f"Posture and lifting, {day:%A %d %B %Y}"
+    out = Path(args.out) if args.out else Path(
+        f"postureclip-{args.week or days[0].isoformat()}.html")
+    tz = _local_tz()
+    with _open_store_for_reading(args.store) as store:
+        from . import daily
+
+        if all(daily.summarize(store, d, tz).empty for d in days):
+            raise HistoryError(f"nothing recorded from {days[0]} to {days[-1]} in "
+                               f"{args.store}: wear the clip and sync")
+        try:
+            report.write(store, days, tz, args.goal, title, out)
+        except OSError as e:
+            raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
+    print(f"report written to {out.resolve()}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from . import doctor
 
@@ -751,6 +790,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=default_store(),
                    help="the store sync writes (default ~/.local/share/postureclip/store.db)")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("report", help="a day or a week as one HTML file with plots",
+                       description="Write one self-contained HTML file (no network needed; "
+                                   "plots inline): the flexion timeline with slouch episodes "
+                                   "shaded and reminders and lifts marked, time in each "
+                                   "posture, the day's numbers against the goal and the trend "
+                                   "over the week.",
+                       epilog="examples: postureclip report   |   postureclip report --week "
+                              "2026-W48 --out week.html")
+    p.add_argument("--day", help="the day, YYYY-MM-DD (default today)")
+    p.add_argument("--week", help="an ISO week, YYYY-Www (e.g. 2026-W48) instead of a day")
+    p.add_argument("--out", help="the HTML file (default postureclip-DAY.html here)")
+    store_option(p)
+    p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("doctor", help="check that this computer can sync a clip",
                        description="Check Python, bleak, the system D-Bus, BlueZ, the "

@@ -1,0 +1,80 @@
+"""`postureclip report` as a person sees it: headless Chromium opens the file (no network),
+takes a screenshot, and the test checks that the plots rendered (the screenshot is not blank
+where the figures are), the page logged no error, and the day's key numbers are on it."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+from test_daily import DAY1, DEV, at, build
+
+from postureclip.protocol import Record, RecordType
+from postureclip.store import Store
+
+
+def with_trace(store: Store) -> None:
+    """Day 1's angle trace: 1 Hz from 08:00 for 2 h, a slow sway with two slouches."""
+    seq = 10_000
+    records = []
+    start = at(DAY1, 8)
+    for first in range(0, 7200, 99):
+        pairs = []
+        for i in range(first, min(first + 99, 7200)):
+            flex = 8 + 4 * math.sin(i / 300) + (22 if 1800 <= i < 1840 or 3600 <= i < 3690 else 0)
+            pairs += [round(flex), 0]
+        records.append(Record(RecordType.TRACE, seq, start + first, 0, True,
+                              struct.pack(f"<B{len(pairs)}b", 1, *pairs)))
+        seq += 1
+    store.add(DEV, records)
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "chromium is missing: make test installs it (apt-get install chromium)"
+    return exe
+
+
+def test_report_renders_in_chromium(tmp_path: Path) -> None:
+    store_path = tmp_path / "s.db"
+    with Store(store_path) as store:
+        build(store)
+        with_trace(store)
+    out = tmp_path / "day.html"
+    env = {**os.environ, "TZ": "UTC"}
+    done = subprocess.run([sys.executable, "-m", "postureclip.cli", "report", "--day",
+                           DAY1.isoformat(), "--out", str(out), "--store", str(store_path)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert page.count("<svg") == 3  # the week's trend, the timeline, the posture bars
+    assert not re.search(r"""(src|href)\s*=\s*["']https?:""", page)  # nothing fetched
+    shot = tmp_path / "shot.png"
+    browser = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--enable-logging=stderr", "--v=0",
+         f"--screenshot={shot}", "--window-size=1200,1800", out.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert shot.exists(), browser.stderr[-2000:]
+    console = [line for line in browser.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console  # no script errors, no failed loads reported by the page
+    dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-background-networking", "--dump-dom", out.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    for words in ("Monday 23 November 2026", "98 % (goal 80 %: met)",
+                  "2 min in 2 episodes", "1 squat, 1 stoop, 1 twisted", "sat up after 35 s"):
+        assert words in dom, words
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    width, height = image.size
+    # the figures' region is not blank: many distinct grey levels and ink in every band
+    assert sum(1 for n in image.histogram() if n) > 30  # grey levels in use
+    for top in range(0, min(height, 1200), 300):  # the page is ~1,150 px high
+        dark = sum(image.crop((0, top, width, top + 300)).histogram()[:200])
+        assert dark > 500, f"blank band at y={top}"
