@@ -576,6 +576,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from . import monitor
+    from .store import Store
+
+    tz = _local_tz()
+    with Store(args.store) as store:
+        try:
+            return _on_clip(args, lambda clip: monitor.run(clip, store, tz, args.seconds))
+        except KeyboardInterrupt:
+            print("\nstopped")
+            return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from . import doctor
 
@@ -790,6 +803,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=default_store(),
                    help="the store sync writes (default ~/.local/share/postureclip/store.db)")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("monitor", help="a live view: trunk angles, posture now, today",
+                       description="Sync, then show once a second the trunk's flexion and "
+                                   "lean from the calibrated upright posture, whether you are "
+                                   "slouched now and for how long, the time slouched today and "
+                                   "the last buzz. It survives reconnects; Ctrl-C leaves.",
+                       epilog="example: postureclip monitor")
+    clip_options(p)
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help="the store (default ~/.local/share/postureclip/store.db)")
+    p.add_argument("--seconds", type=bounded(float, 1, 86400, "a number of seconds"),
+                   help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(run=cmd_monitor)
 
     p = sub.add_parser("report", help="a day or a week as one HTML file with plots",
                        description="Write one self-contained HTML file (no network needed; "

@@ -69,6 +69,11 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert f"covering {date.today().isoformat()}" in synced and "battery" in synced
         # again: only the record of this connection's clock setting (TIME_SET) is new
         assert "synced 1 new record from" in ok("sync", *sim, "--store", store)
+        # the live view: the clip lies still where it was calibrated, so upright, ~0°
+        lines = ok("monitor", *sim, "--store", store, "--seconds", "3").strip().splitlines()
+        assert len(lines) >= 2, lines
+        flexion = float(lines[-1].split("flexion")[1].split("°")[0])
+        assert abs(flexion) < 3 and "upright" in lines[-1] and "today slouched" in lines[-1]
     finally:
         clip.stop()
 
