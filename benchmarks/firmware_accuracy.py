@@ -17,7 +17,6 @@ IoU >= 0.5; lifts matched at IoU >= 0.3 with technique and twist (>= 30 deg) acc
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import subprocess
 import sys
@@ -29,12 +28,10 @@ import numpy as np
 
 from postureclip.analysis import episodes_from_mask
 from postureclip.scoring import f1, match_intervals
-from postureclip.simulate import Wearer, default_day, simulate
+from postureclip.simulate import CLIP_IMU_RATE_HZ, clip_imu_samples
 
 ROOT = Path(__file__).resolve().parents[1]
-RATE_HZ = 208.0
-ACC_LSB = 0.122e-3 * 9.80665  # LSM6DSOX at 4 g
-GYR_LSB = 17.5e-3 * np.pi / 180.0  # LSM6DSOX at 500 dps
+RATE_HZ = CLIP_IMU_RATE_HZ
 REC_SLOUCH_START, REC_SLOUCH_END, REC_LIFT = 3, 4, 5
 
 
@@ -44,12 +41,7 @@ def micropython() -> str:
 
 
 def device_samples(seed: int, hours: float) -> tuple[np.ndarray, object]:
-    rng = np.random.default_rng(seed)
-    wearer = dataclasses.replace(Wearer.random(rng), rate_hz=RATE_HZ, jitter=0.0)
-    sim = simulate(default_day(rng, hours=hours), wearer, rng, gaps=0)
-    acc = np.round(sim.acc / ACC_LSB) * ACC_LSB
-    gyr = np.round(sim.gyr / GYR_LSB) * GYR_LSB
-    return np.column_stack([sim.t, gyr, acc]), sim
+    return clip_imu_samples(seed, hours)
 
 
 def run_firmware(rows: np.ndarray,
@@ -58,7 +50,8 @@ def run_firmware(rows: np.ndarray,
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, ev = (Path(tmp) / n for n in ("in.bin", "out.bin", "events.txt"))
         rows.astype("<f4").tofile(src)
-        env = dict(os.environ, MICROPYPATH=f".frozen:{ROOT / 'firmware'}")
+        fw = ROOT / "firmware"
+        env = dict(os.environ, MICROPYPATH=f".frozen:{fw}:{fw / 'sim'}")
         done = subprocess.run([micropython(), str(ROOT / "benchmarks" / "mp_pipeline.py"),
                                str(src), str(dst), str(ev), "1.0",
                                *(["active"] if always_active else [])], env=env,

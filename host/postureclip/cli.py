@@ -845,7 +845,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("power", help="print the battery-life model of both builds")
     p.set_defaults(run=cmd_power)
 
-    p = sub.add_parser("demo", help="run the end-to-end path that exists today")
+    p = sub.add_parser("demo", help="a worker's week, end to end: firmware, sync, day views",
+                       description="Simulate a worker's week, run it through the clip's own "
+                                   "firmware in MicroPython, sync it from the virtual clip over "
+                                   "its Bluetooth link into a fresh store and show today, "
+                                   "history and the week's HTML report.",
+                       epilog="example: postureclip demo   (make demo runs it)")
+    p.add_argument("--hours", type=bounded(float, 0.1, 10, "a number of hours"), default=2.0,
+                   help="length of each shift (default 2 h; longer takes longer the first "
+                        "time)")
+    p.add_argument("--port", type=PORT, default=47071, help="the virtual clip's port")
     p.set_defaults(run=cmd_demo)
     return ap
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from .protocol import BuzzReason
 from .store import Store
 
-DEFAULT_GOAL_UPRIGHT_PCT = 80.0  # of recorded time; `--goal` changes it
+DEFAULT_GOAL_UPRIGHT_PCT = 80.0  # of the time sitting or standing; `--goal` changes it
 POSTURE_REASONS = (BuzzReason.SLOUCH, BuzzReason.EXPOSURE)
 LIFT_REASONS = (BuzzReason.LIFT_STOOP, BuzzReason.LIFT_TWIST)
 
@@ -27,6 +27,7 @@ class Day:
     recorded_s: float  # minutes the clip summarised (worn or not: it cannot tell a table)
     upright_s: float
     slouch_s: float
+    moving_s: float  # walking, lifting, handling: neither upright nor slouched
     episodes: int
     longest_episode_s: float
     posture_buzzes: int
@@ -39,7 +40,9 @@ class Day:
 
     @property
     def upright_pct(self) -> float | None:
-        return None if self.recorded_s <= 0 else 100.0 * self.upright_s / self.recorded_s
+        """Share of the time sitting or standing (upright or slouched) that was upright."""
+        posture = self.upright_s + self.slouch_s
+        return None if posture <= 0 else 100.0 * self.upright_s / posture
 
     @property
     def empty(self) -> bool:
@@ -75,6 +78,7 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
         recorded_s=float(sum(s["span_s"] for s in summaries)),
         upright_s=float(sum(s["upright_s"] for s in summaries)),
         slouch_s=float(sum(s["slouch_s"] for s in summaries)),
+        moving_s=float(sum(s["moving_s"] for s in summaries)),
         episodes=len(episodes),
         longest_episode_s=max((e["duration_s"] for e in episodes), default=0.0),
         posture_buzzes=len(posture),
@@ -99,9 +103,9 @@ def format_day(d: Day, goal_pct: float) -> str:
                   f"; you sat up {d.median_correction_s:.0f} s after a buzz (median)")
     lines = [
         f"{d.day:%A %d %B %Y}",
-        f"  recorded       {d.recorded_s / 3600:.1f} h",
-        f"  upright        {'–' if pct is None else f'{pct:.0f} %'} of it "
-        f"(goal {goal_pct:.0f} %){goal}",
+        f"  recorded       {d.recorded_s / 3600:.1f} h, {_minutes(d.moving_s)} of it moving",
+        f"  upright        {'–' if pct is None else f'{pct:.0f} %'} of the time sitting or "
+        f"standing (goal {goal_pct:.0f} %){goal}",
         f"  slouched       {_minutes(d.slouch_s)} in {d.episodes} episodes, longest "
         f"{_minutes(d.longest_episode_s)}",
         f"  reminders      {d.posture_buzzes} buzzes{correction}",
@@ -124,6 +128,6 @@ def format_history(days: list[Day], goal_pct: float) -> str:
     with_data = [d for d in days if d.upright_pct is not None]
     if with_data:
         n_met = sum(1 for d in with_data if d.goal_met(goal_pct))
-        lines.append(f"goal ({goal_pct:.0f} % upright) met on {n_met} of {len(with_data)} "
-                     "days with data")
+        lines.append(f"goal ({goal_pct:.0f} % of the sitting and standing time upright) met on "
+                     f"{n_met} of {len(with_data)} days with data")
     return "\n".join(lines)

@@ -74,7 +74,7 @@ def _span_hours(trace: list[dict[str, Any]], episodes: list[dict[str, Any]],
 def _posture_bars(d: daily.Day) -> str:
     import matplotlib.pyplot as plt
 
-    other = max(0.0, d.recorded_s - d.upright_s - d.slouch_s)
+    other = max(0.0, d.recorded_s - d.upright_s - d.slouch_s)  # moving, and what is not told
     fig, ax = plt.subplots(figsize=(5, 1.6))
     left = 0.0
     for label, seconds, color in (("upright", d.upright_s, "#27ae60"),
@@ -104,7 +104,8 @@ def _trend(days: list[daily.Day], goal: float) -> str:
     ax.set_ylim(0, 100)
     ax.set_ylabel("% upright")
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("The week: share of recorded time upright (grey: no data)", fontsize=9)
+    ax.set_title("The week: share of the sitting and standing time upright (grey: no data)",
+                 fontsize=9)
     ax.tick_params(axis="x", labelsize=8)
     return _svg(fig)
 
@@ -155,8 +156,8 @@ footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
 <figure id="trend">{_trend(week, goal)}</figure>
 {"".join(sections)}
 <footer>postureclip report, made {generated} on this computer from the synced log; nothing in it
-left the computer. Days in this computer's time zone; the goal is the share of the recorded time
-spent upright.</footer>
+left the computer. Days in this computer's time zone; the goal is the share of the time sitting
+or standing that was upright (walking and lifting do not count against it).</footer>
 </body></html>
 """
 

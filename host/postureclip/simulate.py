@@ -308,3 +308,22 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     gyr += np.array(wearer.gyro_bias) + rng.normal(0, wearer.gyro_noise, gyr.shape)
     truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans)
     return Simulation(t_out, acc, gyr, truth, wearer)
+
+
+CLIP_IMU_RATE_HZ = 208.0  # the LSM6DSOX rate the virtual clip's replay reads from
+CLIP_ACC_LSB = 0.122e-3 * 9.80665  # LSM6DSOX at 4 g, m/s^2
+CLIP_GYR_LSB = 17.5e-3 * np.pi / 180.0  # LSM6DSOX at 500 dps, rad/s
+
+
+def clip_imu_samples(seed: int, hours: float) -> tuple[npt.NDArray[np.float64], Simulation]:
+    """A random wearer's day as the clip's IMU delivers it: a uniform 208 Hz without jitter,
+    quantised to the LSM6DSOX's LSBs at the firmware's ranges. Rows (t, gx, gy, gz, ax, ay,
+    az), the layout firmware/sim/replay.py reads."""
+    import dataclasses
+
+    rng = np.random.default_rng(seed)
+    wearer = dataclasses.replace(Wearer.random(rng), rate_hz=CLIP_IMU_RATE_HZ, jitter=0.0)
+    sim = simulate(default_day(rng, hours=hours), wearer, rng, gaps=0)
+    acc = np.round(sim.acc / CLIP_ACC_LSB) * CLIP_ACC_LSB
+    gyr = np.round(sim.gyr / CLIP_GYR_LSB) * CLIP_GYR_LSB
+    return np.column_stack([sim.t, gyr, acc]), sim
