@@ -450,6 +450,22 @@ def _check_payload(rec: Record, loc: str) -> None:
                             f"expected {want}", loc)
 
 
+def complete_records(buf: bytes) -> list[tuple[int, Record, bytes]]:
+    """(offset, record, its bytes) of the complete records at the start of ``buf``, up to the
+    first one that is torn or invalid: a flash segment after a power cut, as the clip reads
+    it at boot (docs/protocol.md, Flash log)."""
+    out = []
+    offset = 0
+    while offset < len(buf):
+        try:
+            rec, size = decode_record(buf, offset)
+        except ProtocolError:
+            break
+        out.append((offset, rec, bytes(buf[offset:offset + size])))
+        offset += size
+    return out
+
+
 def decode_records(buf: bytes, where: str = "records") -> list[Record]:
     """Decode back-to-back records filling ``buf`` exactly."""
     out: list[Record] = []

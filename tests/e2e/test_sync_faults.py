@@ -22,7 +22,7 @@ from virtualclip import VirtualClip, free_port
 
 from postureclip.client import Clip
 from postureclip.errors import PostureclipError
-from postureclip.protocol import Opcode, decode_record
+from postureclip.protocol import Opcode, complete_records
 from postureclip.store import Store
 from postureclip.transport import SimTransport
 
@@ -60,17 +60,7 @@ class Harness:
 
     def flash_records(self, path: Path) -> list[tuple[int, bytes, int]]:
         """(seq, bytes, offset) of every complete record of a segment file."""
-        data = path.read_bytes()
-        out = []
-        off = 0
-        while off < len(data):
-            try:
-                rec, size = decode_record(data, off)
-            except PostureclipError:
-                break
-            out.append((rec.seq, data[off:off + size], off))
-            off += size
-        return out
+        return [(rec.seq, raw, off) for off, rec, raw in complete_records(path.read_bytes())]
 
     def stop(self, tear: bool = False) -> None:
         """A power cut: kill the clip; maybe tear the record being written."""

@@ -235,3 +235,14 @@ def test_record_roundtrip(rtype: P.RecordType, seq: int, time_s: int, time_ms: i
     assert (rec.rtype, rec.seq, rec.time_s, rec.time_ms, rec.wall_clock) == (
         rtype, seq, time_s, time_ms, wall)
     rec.fields()
+
+
+def test_complete_records_stop_at_a_torn_tail() -> None:
+    recs = [P.encode_record(int(P.RecordType.SNOOZE), s, 10 + s, 0, 0, struct.pack("<H", s))
+            for s in range(3)]
+    buf = b"".join(recs)
+    assert [r.seq for _, r, _ in P.complete_records(buf)] == [0, 1, 2]
+    for cut in range(len(buf)):  # a power cut at every byte keeps the whole records only
+        got = P.complete_records(buf[:cut])
+        assert [raw for _, _, raw in got] == [r for r in recs if buf.index(r) + len(r) <= cut]
+    assert [r.seq for _, r, _ in P.complete_records(recs[0] + b"\xff" * 30)] == [0]

@@ -28,7 +28,7 @@ from typing import Any
 
 from postureclip.client import Clip
 from postureclip.errors import PostureclipError
-from postureclip.protocol import Opcode, decode_record
+from postureclip.protocol import Opcode, complete_records
 from postureclip.radio import Air
 from postureclip.store import Store
 
@@ -49,15 +49,8 @@ def read_flash(flash: Path, truth: dict[int, bytes]) -> None:
     """After a power cut: a record complete on flash exists even if the kill came before
     its journal line."""
     for seg in sorted((flash / "log").glob("*.seg")):
-        data = seg.read_bytes()
-        off = 0
-        while off < len(data):
-            try:
-                rec, size = decode_record(data, off)
-            except PostureclipError:
-                break
-            truth.setdefault(rec.seq, data[off:off + size])
-            off += size
+        for _, rec, raw in complete_records(seg.read_bytes()):
+            truth.setdefault(rec.seq, raw)
 
 
 def describe_air(air: Air) -> str:
