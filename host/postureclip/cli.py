@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -173,7 +174,9 @@ def _transport_factory(args: argparse.Namespace) -> Callable[[], Transport]:
 
 
 def default_store() -> Path:
-    return Path("~/.local/share/postureclip/store.db").expanduser()
+    """The store in the user's data folder ($XDG_DATA_HOME, else ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(base).expanduser() / "postureclip" / "store.db"
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -633,6 +636,8 @@ PORT = bounded(int, 1, 65535, "a port number")
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="postureclip", description=__doc__)
     ap.add_argument("--version", action="version", version=f"postureclip {__version__}")
+    ap.add_argument("--debug", action="store_true",
+                    help="show the full traceback of an error (for reporting a problem)")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="analyse a recording CSV (t,ax,ay,az,gx,gy,gz)")
@@ -871,8 +876,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except PostureclipError as e:
+        if args.debug:
+            raise
         print(f"postureclip: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug of ours: one line, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"postureclip: unexpected error: {type(e).__name__}: {e} (run again with --debug "
+              "and report what it prints)", file=sys.stderr)
+        return 3
     return result
 
 

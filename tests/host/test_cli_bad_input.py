@@ -95,3 +95,13 @@ def test_sim_stopped_by_sigterm_stops_its_micropython(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    plain = subprocess.run([sys.executable, "-m", "postureclip.cli", "today", "--date", "x",
+                            "--store", str(tmp_path / "s.db")], capture_output=True, text=True)
+    debug = subprocess.run([sys.executable, "-m", "postureclip.cli", "--debug", "today",
+                            "--date", "x", "--store", str(tmp_path / "s.db")],
+                           capture_output=True, text=True)
+    assert "Traceback" not in plain.stderr and plain.returncode == 2
+    assert "Traceback" in debug.stderr and "OutOfRange" in debug.stderr and debug.returncode
