@@ -166,7 +166,9 @@ class Clip:
                 if attempt < self.retries:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
-        raise ConnectionFailed(f"gave up after {self.retries + 1} attempts: {last}")
+        attempts = self.retries + 1
+        raise ConnectionFailed(f"gave up after {attempts} attempt{'s' if attempts > 1 else ''}: "
+                               f"{last}")
 
     async def set_time(self, now: datetime | None = None) -> None:
         """Set the clip's clock to ``now`` (default: this computer's clock), UTC."""

@@ -258,8 +258,9 @@ class GattCharacteristic(ServiceInterface):
 class FakeBluez:
     """``await FakeBluez.start(clip_port)`` sets DBUS_SYSTEM_BUS_ADDRESS and PATH for bleak."""
 
-    def __init__(self, clip_port: int) -> None:
+    def __init__(self, clip_port: int, adapter: bool = True) -> None:
         self.clip_port = clip_port
+        self.has_adapter = adapter  # False: BlueZ runs but finds no Bluetooth adapter
         self.tmp = tempfile.TemporaryDirectory()
         self.daemon: subprocess.Popen[str] | None = None
         self.bus: MessageBus | None = None
@@ -288,7 +289,8 @@ class FakeBluez:
             self.saved_env[k] = os.environ.get(k)
             os.environ[k] = v
         self.bus = await MessageBus(bus_address=address, bus_type=BusType.SYSTEM).connect()
-        self.bus.export(ADAPTER, Adapter(self))
+        if self.has_adapter:
+            self.bus.export(ADAPTER, Adapter(self))
         await self.bus.request_name("org.bluez")
         return self
 

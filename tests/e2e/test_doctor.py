@@ -2,6 +2,7 @@
 stores it must warn about."""
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -55,3 +56,34 @@ def test_doctor_says_what_is_missing_and_how_to_fix_it(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "ok  system D-Bus" in out.stdout and "NO  BlueZ" in out.stdout
     assert "NO  store" in out.stdout and "update postureclip" in out.stdout
+
+
+async def test_bluez_without_an_adapter_is_one_sentence(tmp_path: Path) -> None:
+    # BlueZ runs but has no adapter: doctor says so, and sync says it in one sentence
+    fake = await FakeBluez(0, adapter=False).start()
+    try:
+        checks = {c.name: c for c in await doctor._bluez()}
+        # (a child process: this loop serves the fake BlueZ meanwhile)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "postureclip.cli", "sync", "--retries", "0", "--store",
+            str(tmp_path / "s.db"), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        _, err_bytes = await asyncio.wait_for(proc.communicate(), 60)
+        err = err_bytes.decode()
+    finally:
+        await fake.stop()
+    assert checks["BlueZ"].ok and not checks["Bluetooth adapter"].ok
+    assert "rfkill" in checks["Bluetooth adapter"].fix
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert "no Bluetooth adapter found" in err, err
+
+
+def test_a_clip_that_is_not_there_is_one_sentence(tmp_path: Path) -> None:
+    from virtualclip import free_port
+
+    done = subprocess.run([sys.executable, "-m", "postureclip.cli", "status", "--sim",
+                           str(free_port()), "--retries", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "no postureclip advertising nearby: press the clip's button" in done.stderr
