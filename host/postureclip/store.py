@@ -52,7 +52,8 @@ def _decoded_schema() -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, timeout: float = 10.0) -> None:
+        """``timeout``: how long a write waits for another writer (a second sync) to finish."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,7 @@ class Store:
             raise StoreError(f"cannot create the folder of the store {self.path}: "
                              f"{e.strerror or e}") from None
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=timeout)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._open_schema()
@@ -127,7 +128,10 @@ class Store:
         except sqlite3.Error as e:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            raise StoreError(f"cannot write to {self.path}: {e}") from None
+            hint = {"database is locked": " (is another sync running? wait for it)",
+                    "database or disk is full": " (free some space and sync again: the clip "
+                                                "keeps what was not stored)"}.get(str(e), "")
+            raise StoreError(f"cannot write to {self.path}: {e}{hint}") from None
         return added
 
     def _redecode(self, device: str, from_seq: int) -> None:

@@ -113,3 +113,20 @@ def test_damaged_and_unwritable_stores_are_one_clear_error(tmp_path: Path) -> No
     blocker.write_text("")
     with pytest.raises(StoreError, match="cannot create the folder"):
         Store(blocker / "sub" / "store.db")
+
+
+def test_a_locked_store_is_one_clear_error_and_keeps_nothing_half(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as first:
+        first.add(DEV, day_of_two_boots()[:2])
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another sync writing
+    try:
+        with Store(path, timeout=0.2) as store, \
+                pytest.raises(StoreError, match=r"database is locked .*another sync running"):
+            store.add(DEV, day_of_two_boots()[2:])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with Store(path) as store:
+        assert store.count(DEV) == 2 and len(store.rows("buzzes")) == 0
