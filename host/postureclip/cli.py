@@ -1,4 +1,5 @@
-"""The ``postureclip`` command: analyse recordings, simulate a wearer, run the demo."""
+"""The ``postureclip`` command: sync the clip, see your days, change its settings; analyse
+recordings, run the virtual clip and the demo."""
 from __future__ import annotations
 
 import argparse
