@@ -32,6 +32,11 @@ from .transport import Found, Notify
 
 CENTRAL_ADDRESS = "F0:00:00:00:00:01"  # static random address of the virtual central
 DISCONNECT_TIMEOUT_S = 5.0  # a controller that never confirms a disconnect must not hang us
+# Pairing and encryption end with an event or a disconnection; a procedure whose answer was
+# lost on a link that stays up would wait for ever. SMP's own time-out (Core spec, Vol 3,
+# Part H, 3.4) bounds it: then the link is dropped and the client tries again.
+SECURITY_TIMEOUT_S = 30.0
+HCI_TIMEOUT_S = 5.0  # a scan command the controller never answers
 
 
 class Central:
@@ -142,7 +147,9 @@ class BumbleTransport:
 
         device.on(device.EVENT_ADVERTISEMENT, on_advertisement)
         try:
-            await device.start_scanning(active=True, filter_duplicates=False)
+            await _gatt(asyncio.wait_for(device.start_scanning(active=True,
+                                                               filter_duplicates=False),
+                                         HCI_TIMEOUT_S), "scanning")
             with contextlib.suppress(TimeoutError):
                 if first:
                     await asyncio.wait_for(got_one.wait(), timeout)
@@ -151,7 +158,7 @@ class BumbleTransport:
         finally:
             device.remove_listener(device.EVENT_ADVERTISEMENT, on_advertisement)
             with contextlib.suppress(Exception):
-                await device.stop_scanning()
+                await asyncio.wait_for(device.stop_scanning(), HCI_TIMEOUT_S)
         return sorted(seen.values(), key=lambda f: -(f.rssi or -999))
 
     async def connect(self, found: Found, timeout: float,
@@ -210,15 +217,17 @@ class BumbleTransport:
         try:
             if keys is not None and keys.ltk is not None:
                 try:
-                    await _gatt(connection.encrypt(), "encryption")  # the stored bond
+                    await _gatt(asyncio.wait_for(connection.encrypt(), SECURITY_TIMEOUT_S),
+                                "encryption")  # the stored bond
                     return
                 except (ConnectionFailed, ProtocolError):
                     if not self.linked:
                         raise
                     # the clip lost its side of the bond: pair again
-            await _gatt(connection.pair(), "pairing")
+            await _gatt(asyncio.wait_for(connection.pair(), SECURITY_TIMEOUT_S), "pairing")
             if not connection.is_encrypted:
-                await _gatt(connection.encrypt(), "encryption")
+                await _gatt(asyncio.wait_for(connection.encrypt(), SECURITY_TIMEOUT_S),
+                            "encryption")
         except ProtocolError as e:
             raise ConnectionFailed(f"pairing failed: {e!r}") from None
 

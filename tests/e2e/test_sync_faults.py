@@ -158,8 +158,14 @@ class Harness:
                     await asyncio.sleep(self.rng.uniform(0.02, 0.3))
                     self.stop(tear=True)
                     making.cancel()
-                    with contextlib.suppress(PostureclipError, asyncio.CancelledError):
+                    try:
                         await making
+                    except PostureclipError:
+                        pass
+                    except asyncio.CancelledError:  # the task was cancelled, not this test
+                        current = asyncio.current_task()
+                        if current is not None and current.cancelling():
+                            raise
                     task = asyncio.create_task(clip.sync(store, frame_timeout=0.6))
                 self.faults["clip rebooted"] += 1
                 await asyncio.sleep(self.rng.uniform(0.1, 0.5))

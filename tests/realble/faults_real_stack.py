@@ -9,11 +9,14 @@ Also the clip's power cut (SIGKILL mid-anything: its controller dies with it; re
 on flash count as completed) and the host vanishing (its controller goes silent; a new host
 process with the same bonds takes over). POSTURECLIP_REAL_FAULTS sets how many (default 200).
 
-Twice in session 5, under the load of the whole suite, a run got stuck after fault 58 ("host
-vanishes": the next host found no advertising clip for 21 attempts); it has not happened
-since (a 75-fault run beside three CPU hogs, a clean-clone `make test`). So that a recurrence
-says why, every failed connection attempt is printed with its time and reason, and a failing
-run prints what each controller on the air was doing (links, advertising, scanning)."""
+NOT in `make test` (the file name keeps pytest from collecting it): under the load of the whole
+suite it gets stuck at the same point, after fault 58 ("host vanishes", seed 20261129): three
+of six clean-clone runs so far. In the run of 2026-11-29 the next host found no advertising
+clip for 1,000 s, and the air showed the clip's controller with no link and not advertising,
+while the clip kept running and printed no error. On an idle machine, and in three other
+clean-clone runs, it passes (200 faults, 0 lost). Run it by name:
+    .venv/bin/pytest -s tests/realble/faults_real_stack.py
+"""
 from __future__ import annotations
 
 import asyncio
@@ -51,6 +54,19 @@ def read_flash(flash: Path, truth: dict[int, bytes]) -> None:
     for seg in sorted((flash / "log").glob("*.seg")):
         for _, rec, raw in complete_records(seg.read_bytes()):
             truth.setdefault(rec.seq, raw)
+
+
+async def ended(task: asyncio.Task[Any]) -> None:
+    """Wait for a sync that a fault may fail or cancel; the test's own time limit (a
+    cancellation of this task) still stops the test."""
+    try:
+        await task
+    except PostureclipError:
+        pass
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
 
 
 def describe_air(air: Air) -> str:
@@ -126,8 +142,7 @@ def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
                                 await c.command(Opcode.SNOOZE, i % 2)
                         session["sync"] = asyncio.create_task(c.sync(store))
                         fault = asyncio.create_task(inject(air, clip, session))
-                        with contextlib.suppress(PostureclipError, asyncio.CancelledError):
-                            await session["sync"]
+                        await ended(session["sync"])
                         await fault
                     device = device or c.device
                     c.auto_reconnect = False
