@@ -152,6 +152,10 @@ class VirtualController(Controller):
         return AddressResolver(keys).resolve(address) if keys else None
 
     # --- host -> controller ------------------------------------------------------------
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        self.link.note(self.name, "<", packet)
+        super().on_hci_packet(packet)
+
     def on_hci_acl_data_packet(self, packet: hci.HCI_AclDataPacket) -> None:
         connection = self.find_le_connection_by_handle(packet.connection_handle)
         if connection is None:
@@ -198,6 +202,7 @@ class VirtualController(Controller):
 
     # --- controller -> host ------------------------------------------------------------
     def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        self.link.note(self.name, ">", packet)
         if isinstance(packet, hci.HCI_LE_Connection_Complete_Event) and packet.status == 0:
             # bumble reports placeholder parameters; say what the air actually runs
             packet.connection_interval = round(self.link.interval_s / 0.00125)
@@ -265,6 +270,27 @@ class Air(LocalLink):
         self.events_lost = 0  # counters for tests and benchmarks
         self.links_lost = 0
         self.errors = 0  # exceptions in the air's own code (a test asserts there are none)
+        # diagnostics: with ``trace`` a deque, the HCI commands and events of every controller
+        # on this air (not ACL data) as (time, controller, direction, name); None: off
+        self.trace: deque[tuple[float, str, str, str]] | None = None
+
+    def note(self, controller: str, direction: str, packet: hci.HCI_Packet) -> None:
+        if self.trace is None or isinstance(packet, hci.HCI_AclDataPacket):
+            return
+        name = getattr(packet, "name", type(packet).__name__)
+        if isinstance(packet, hci.HCI_Command_Complete_Event | hci.HCI_Command_Status_Event):
+            return  # the command itself is noted; its completion adds little
+        if name in ("HCI_NUMBER_OF_COMPLETED_PACKETS_EVENT", "HCI_LE_ADVERTISING_REPORT_EVENT"):
+            return
+        extra = ""
+        handle = getattr(packet, "connection_handle", None)
+        if handle is not None:
+            extra = f" handle {handle}"
+        enable = getattr(packet, "advertising_enable", None)
+        if enable is not None:
+            extra += f" enable {enable}"
+        self.trace.append((asyncio.get_running_loop().time(), controller, direction,
+                           name + extra))
 
     # --- faults --------------------------------------------------------------------------
     def outage(self, seconds: float) -> None:

@@ -25,7 +25,7 @@ import logging
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,7 @@ def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         air = Air(seed=7, supervision_timeout_s=0.5)
+        air.trace = deque(maxlen=300)  # printed when the run fails
         clip = await RealClip(air, tmp_path, extra=["--journal", str(journal)]).start()
         keys = None
         device = ""
@@ -170,6 +171,9 @@ def test_real_stack_sync_survives_faults(tmp_path: Path) -> None:
             assert "Traceback" not in text and "IRQ handler error" not in text, text
         except BaseException:
             print(f"{time.monotonic():.2f} failed; the air:\n{describe_air(air)}")
+            assert air.trace is not None
+            print("the last HCI commands (<) and events (>) on the air:\n" + "\n".join(
+                f"{t:.2f} {who} {d} {what}" for t, who, d, what in air.trace))
             raise
         finally:
             await clip.kill()
