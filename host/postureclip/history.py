@@ -7,10 +7,10 @@ boot-relative record of the boot — before the clock was set too — gets a UTC
 never had its clock set keeps its records unplaced: ``utc`` is NULL and ``since_boot_s`` and
 ``boot`` (the BOOT record's sequence number) say where they are.
 
-``decode`` turns records (in sequence order, from a BOOT record on) into rows of the store's
-decoded tables (docs/store.md lists every column). It is pure: the store calls it inside the
-transaction that stores the records, and again when a later sync brings a TIME_SET that
-places earlier records.
+``decode`` turns records (in sequence order) into rows of the store's decoded tables
+(docs/store.md lists every column). It is pure: the store calls it, inside the transaction that
+stores them, for the records a batch adds; when the batch brings the TIME_SET that places its
+boot's earlier records, the store fills in their ``utc`` from ``since_boot_s``.
 """
 from __future__ import annotations
 
@@ -63,11 +63,14 @@ def boot_offsets(records: Sequence[Record]) -> dict[int, float | None]:
     return offsets
 
 
-def decode(device: str, records: Sequence[Record]) -> Rows:
-    """Rows of the decoded tables for ``records`` (sequence order)."""
-    offsets = boot_offsets(records)
+def decode(device: str, records: Sequence[Record], boot: int = -1,
+           offsets: dict[int, float | None] | None = None) -> Rows:
+    """Rows of the decoded tables for ``records`` (sequence order). ``boot``: the boot the
+    first record belongs to when it is not a BOOT record; ``offsets``: boot_offsets of that
+    boot's clock records too (default: of ``records`` alone)."""
+    if offsets is None:
+        offsets = boot_offsets(records)
     rows = Rows()
-    boot = -1
     for r in records:
         if r.rtype is RecordType.BOOT:
             boot = r.seq

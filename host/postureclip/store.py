@@ -94,7 +94,7 @@ class Store:
                 if statement.strip():
                     self.db.execute(statement)
             for (device,) in self.db.execute("SELECT DISTINCT device FROM records").fetchall():
-                self._redecode(device, 0)  # 1 -> 2: decode what earlier versions stored
+                self._decode(device, list(self._records(device, 0)))  # 1 -> 2
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db.execute("COMMIT")
         except BaseException:
@@ -113,17 +113,22 @@ class Store:
 
     def add(self, device: str, records: Iterable[Record]) -> int:
         """Store a batch and its decoded rows in one transaction; returns how many were new."""
-        batch = list(records)
+        batch = sorted({r.seq: r for r in records}.values(), key=lambda r: r.seq)
         rows = [(device, r.seq, int(r.rtype), r.time_s, r.time_ms, int(r.wall_clock), r.payload)
                 for r in batch]
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            before = self.db.total_changes
+            stored = set()
+            if batch:
+                stored = {int(x[0]) for x in self.db.execute(
+                    "SELECT seq FROM records WHERE device = ? AND seq BETWEEN ? AND ?",
+                    (device, batch[0].seq, batch[-1].seq))}
+            new = [r for r in batch if r.seq not in stored]
             self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 rows)
-            added = self.db.total_changes - before
-            if added and batch:
-                self._redecode(device, min(r.seq for r in batch))
+            added = len(new)
+            if new:
+                self._decode(device, new)
             self.db.execute("COMMIT")
         except sqlite3.Error as e:
             if self.db.in_transaction:
@@ -134,17 +139,30 @@ class Store:
             raise StoreError(f"cannot write to {self.path}: {e}{hint}") from None
         return added
 
-    def _redecode(self, device: str, from_seq: int) -> None:
-        """Decode again every record of ``device`` from the boot that holds ``from_seq`` on
-        (a TIME_SET can place the boot's earlier records). Inside the caller's transaction."""
+    def _decode(self, device: str, new: list[Record]) -> None:
+        """Write the decoded rows of ``new`` (records just stored, in sequence order); when
+        they bring the TIME_SET that places a boot, give that boot's earlier rows their UTC
+        time. Only the boot's BOOT and TIME_SET records are read back, so a sync of many
+        small batches costs what its records cost. Inside the caller's transaction."""
+        first = new[0].seq
         row = self.db.execute("SELECT MAX(seq) FROM records WHERE device = ? AND type = ? AND "
-                              "seq <= ?", (device, int(RecordType.BOOT), from_seq)).fetchone()
-        start = 0 if row[0] is None else int(row[0])
-        decoded = history.decode(device, list(self._records(device, start)))
+                              "seq < ?", (device, int(RecordType.BOOT), first)).fetchone()
+        boot = -1 if row[0] is None else int(row[0])
+        known = [r for r in self._records(device, max(boot, 0),
+                                          (RecordType.BOOT, RecordType.TIME_SET))
+                 if r.seq < first]
+        placed_before = history.boot_offsets(known)
+        offsets = history.boot_offsets(known + new)
+        decoded = history.decode(device, new, boot, offsets)
         for name, columns in history.TABLES.items():
-            self.db.execute(f"DELETE FROM {name} WHERE device = ? AND seq >= ?", (device, start))
             marks = ", ".join("?" * (len(history.COMMON) + len(columns)))
             self.db.executemany(f"INSERT INTO {name} VALUES ({marks})", decoded.tables[name])
+        for b, offset in offsets.items():
+            if offset is not None and placed_before.get(b) is None:
+                for name in history.TABLES:
+                    self.db.execute(f"UPDATE {name} SET utc = ? + since_boot_s WHERE device = ? "
+                                    "AND boot = ? AND utc IS NULL AND since_boot_s IS NOT NULL",
+                                    (history.CLIP_EPOCH_UNIX + offset, device, b))
 
     def last_seq(self, device: str) -> int:
         """Highest stored sequence of ``device``, -1 when none."""
