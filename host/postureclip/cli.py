@@ -174,6 +174,12 @@ def _transport_factory(args: argparse.Namespace) -> Callable[[], Transport]:
     return BleakTransport
 
 
+def store_arg(p: argparse.ArgumentParser, purpose: str) -> None:
+    """``--store PATH``, the same for every command that reads or writes the store."""
+    p.add_argument("--store", type=Path, default=default_store(),
+                   help=f"{purpose} (default {default_store()})")
+
+
 def default_store() -> Path:
     """The store in the user's data folder ($XDG_DATA_HOME, else ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
@@ -635,6 +641,7 @@ PORT = bounded(int, 1, 65535, "a port number")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .daily import DEFAULT_GOAL_UPRIGHT_PCT
     ap = _Parser(prog="postureclip", description=__doc__)
     ap.add_argument("--version", action="version", version=f"postureclip {__version__}")
     ap.add_argument("--debug", action="store_true",
@@ -692,8 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "then let the clip delete what was stored. An interrupted sync loses "
                     "nothing: run it again. Exits 2 and says why when it cannot complete.",
         epilog="example: press the clip's button once, then: postureclip sync")
-    p.add_argument("--store", type=Path, default=default_store(),
-                   help="SQLite store (default ~/.local/share/postureclip/store.db)")
+    store_arg(p, "the SQLite store to copy into")
     p.add_argument("--sim", type=PORT, metavar="PORT", help="the virtual clip on this port")
     p.add_argument("--press", action="store_true",
                    help="with --sim: press the virtual clip's button first (its radio sleeps "
@@ -717,9 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "wait to be synced.",
         epilog="example: postureclip status   (press the clip's button first to wake it)")
     clip_options(p)
-    p.add_argument("--store", type=Path, default=default_store(),
-                   help="count waiting records against this store (default "
-                        "~/.local/share/postureclip/store.db)")
+    store_arg(p, "count waiting records against this store")
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser(
@@ -765,12 +769,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_snooze)
 
     def store_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--store", type=Path, default=default_store(),
-                       help="the store sync writes (default "
-                            "~/.local/share/postureclip/store.db)")
-        p.add_argument("--goal", type=float, default=80.0,
-                       help="daily goal: percent of the recorded time spent upright "
-                            "(default 80)")
+        store_arg(p, "the store sync writes")
+        p.add_argument("--goal", type=float, default=DEFAULT_GOAL_UPRIGHT_PCT,
+                       help="daily goal: percent of the time sitting or standing spent upright "
+                            "(default %(default)g)")
 
     p = sub.add_parser("today", help="how your posture and lifting went today (or on a day)",
                        description="The day from the synced log: time recorded, share "
@@ -806,8 +808,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the file to write")
     p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (local time)")
     p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (local time)")
-    p.add_argument("--store", type=Path, default=default_store(),
-                   help="the store sync writes (default ~/.local/share/postureclip/store.db)")
+    store_arg(p, "the store sync writes")
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("monitor", help="a live view: trunk angles, posture now, today",
@@ -817,8 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the last buzz. It survives reconnects; Ctrl-C leaves.",
                        epilog="example: postureclip monitor")
     clip_options(p)
-    p.add_argument("--store", type=Path, default=default_store(),
-                   help="the store (default ~/.local/share/postureclip/store.db)")
+    store_arg(p, "the store sync writes")
     p.add_argument("--seconds", type=bounded(float, 1, 86400, "a number of seconds"),
                    help="stop after this long (default: until Ctrl-C)")
     p.set_defaults(run=cmd_monitor)
@@ -844,8 +844,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "fix. Exit status 1 when Bluetooth or the store is not "
                                    "ready.",
                        epilog="example: postureclip doctor")
-    p.add_argument("--store", type=Path, default=default_store(),
-                   help="the store to check (default ~/.local/share/postureclip/store.db)")
+    store_arg(p, "the store to check")
     p.set_defaults(run=cmd_doctor)
 
     p = sub.add_parser("power", help="print the battery-life model of both builds")
