@@ -13,22 +13,26 @@ from . import daily
 from .store import Store
 
 
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
-
-
-def _timeline(store: Store, day: date, tz: tzinfo) -> str:
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (set before pyplot is first used)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    _pyplot().close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+
+
+def _timeline(store: Store, day: date, tz: tzinfo) -> str:
+    plt = _pyplot()
     t0, t1 = daily.day_bounds(day, tz)
     trace = store.rows("trace", t0, t1)
     episodes = store.rows("episodes", t0, t1)
@@ -72,8 +76,7 @@ def _span_hours(trace: list[dict[str, Any]], episodes: list[dict[str, Any]],
 
 
 def _posture_bars(d: daily.Day) -> str:
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     other = max(0.0, d.recorded_s - d.upright_s - d.slouch_s)  # moving, and what is not told
     fig, ax = plt.subplots(figsize=(5, 1.6))
     left = 0.0
@@ -92,8 +95,7 @@ def _posture_bars(d: daily.Day) -> str:
 
 
 def _trend(days: list[daily.Day], goal: float) -> str:
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 2.4))
     labels = [f"{d.day:%a %d}" for d in days]
     values = [d.upright_pct or 0.0 for d in days]
