@@ -4,7 +4,7 @@
 
 Each hour is a random wearer from the host's simulator (postureclip.simulate) sampled as the
 clip samples: a uniform 208 Hz (LSM6DSOX rate) quantised to the chip's LSBs at the firmware's
-ranges (4 g, 500 dps) and grouped as the app groups them (benchmarks/mp_pipeline.py): the IMU
+ranges (16 g, 2000 dps) and grouped as the app groups them (benchmarks/mp_pipeline.py): the IMU
 at 104 Hz (every 2nd sample) in groups of 16, fast turns in pairs, while the wearer moves, and
 at 26 Hz in 0.5 s groups while the wearer is still (clip.power's profiles; --always-active:
 the moving profile throughout). The seconds and fused steps in each profile are reported: the

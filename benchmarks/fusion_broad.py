@@ -1,11 +1,20 @@
 """Firmware fusion on the BROAD trials, run in the real MicroPython unix port.
 
     python benchmarks/fusion_broad.py [--trials 01,08] [--stride N] [--group N]
-                                      [--fast-rate R | --no-fast]
+                                      [--fast-rate R | --no-fast] [--estimates DIR]
 
 Prints the inclination RMSE per trial (BROAD's definition, ../shared/data/broad/inclination.py)
 and the mean, plus the mean cost of one Fusion.update in MicroPython here. Needs the BROAD
 data in ../shared/data/broad (not shipped with postureclip); says so and exits 0 without it.
+
+Scored as BROAD's scorer prescribes: on every row of the trial, with the orientation the clip
+has at that row - the output of its latest fused step (the fusion's initial orientation
+before the first). The input is first clipped to the clip's ranges (ACCEL_RANGE_G and
+GYRO_RANGE_DPS of firmware/clip/fusion.py, what the app configures the IMU with; ``--range-g``
+and ``--range-dps`` try others). The figure at the rows where a fused step
+comes out is printed beside it, labelled ("step rows only"). ``--estimates DIR`` writes
+``DIR/trial_NN.csv`` (t,qw,qx,qy,qz, one row per trial row) for BROAD's own
+``inclination.py`` to score.
 
 By default the samples reach the fusion as the clip's moving profile delivers them
 (firmware/clip/power.py): every 3rd BROAD sample (95 Hz, near the IMU's 104 Hz) in groups of
@@ -33,12 +42,12 @@ DT = 0.0035  # BROAD's native period, s
 FAST_HOLD = 16  # clip.drivers.imu.FAST_HOLD
 
 
-def firmware_constant(name: str) -> object:
-    """A constant of firmware/clip/power.py (the benchmark follows the firmware)."""
-    src = (ROOT / "firmware" / "clip" / "power.py").read_text()
-    m = re.search(rf"^{name} = (.+)$", src, re.M)
+def firmware_constant(name: str, module: str = "power") -> object:
+    """A constant of firmware/clip/MODULE.py (the benchmark follows the firmware)."""
+    src = (ROOT / "firmware" / "clip" / f"{module}.py").read_text()
+    m = re.search(rf"^{name} = (const\((.+)\)|.+)$", src, re.M)
     assert m is not None, name
-    return ast.literal_eval(m.group(1))
+    return ast.literal_eval(m.group(2) or m.group(1))
 
 
 def clip_groups(rows: np.ndarray, group: int, fast_rate: float,
@@ -74,10 +83,24 @@ def micropython() -> str:
     return str(exe) if exe.exists() else "micropython"
 
 
+def held_estimates(q: np.ndarray, last: np.ndarray, n: int) -> np.ndarray:
+    """One orientation per input row: the latest step's output at or before the row (step i
+    comes out at row ``last[i]``), the fusion's initial orientation before the first."""
+    idx = np.searchsorted(last, np.arange(n), side="right") - 1
+    out = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+    have = idx >= 0
+    out[have] = q[idx[have]]
+    return out
+
+
 def run_trial(path: Path, incl: object, group: int, stride: int, fast_rate: float,
-              fast_group: int) -> tuple[str, float, float, float]:
+              fast_group: int, ranges: tuple[float, float], estimates: Path | None
+              ) -> tuple[str, float, float, float, float]:
     d = incl.load_csv(str(path))  # type: ignore[attr-defined]
     rows = np.column_stack([d[k] for k in ("gx", "gy", "gz", "ax", "ay", "az")])
+    acc_range, gyr_range = ranges[0] * 9.80665, np.radians(ranges[1])
+    rows[:, :3] = np.clip(rows[:, :3], -gyr_range, gyr_range)
+    rows[:, 3:] = np.clip(rows[:, 3:], -acc_range, acc_range)
     # a slower IMU: every stride-th sample (plain decimation, no anti-aliasing filter: a
     # harsher test than a chip that filters before it decimates)
     rows = rows[::stride]
@@ -93,11 +116,18 @@ def run_trial(path: Path, incl: object, group: int, stride: int, fast_rate: floa
                              check=True).stdout
         q = np.fromfile(dst, "<f4").reshape(-1, 4).astype(float)
     us = float(out.split()[-1])
-    # a fusion step's orientation belongs to the last sample of its group: score it there
-    at = last * stride
-    qt = np.column_stack([d[k] for k in ("qw", "qx", "qy", "qz")])[at]
-    rmse = incl.inclination_rmse(d["t"][at], q, qt, d["movement"][at])  # type: ignore[attr-defined]
-    return path.name[6:8], rmse, us, len(last) / (len(rows) * DT * stride)
+    at = last * stride  # native row of each step's last sample: where it comes out
+    qt = np.column_stack([d[k] for k in ("qw", "qx", "qy", "qz")])
+    every = held_estimates(q, at, len(d["t"]))
+    rmse = incl.inclination_rmse(d["t"], every, qt, d["movement"])  # type: ignore[attr-defined]
+    at_steps = incl.inclination_rmse(d["t"][at], q, qt[at],  # type: ignore[attr-defined]
+                                     d["movement"][at])
+    name = path.name[:8]
+    if estimates is not None:
+        with open(estimates / f"{name}.csv", "w") as fh:
+            fh.write("t,qw,qx,qy,qz\n")
+            np.savetxt(fh, np.column_stack([d["t"], every]), fmt="%.9g", delimiter=",")
+    return name[6:8], rmse, at_steps, us, len(last) / (len(rows) * DT * stride)
 
 
 def main() -> int:
@@ -113,6 +143,16 @@ def main() -> int:
                     help="rad/s: faster-turning samples go in groups of --fast-group")
     ap.add_argument("--fast-group", type=int, default=firmware_constant("FAST_GROUP"))
     ap.add_argument("--no-fast", action="store_true", help="fixed groups of --group")
+    ap.add_argument("--range-g", type=float,
+                    default=firmware_constant("ACCEL_RANGE_G", "fusion"),
+                    help="accelerometer range the input is clipped to, g (default: the clip's; "
+                         "the fusion's saturation guard follows the clip's, not this)")
+    ap.add_argument("--range-dps", type=float,
+                    default=firmware_constant("GYRO_RANGE_DPS", "fusion"),
+                    help="gyro range the input is clipped to, deg/s (default: the clip's)")
+    ap.add_argument("--estimates", type=Path, metavar="DIR",
+                    help="write DIR/trial_NN.csv (t,qw,qx,qy,qz per trial row) for BROAD's "
+                         "inclination.py")
     args = ap.parse_args()
     fast_rate = 0.0 if args.no_fast else args.fast_rate
     if not (BROAD / "inclination.py").exists():
@@ -126,23 +166,31 @@ def main() -> int:
     if args.trials:
         want = {f"{int(t):02d}" for t in args.trials.split(",")}
         files = [f for f in files if f.name[6:8] in want]
+    if args.estimates is not None:
+        args.estimates.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(os.cpu_count() or 2) as ex:
         results = list(ex.map(lambda p: run_trial(p, inclination, args.group, args.stride,
-                                                  fast_rate, args.fast_group), files))
+                                                  fast_rate, args.fast_group,
+                                                  (args.range_g, args.range_dps), args.estimates),
+                              files))
     rate = 1 / DT / args.stride
     turns = (f", turns faster than {fast_rate:g} rad/s in groups of {args.fast_group}"
              if fast_rate else "")
-    print(f"BROAD at {1 / DT:.0f} Hz, every {args.stride} kept ({rate:.1f} Hz), fused in groups "
-          f"of {args.group} ({rate / args.group:.1f} Hz){turns}")
-    print("trial  incl_rmse_deg  update_us  steps_per_s")
-    for name, rmse, us, hz in results:
-        print(f"{name:>5}  {rmse:13.4f}  {us:9.2f}  {hz:11.1f}")
-    rm = np.array([r for _, r, *_ in results])
-    print(f"mean inclination RMSE over {len(rm)} trials: {rm.mean():.4f} deg; "
-          f"worst {rm.max():.4f} deg (trial {results[int(rm.argmax())][0]})")
+    print(f"BROAD at {1 / DT:.0f} Hz clipped to +-{args.range_g:g} g and +-{args.range_dps:g} "
+          f"deg/s, every {args.stride} kept "
+          f"({rate:.1f} Hz), fused in groups of {args.group} ({rate / args.group:.1f} Hz){turns}")
+    print("trial  every_row_deg  step_rows_deg  update_us  steps_per_s")
+    for name, rmse, at_steps, us, hz in results:
+        print(f"{name:>5}  {rmse:13.4f}  {at_steps:13.4f}  {us:9.2f}  {hz:11.1f}")
+    rm = np.array([r[1] for r in results])
+    st = np.array([r[2] for r in results])
+    print(f"mean inclination RMSE over {len(rm)} trials, every row (BROAD's rule): "
+          f"{rm.mean():.4f} deg; worst {rm.max():.4f} deg (trial {results[int(rm.argmax())][0]})")
+    print(f"  step rows only (where a fused step comes out): mean {st.mean():.4f} deg; "
+          f"worst {st.max():.4f} deg")
     print(f"fused steps per second: mean {np.mean([h for *_, h in results]):.1f}")
     print(f"mean Fusion.update cost in MicroPython (unix port, this machine): "
-          f"{np.mean([u for _, _, u, _ in results]):.2f} us/update")
+          f"{np.mean([r[3] for r in results]):.2f} us/update")
     return 0
 
 

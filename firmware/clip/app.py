@@ -13,6 +13,7 @@ from machine import ADC, I2C, PWM, SLEEP, Pin, lightsleep, reset_cause, unique_i
 from micropython import const
 
 from clip import VERSION, control
+from clip import fusion as FU
 from clip import haptics as H
 from clip import power as PW
 from clip import protocol as P
@@ -23,7 +24,7 @@ from clip.pipeline import Pipeline
 from clip.store import Store
 
 # IMU rate, samples per fused step and FIFO read period come from clip.power.PROFILES: 104 Hz
-# in groups of 16, fast turns in pairs, a read every 160 ms while the wearer moves.
+# in groups of 16, fast turns sample by sample, a read every 160 ms while the wearer moves.
 RETRY_MS = const(2000)  # a missing or failed IMU is probed again this often
 FAULT_BUZZ_MS = const(10000)  # the fault pattern repeats this often while the fault lasts
 # The button's gestures (docs/user-guide.md): every press opens the radio window (pair or sync)
@@ -140,7 +141,8 @@ class App:
         """Set the IMU's rate, grouping, power mode and wake-up for ``self.profile`` and
         restart its FIFO."""
         rate, group, _, low_power = PW.PROFILES[self.profile]
-        imu.configure(rate_hz=rate, accel_g=4, gyro_dps=500, low_power=low_power)
+        imu.configure(rate_hz=rate, accel_g=FU.ACCEL_RANGE_G, gyro_dps=FU.GYRO_RANGE_DPS,
+                      low_power=low_power)
         imu.set_decimation(group)
         if self.profile == PW.STILL:
             imu.set_wake(PW.WAKE_SAMPLE_RATE, PW.WAKE_SAMPLE_ACCEL)

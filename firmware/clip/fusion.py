@@ -14,7 +14,14 @@ G = 9.81
 _REST_GYR = 0.035  # rad/s: |gyro - bias| below this (low-passed) may be rest (2 deg/s)
 _REST_ACC = 0.5  # m/s^2: |acc - low-passed acc| below this may be rest
 _REST_MIN_S = 1.5  # rest must last this long before the bias is learnt
-_ACC_RANGE = 150.0  # m/s^2: at or beyond this a sample is taken as saturated
+# The IMU ranges the app configures. Chosen by measurement on BROAD clipped to each
+# candidate (docs/benchmarks.md): at +-4 g / +-500 deg/s fast movements saturate and the
+# orientation is lost for seconds; +-16 g / +-2000 deg/s costs no resolution that matters here
+# (0.49 mg and 0.07 deg/s per LSB on the LSM6DSOX, below its noise over a fused step).
+ACCEL_RANGE_G = const(16)
+GYRO_RANGE_DPS = const(2000)
+# m/s^2: a step whose accelerometer reaches 99 % of the range on an axis is taken as saturated
+_ACC_RANGE = 0.99 * ACCEL_RANGE_G * 9.80665
 _STUCK_SAMPLES = const(100)  # identical samples in a row that mean a stuck sensor
 
 # fault bits (``Fusion.faults``)

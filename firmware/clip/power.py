@@ -7,7 +7,7 @@
 # radio on, the CPU idles awake at modem-sleep current. Hence:
 #
 # - Sensing: while the wearer moves, the IMU runs at 104 Hz and the pipeline takes steps of 16
-#   samples (6.5 Hz) - except in fast turns, whose samples go in pairs (52 Hz steps): a coarse
+#   samples (6.5 Hz) - except in fast turns, whose samples go one by one (104 Hz steps): a coarse
 #   step's summed gyro and averaged accelerometer are only exact while the rotation is slow,
 #   and the trunk turns fast only for moments. After ``STILL_AFTER_S`` without turning or
 #   shaking, the IMU drops to 26 Hz in its low-power mode and the pipeline takes 0.5 s steps.
@@ -42,7 +42,7 @@ WAKE_SAMPLE_ACCEL = 0.5
 #: In the ACTIVE profile, samples turning faster than this (rad/s, any axis) go in groups of
 #: FAST_GROUP (the driver's fine groups, clip.drivers.imu.FifoImu.set_fast).
 FAST_SAMPLE_RATE = 0.5
-FAST_GROUP = 2
+FAST_GROUP = 1
 
 #: Housekeeping period per profile, ms (a garbage collection and the battery's ADC): still,
 #: the heap fills slowly and the battery does not change in seconds.

@@ -311,8 +311,8 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
 
 
 CLIP_IMU_RATE_HZ = 208.0  # the LSM6DSOX rate the virtual clip's replay reads from
-CLIP_ACC_LSB = 0.122e-3 * 9.80665  # LSM6DSOX at 4 g, m/s^2
-CLIP_GYR_LSB = 17.5e-3 * np.pi / 180.0  # LSM6DSOX at 500 dps, rad/s
+CLIP_ACC_LSB = 0.488e-3 * 9.80665  # LSM6DSOX at 16 g (clip.fusion.ACCEL_RANGE_G), m/s^2
+CLIP_GYR_LSB = 70e-3 * np.pi / 180.0  # LSM6DSOX at 2000 dps (clip.fusion.GYRO_RANGE_DPS), rad/s
 
 
 def clip_imu_samples(seed: int, hours: float) -> tuple[npt.NDArray[np.float64], Simulation]:
