@@ -1,10 +1,11 @@
 # Replay IMU samples through the firmware's sensing pipeline faster than real time, grouped as
 # the app groups them, power profiles included (clip.power): the IMU's rate is emulated by
 # keeping every n-th sample of the 208 Hz input. ACTIVE: 104 Hz in groups of 16, samples
-# turning faster than FAST_SAMPLE_RATE and the FAST_HOLD after them in groups of FAST_GROUP (the
-# driver's fine groups). While the pipeline's policy says STILL the IMU runs at 26 Hz (every
-# 8th sample) in groups of 13 read every 500 ms, the first sample turning faster than WAKE_SAMPLE_RATE or whose
-# accelerometer moved more than WAKE_SAMPLE_ACCEL from the open group's first ending the coarse
+# turning faster than FAST_SAMPLE_RATE and the FAST_HOLD after them in groups of FAST_GROUP
+# (the driver's fine groups). While the pipeline's policy says STILL the IMU runs at 26 Hz
+# (every 8th sample) in groups of 13 read every 500 ms, the first sample turning faster than
+# WAKE_SAMPLE_RATE or whose accelerometer moved more than WAKE_SAMPLE_ACCEL from the open
+# group's first ending the coarse
 # groups (the driver's wake-up); the profile changes at the end of a FIFO read, the open group
 # going in on its own first, as clip.app does. A neutral capture is asked for at CALIBRATE_AT_S,
 # as a wearer pressing the button would.
