@@ -51,8 +51,16 @@ class AnalysisSettings:
     lift_drop_m: float = 0.20  # sensor must go down at least this far
     lift_max_drop_m: float = 1.2  # and no farther: more is drift, not a back on a body
     lift_max_s: float = 10.0  # and come back within this time
+    # ...or the trunk bends this far and comes back (a stoop to the floor drops a sensor
+    # that sits behind the spine on a short trunk by less than lift_drop_m; nothing a desk
+    # day holds bends the trunk this far: ISO 11226 calls beyond 60 deg not acceptable)
+    lift_flexion_deg: float = 60.0
+    bent_deg: float = 20.0  # a lift's movement: sensor dipped or trunk bent beyond this
     squat_excess_m: float = 0.20  # drop beyond what trunk flexion explains: knees bent
-    trunk_length_m: float = 0.48  # nominal hip-to-sensor distance for the excess drop
+    # nominal hip-to-sensor distance along the spine and behind it, for the drop that trunk
+    # flexion alone explains: the middle of the simulator's anthropometry (docs/analysis.md)
+    trunk_length_m: float = 0.43
+    lever_m: float = 0.08
     twist_deg: float = 30.0
     moving_acc_std: float = 0.8  # m/s^2 over 2 s windows
 
@@ -134,9 +142,11 @@ def find_still(u: Uniform, s: AnalysisSettings) -> slice:
     if m < n:
         raise CalibrationError(f"recording is {u.t[-1]:.1f} s long; calibration needs "
                                f"{s.calib_still_s:.0f} s of still, neutral posture at its start")
-    gyr = np.linalg.norm(u.gyr[:m], axis=1)
+    # the gyro's spread, not its magnitude: a zero-rate offset (up to 20 deg/s on an
+    # MPU-6050) must not hide a still wearer
+    gyr_spread = np.sqrt(sum(_moving_std(u.gyr[:m, k], n) ** 2 for k in range(3)))
     acc = np.linalg.norm(u.acc[:m], axis=1)
-    still = (uniform_filter1d(gyr, n) < 0.15) & (_moving_std(acc, n) < 0.3) & u.valid[:m]
+    still = (gyr_spread < 0.05) & (_moving_std(acc, n) < 0.3) & u.valid[:m]
     centres = np.flatnonzero(still[n // 2: m - (n - n // 2) + 1])
     if centres.size == 0:
         raise CalibrationError(f"no still stretch of {s.calib_still_s:.0f} s in the first "
@@ -199,9 +209,18 @@ def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.boo
     return out
 
 
-def vertical_track(u: Uniform, up_s: FloatArray) -> FloatArray:
-    """Sensor height (m, arbitrary origin) from vertical acceleration integrated between still
-    moments with zero velocity at each (ZUPT), so that drift cannot pile up. ``u.gyr`` must be
+@dataclass(frozen=True)
+class VerticalTrack:
+    """Sensor height (m, arbitrary origin) and the still moments that anchor it."""
+
+    h: FloatArray
+    anchor: npt.NDArray[np.bool_]
+    a_up: FloatArray  # vertical linear acceleration, m/s^2 (high-passed)
+
+
+def vertical_track(u: Uniform, up_s: FloatArray) -> VerticalTrack:
+    """Sensor height from vertical acceleration integrated between still moments with zero
+    velocity at each (ZUPT), so that drift cannot pile up. ``u.gyr`` must be
     bias-corrected."""
     fs = u.rate_hz
     av = np.einsum("ij,ij->i", up_s, u.acc) - G  # specific force along earth up
@@ -227,7 +246,7 @@ def vertical_track(u: Uniform, up_s: FloatArray) -> FloatArray:
         level = float(h[b - 1])
         pos = b
     h[pos:] = level
-    return h
+    return VerticalTrack(h, anchor, av)
 
 
 def _extend(cond: npt.NDArray[np.bool_], i: int, step: int, limit: int) -> int:
@@ -242,36 +261,82 @@ def _extend(cond: npt.NDArray[np.bool_], i: int, step: int, limit: int) -> int:
     return i
 
 
-def detect_lifts(u: Uniform, s: AnalysisSettings, h: FloatArray, flex: FloatArray,
+def _descent_s(anchor: npt.NDArray[np.bool_], bottom: int, limit: int) -> int:
+    """Samples of the movement that led down to ``bottom``: from the still moment before it
+    (a pause at the bottom left out). A walk's leftover drift makes a dip too, but in a
+    movement as long as the walk; a lift goes down from a standstill in seconds. At most
+    ``limit`` + 1."""
+    j = _extend(anchor, bottom + 1, -1, limit)  # out of a pause at the bottom
+    return j - _extend(~anchor, j, -1, limit + 1)
+
+
+#: A lift moves the sensor down and up once: its vertical acceleration swings through about
+#: four lobes (speed up, slow down, twice). Walking swings twice per step.
+_LIFT_MAX_SWINGS = 10
+
+
+def _swings(a_up: FloatArray, fs: float, hysteresis: float = 0.5) -> int:
+    """How often the vertical acceleration (smoothed over 0.1 s) changes sign by more than
+    ``hysteresis`` m/s^2 either side."""
+    a = uniform_filter1d(a_up, max(1, int(0.1 * fs)))
+    level = np.where(a > hysteresis, 1, np.where(a < -hysteresis, -1, 0))
+    signs = level[level != 0]
+    return int(np.count_nonzero(np.diff(signs)))
+
+
+def explained_drop_m(s: AnalysisSettings, flexion_deg: float) -> float:
+    """How far trunk flexion alone lowers the sensor (hips and knees still): it sits
+    ``trunk_length_m`` up the spine from the hip and ``lever_m`` behind it."""
+    th = math.radians(min(max(flexion_deg, 0.0), 180.0))
+    return s.trunk_length_m * (1.0 - math.cos(th)) - s.lever_m * math.sin(th)
+
+
+def detect_lifts(u: Uniform, s: AnalysisSettings, track: VerticalTrack, flex: FloatArray,
                  lat: FloatArray, twist_rate: FloatArray, w_dps: FloatArray) -> list[Lift]:
+    """Bend-and-return movements between still moments: the sensor dips by at least
+    ``lift_drop_m`` and comes back to its level, or the trunk bends beyond
+    ``lift_flexion_deg`` and comes back to where it was, within ``lift_max_s``."""
     fs = u.rate_hz
+    h = track.h
     win = max(3, int(s.lift_max_s * fs))
-    baseline = maximum_filter1d(h, win, mode="nearest")
+    # the level a dip is measured from: the highest still moment nearby. Heights while
+    # moving do not count: a walk's leftover drift would open a dip under the standing
+    # that follows it, and the lift after that would drown in it
+    still_h = np.where(track.anchor, h, -np.inf)
+    baseline = maximum_filter1d(still_h, win, mode="nearest")
+    baseline = np.where(np.isfinite(baseline), baseline,
+                        maximum_filter1d(h, win, mode="nearest"))
     dip = baseline - h
-    dipped = dip > 0.04
+    in_move = (dip > 0.04) | (flex > s.bent_deg)  # a lift's movement: dipped or bent
     turning = w_dps > 8.0
     lim = int(2 * fs)
+    seeds = sorted(_runs(dip > s.lift_drop_m) + _runs(flex > s.lift_flexion_deg))
     lifts: list[Lift] = []
-    for a, b in _runs(dip > s.lift_drop_m):
-        depth = float(dip[a:b].max())
-        if depth > s.lift_max_drop_m:
-            continue
-        # widen to where the dip began and ended (sensor back within 4 cm), then to where
-        # the trunk last/next stood still: the movement itself
-        a0 = _extend(turning, _extend(dipped, a, -1, win), -1, lim)
-        b0 = _extend(turning, _extend(dipped, b, +1, win), +1, lim)
+    for a, _b in seeds:
+        # widen to where the movement began and ended, then to where the trunk last/next
+        # stood still
+        a0 = _extend(turning, _extend(in_move, a, -1, win), -1, lim)
+        b0 = _extend(turning, _extend(in_move, a, +1, win), +1, lim)
         dur = (b0 - a0) / fs
-        if dur > s.lift_max_s or b0 >= len(dip) or not u.valid[a0:b0].all():
-            continue
-        # bend-and-return: the sensor ends where it began (sitting or lying down does not)
-        if abs(h[b0] - h[a0]) > max(0.1, 0.35 * depth):
+        if b0 - a0 < 2 or dur > s.lift_max_s or b0 >= len(h) or not u.valid[a0:b0].all():
             continue
         if lifts and u.t[a0] <= lifts[-1].end_s:
             continue
+        level = 0.5 * (h[a0] + h[b0])
+        depth = float(level - h[a0:b0].min())
         peak_flex = float(flex[a0:b0].max())
-        explained = s.trunk_length_m * (1.0 - math.cos(math.radians(min(max(peak_flex, 0.0),
-                                                                         180.0))))
-        technique = "squat" if depth - explained >= s.squat_excess_m else "stoop"
+        # bend-and-return: the sensor ends where it began (sitting or lying down does not),
+        # or the trunk bent far and straightened to where it was
+        dipped = (s.lift_drop_m <= depth <= s.lift_max_drop_m
+                  and abs(h[b0] - h[a0]) <= max(0.1, 0.35 * depth)
+                  and _descent_s(track.anchor, a0 + int(np.argmin(h[a0:b0])), win) <= win
+                  and _swings(track.a_up[a0:b0], fs) <= _LIFT_MAX_SWINGS)
+        bent = (peak_flex >= s.lift_flexion_deg
+                and abs(flex[b0] - flex[a0]) <= 0.5 * (peak_flex - min(flex[a0], flex[b0])))
+        if not (dipped or bent):
+            continue
+        excess = depth - explained_drop_m(s, peak_flex)
+        technique = "squat" if excess >= s.squat_excess_m else "stoop"
         tw = np.cumsum(twist_rate[a0:b0]) / fs
         i = int(np.argmax(np.abs(tw)))
         twist = float(np.degrees(tw[i]))
@@ -322,8 +387,9 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     if with_lifts:
         twist_rate = u.gyr @ m[0]  # trunk-frame x (the spine) rate
         w_dps = np.degrees(_norm(u.gyr))
-        h = vertical_track(u, up_s)
-        lifts = detect_lifts(u, s, h, flex, lat, twist_rate, w_dps)
+        track = vertical_track(u, up_s)
+        h = track.h
+        lifts = detect_lifts(u, s, track, flex, lat, twist_rate, w_dps)
         acc_std = _moving_std(_norm(u.acc), max(1, int(2 * fs)))
     else:  # orientation only (the clip's quaternion stream): no lifts, no movement measure
         h = np.zeros(len(u.t))

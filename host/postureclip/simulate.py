@@ -29,34 +29,112 @@ def _vec3(a: FloatArray) -> tuple[float, float, float]:
     return (float(a[0]), float(a[1]), float(a[2]))
 
 
+Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float],
+                tuple[float, float, float]]
+IDENTITY3: Matrix3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class ImuErrors:
+    """Datasheet error figures of one IMU model, typical values (docs/analysis.md, "Sensor
+    model"). Offsets in m/s^2 and rad/s, tolerances as fractions, drifts per deg C, noise
+    densities per sqrt(Hz)."""
+
+    name: str
+    acc_offset: tuple[float, float, float]  # zero-g level, per axis
+    acc_scale: float  # sensitivity tolerance
+    acc_cross: float  # cross-axis sensitivity
+    acc_offset_tc: tuple[float, float, float]  # zero-g change per deg C, per axis
+    acc_density: float  # noise density, m/s^2/sqrt(Hz)
+    gyro_offset: float  # zero-rate level
+    gyro_scale: float
+    gyro_cross: float
+    gyro_offset_tc: float  # zero-rate change per deg C
+    gyro_density: float  # rad/s/sqrt(Hz)
+
+
+_MG = 9.80665e-3
+_DPS = np.pi / 180.0
+#: ST DS12814 (LSM6DSOX), Table 2, typical values; cross-axis is not in that datasheet: the
+#: MPU-6050's figure is used for both (the larger of the two families we know).
+LSM6DSOX = ImuErrors("LSM6DSOX", (20 * _MG,) * 3, 0.01, 0.02, (0.1 * _MG,) * 3,
+                     70e-6 * 9.80665, 1.0 * _DPS, 0.01, 0.02, 0.01 * _DPS, 3.8e-3 * _DPS)
+#: InvenSense PS-MPU-6000A-00 rev 3.4, section 6.1-6.2, typical values; the zero-g change
+#: over 0..70 deg C (+-35 mg x/y, +-60 mg z) and the zero-rate change over -40..85 deg C
+#: (+-20 deg/s) are spread evenly over their temperature ranges.
+MPU6050 = ImuErrors("MPU-6050", (50 * _MG, 50 * _MG, 80 * _MG), 0.03, 0.02,
+                    (35 / 70 * _MG, 35 / 70 * _MG, 60 / 70 * _MG), 400e-6 * 9.80665,
+                    20 * _DPS, 0.03, 0.02, 20 / 125 * _DPS, 0.005 * _DPS)
+
+
+def _matrix(rng: np.random.Generator, scale: float, cross: float) -> Matrix3:
+    """Sensitivity matrix: 1 + scale error on the diagonal, cross-axis terms off it; each
+    drawn uniformly within its typical tolerance."""
+    m = np.eye(3) + np.diag(rng.uniform(-scale, scale, 3))
+    off = ~np.eye(3, dtype=bool)
+    m[off] = rng.uniform(-cross, cross, 6)
+    return (_vec3(m[0]), _vec3(m[1]), _vec3(m[2]))
+
+
 @dataclass(frozen=True)
 class Wearer:
-    """Anthropometry and sensor imperfections of one simulated person and clip."""
+    """Anthropometry, mounting and sensor imperfections of one simulated person and clip.
+    The defaults are an ideal sensor on a nominal back; ``random`` draws a realistic one."""
 
     trunk_length_m: float = 0.48  # hip joint to sensor along the spine
+    lever_m: float = 0.0  # sensor behind the spine's axis (trunk +z: spine, tissue, clothes)
     mount_tilt_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)  # about sensor x, y, z
     gyro_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rad/s
     acc_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)  # m/s^2
+    acc_matrix: Matrix3 = IDENTITY3  # true specific force -> reading (scale, cross-axis)
+    gyro_matrix: Matrix3 = IDENTITY3
+    acc_bias_tc: tuple[float, float, float] = (0.0, 0.0, 0.0)  # m/s^2 per deg C
+    gyro_bias_tc: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rad/s per deg C
+    warm_up_c: float = 0.0  # the clip warms by this much on the body...
+    warm_up_s: float = 600.0  # ...with this time constant
     gyro_noise: float = 0.005  # rad/s, white, per sample
     acc_noise: float = 0.03  # m/s^2, white, per sample
+    acc_range: float = 16 * 9.80665  # m/s^2: readings saturate here (the clip's range)
+    gyro_range: float = 2000 * _DPS  # rad/s
     rate_hz: float = 100.0
     jitter: float = 0.1  # timestamp jitter as a fraction of the period
     sway_deg: float = 1.0  # slow postural sway amplitude
+    imu: str = "ideal"
 
     @staticmethod
-    def random(rng: np.random.Generator, rate_hz: float | None = None) -> Wearer:
+    def random(rng: np.random.Generator, rate_hz: float | None = None,
+               imu: ImuErrors | None = None) -> Wearer:
+        """A random wearer, clip and IMU (LSM6DSOX or MPU-6050, the two the firmware drives,
+        unless ``imu`` is given). Every distribution and its source: docs/analysis.md."""
+        chip = imu or (LSM6DSOX if rng.uniform() < 0.5 else MPU6050)
+        rate = rate_hz if rate_hz is not None else float(rng.choice([25, 50, 100, 200]))
+        # stature (m), adults of both sexes; hip joint to shoulder joint is 0.288 of it
+        # (Winter's segment proportions); the clip sits 80-95 % of the way up
+        stature = float(np.clip(rng.normal(1.71, 0.09), 1.50, 1.95))
+        band = rate / 2.0  # the chips' digital low-pass: about half the output rate
         return Wearer(
-            trunk_length_m=float(rng.uniform(0.40, 0.56)),
+            trunk_length_m=0.288 * stature * float(rng.uniform(0.80, 0.95)),
+            # spinal axis to skin over the upper thoracic spine 5-8 cm, clothes and strap
+            # 0-3 cm, half the clip's case 0.8 cm
+            lever_m=float(rng.uniform(0.05, 0.08) + rng.uniform(0.0, 0.03) + 0.008),
             # the clip lies flat on the back: it can lean and turn in the back's plane by
             # +-15 deg, but rolls about the spine only as far as the back curves (+-5 deg)
             mount_tilt_deg=_vec3(rng.uniform([-5, -15, -15], [5, 15, 15])),
-            gyro_bias=_vec3(rng.normal(0, 0.01, 3)),
-            acc_bias=_vec3(rng.normal(0, 0.05, 3)),
-            gyro_noise=float(rng.uniform(0.002, 0.01)),
-            acc_noise=float(rng.uniform(0.01, 0.06)),
-            rate_hz=rate_hz if rate_hz is not None else float(rng.choice([25, 50, 100, 200])),
+            gyro_bias=_vec3(rng.uniform(-1, 1, 3) * chip.gyro_offset),
+            acc_bias=_vec3(rng.uniform(-1, 1, 3) * np.array(chip.acc_offset)),
+            acc_matrix=_matrix(rng, chip.acc_scale, chip.acc_cross),
+            gyro_matrix=_matrix(rng, chip.gyro_scale, chip.gyro_cross),
+            acc_bias_tc=_vec3(rng.uniform(-1, 1, 3) * np.array(chip.acc_offset_tc)),
+            gyro_bias_tc=_vec3(rng.uniform(-1, 1, 3) * chip.gyro_offset_tc),
+            # from room temperature (18-25 deg C) to about 32 deg C under clothing on the back
+            warm_up_c=float(rng.uniform(7.0, 14.0)),
+            warm_up_s=float(rng.uniform(300.0, 1200.0)),
+            gyro_noise=chip.gyro_density * float(np.sqrt(band)),
+            acc_noise=chip.acc_density * float(np.sqrt(band)),
+            rate_hz=rate,
             jitter=float(rng.uniform(0.0, 0.2)),
             sway_deg=float(rng.uniform(0.3, 1.5)),
+            imu=chip.name,
         )
 
 
@@ -279,9 +357,10 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     true_flex: FloatArray = np.degrees(np.arctan2(u[:, 2], u[:, 0]))
     true_lat: FloatArray = np.degrees(np.arcsin(np.clip(-u[:, 1], -1, 1)))
 
-    # sensor position: hip (dropping in squats, bouncing in walking) + trunk x * length
+    # sensor position: hip (dropping in squats, bouncing in walking) + trunk x * length,
+    # + trunk z * lever (the sensor sits behind the spine's axis, on the back's surface)
     hip = np.column_stack([np.zeros(n), np.zeros(n), -drop + bounce])
-    pos = hip + r_trunk.apply([wearer.trunk_length_m, 0.0, 0.0])
+    pos = hip + r_trunk.apply([wearer.trunk_length_m, 0.0, wearer.lever_m])
     acc_world = np.gradient(np.gradient(pos, dt, axis=0), dt, axis=0)
     f_world = acc_world + np.array([0.0, 0.0, G])
     acc_s = r_sensor.inv().apply(f_world)
@@ -304,8 +383,15 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     t_out = t_out[np.concatenate([[True], np.diff(t_out) > 1e-4])]
     acc = np.column_stack([np.interp(t_out, t, acc_s[:, k]) for k in range(3)])
     gyr = np.column_stack([np.interp(t_out, gyr_mid_t, gyr_mid[:, k]) for k in range(3)])
-    acc += np.array(wearer.acc_bias) + rng.normal(0, wearer.acc_noise, acc.shape)
-    gyr += np.array(wearer.gyro_bias) + rng.normal(0, wearer.gyro_noise, gyr.shape)
+    # the sensor's errors: sensitivity and cross-axis, offsets that drift as the clip warms
+    # on the body, white noise, saturation at the range
+    warm = wearer.warm_up_c * (1.0 - np.exp(-t_out / wearer.warm_up_s))[:, None]
+    acc = acc @ np.array(wearer.acc_matrix).T + np.array(wearer.acc_bias) \
+        + warm * np.array(wearer.acc_bias_tc) + rng.normal(0, wearer.acc_noise, acc.shape)
+    gyr = gyr @ np.array(wearer.gyro_matrix).T + np.array(wearer.gyro_bias) \
+        + warm * np.array(wearer.gyro_bias_tc) + rng.normal(0, wearer.gyro_noise, gyr.shape)
+    acc = np.clip(acc, -wearer.acc_range, wearer.acc_range)
+    gyr = np.clip(gyr, -wearer.gyro_range, wearer.gyro_range)
     truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans)
     return Simulation(t_out, acc, gyr, truth, wearer)
 

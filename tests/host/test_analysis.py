@@ -29,7 +29,9 @@ def test_flexion_follows_truth_despite_mounting_tilt(seed: int) -> None:
     sim, res = run(segs, seed)
     truth = np.interp(res.series["t"], sim.truth.t, sim.truth.flexion_deg)
     lat = np.interp(res.series["t"], sim.truth.t, sim.truth.lateral_deg)
-    assert np.sqrt(np.mean((res.series["flexion_deg"] - truth) ** 2)) < 1.5
+    # datasheet sensitivity (+-3 %) and cross-axis (+-2 %) errors tilt the accelerometer by up
+    # to ~1.5 deg at these angles; the neutral calibration removes only the part at upright
+    assert np.sqrt(np.mean((res.series["flexion_deg"] - truth) ** 2)) < 2.0
     assert np.sqrt(np.mean((res.series["lateral_deg"] - lat) ** 2)) < 2.0
 
 
