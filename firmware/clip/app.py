@@ -145,9 +145,13 @@ class App:
                       low_power=low_power)
         imu.set_decimation(group)
         if self.profile == PW.STILL:
-            imu.set_wake(PW.WAKE_SAMPLE_RATE, PW.WAKE_SAMPLE_ACCEL)
+            f = self.pipeline.fusion
+            imu.set_wake(PW.raw_turn_threshold(PW.WAKE_SAMPLE_RATE, f.bx, f.by, f.bz),
+                         PW.WAKE_SAMPLE_ACCEL)
         elif self.profile == PW.ACTIVE:
-            imu.set_fast(PW.FAST_SAMPLE_RATE, PW.FAST_GROUP)
+            f = self.pipeline.fusion
+            imu.set_fast(PW.raw_turn_threshold(PW.FAST_SAMPLE_RATE, f.bx, f.by, f.bz),
+                         PW.FAST_GROUP)
         imu.start()
 
     def _open_haptic(self):

@@ -85,8 +85,8 @@ class NeutralCapture:
         self.reason = ""
 
     def feed(self, gx, gy, gz, ax, ay, az, gyro_norm, dt):
-        """One sample: gyro rad/s, accelerometer m/s^2 (sensor frame), |gyro - bias| rad/s.
-        Returns the state."""
+        """One sample: gyro rad/s, accelerometer m/s^2 (sensor frame), |gyro - bias| rad/s
+        (unused: kept for the caller's signature). Returns the state."""
         if self.state != CAPTURING:
             return self.state
         acc_norm = math.sqrt(ax * ax + ay * ay + az * az)
@@ -94,10 +94,13 @@ class NeutralCapture:
             acc_norm = 1e-9
         ux, uy, uz = ax / acc_norm, ay / acc_norm, az / acc_norm
         if self._first is None:
-            self._first = (ux, uy, uz)
+            self._first = (ux, uy, uz, gx, gy, gz)
         f = self._first
         drift = (ux - f[0]) ** 2 + (uy - f[1]) ** 2 + (uz - f[2]) ** 2
-        if gyro_norm > MOVING_GYR or abs(acc_norm - 9.81) > MOVING_ACC \
+        # the gyro's change since the capture began, not its size: before any capture the
+        # fusion may not know a zero-rate offset of many deg/s (MPU-6050: up to 20)
+        turn = (gx - f[3]) ** 2 + (gy - f[4]) ** 2 + (gz - f[5]) ** 2
+        if turn > MOVING_GYR * MOVING_GYR or abs(acc_norm - 9.81) > MOVING_ACC \
                 or drift > MOVING_TILT * MOVING_TILT:
             self.state = MOVING
             self.reason = "moving - hold still"

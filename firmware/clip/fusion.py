@@ -65,6 +65,7 @@ class Fusion:
         self._a2x = self._a2y = self._a2z = 0.0
         self.ux, self.uy, self.uz = 0.0, 0.0, 1.0
         self.bx = self.by = self.bz = 0.0
+        self.bias_known = False  # learnt at rest for long enough, or set by a calibration
         # rest detection: low-passed gyro and accelerometer, time at rest
         self._gx = self._gy = self._gz = 0.0
         self._rax = self._ray = self._raz = 0.0
@@ -126,7 +127,12 @@ class Fusion:
         self._rax += k * (ax - self._rax)
         self._ray += k * (ay - self._ray)
         self._raz += k * (az - self._raz)
-        ex, ey, ez = self._gx - self.bx, self._gy - self.by, self._gz - self.bz
+        if self.bias_known:
+            ex, ey, ez = self._gx - self.bx, self._gy - self.by, self._gz - self.bz
+        else:
+            # the offset may be anything up to the chip's tolerance (MPU-6050: 20 deg/s):
+            # until it is learnt, rest is a gyro that does not change
+            ex, ey, ez = gx - self._gx, gy - self._gy, gz - self._gz
         fx, fy, fz = ax - self._rax, ay - self._ray, az - self._raz
         if (ex * ex + ey * ey + ez * ez < self._rest_gyr2
                 and fx * fx + fy * fy + fz * fz < self._rest_acc2):
@@ -135,6 +141,8 @@ class Fusion:
             self.rest_s = 0.0
         self.rest = self.rest_s >= p.rest_min_s
         if self.rest:
+            if self.rest_s >= p.rest_min_s + 3.0 * p.tau_bias:
+                self.bias_known = True  # three time constants of learning at rest
             kb = self._k_bias
             self.bx += kb * (self._gx - self.bx)
             self.by += kb * (self._gy - self.by)

@@ -3,9 +3,13 @@
 # The sensor's height comes from vertical acceleration integrated twice between still moments,
 # where velocity is known to be zero (ZUPT): at each still moment the velocity error of the
 # movement just ended is removed as a linear drift, so height errors cannot pile up. A lift is
-# a dip of the sensor of at least LIFT_DROP_M that comes back to its level within LIFT_MAX_S.
-# Technique: the drop beyond what trunk flexion explains (trunk length x (1 - cos flexion))
-# means bent knees: a squat. Twist: rotation about the trunk's own long axis during the lift.
+# a dip of the sensor of at least LIFT_DROP_M that comes back to its level within LIFT_MAX_S,
+# or a bend of the trunk beyond LIFT_FLEXION_DEG that comes back to where it began (the sensor
+# sits behind the spine: a stoop on a short trunk lowers it by less than LIFT_DROP_M). A
+# movement that swings up and down like walking, or lasts longer than a lift, opens no dip.
+# Technique: the drop beyond what trunk flexion explains (the sensor TRUNK_LENGTH_M up the
+# spine and LEVER_M behind it) means bent knees: a squat. Twist: rotation about the trunk's
+# own long axis during the lift.
 # Pure: ``update`` takes time, angles and rates; events go to ``emit``.
 import math
 
@@ -17,8 +21,10 @@ from clip import protocol as P
 G = 9.81
 LIFT_DROP_M = 0.20
 LIFT_MAX_S = 10.0
+LIFT_FLEXION_DEG = 60.0  # ISO 11226: trunk flexion beyond 60 deg is not acceptable
 SQUAT_EXCESS_M = 0.20
-TRUNK_LENGTH_M = 0.48
+TRUNK_LENGTH_M = 0.43  # nominal: the middle of the wearers of docs/analysis.md
+LEVER_M = 0.08
 LATERAL_DEG = 20.0  # peak lateral bend that flags a lift as bent sideways
 _STILL_ACC = 0.35  # m/s^2: low-passed |vertical acceleration| below this may be still
 _STILL_GYR = 0.2  # rad/s
@@ -27,6 +33,8 @@ _TAU_STILL = 0.05  # s: low-pass of the still detector
 _TAU_GRAVITY = 2.0  # s: learning of the local gravity (accelerometer scale) when still
 _DIPPED_M = 0.04
 _LONG_S = 12.0  # a movement longer than this is not trusted: it ends where it began
+_SWING_ACC = 0.5  # m/s^2: vertical acceleration beyond this either side is a swing...
+_MAX_SWINGS = const(10)  # ...and a lift's movement has about four (walking: two a step)
 
 IDLE = const(0)
 ACTIVE = const(1)
@@ -47,9 +55,12 @@ class LiftCoach:
         self._seg_t0 = 0.0
         self._seg_min = 0.0
         self._seg_min_t = 0.0
+        self._lp_av = 0.0
+        self._sign = 0
+        self._swings = 0
         self.state = IDLE
         self._level = 0.0
-        self._start(0.0)
+        self._start(0.0, 0.0)
         self.count = 0
         self.stooped = 0
 
@@ -57,8 +68,9 @@ class LiftCoach:
         self.enabled = s["lift_coach"] == 1
         self.twist_deg = float(s["twist_deg"])
 
-    def _start(self, t):
+    def _start(self, t, flexion):
         self.t0 = t
+        self.start_flex = flexion
         self.depth = 0.0
         self.peak_flex = -1e9
         self.peak_lat = 0.0
@@ -79,6 +91,15 @@ class LiftCoach:
         k = dt / (_TAU_STILL + dt)
         self._lp_acc += k * (abs(av) - self._lp_acc)
         self._lp_gyr += k * (gyro_norm - self._lp_gyr)
+        self._lp_av += k * (av - self._lp_av)
+        if self._lp_av > _SWING_ACC:
+            if self._sign < 0:
+                self._swings += 1
+            self._sign = 1
+        elif self._lp_av < -_SWING_ACC:
+            if self._sign > 0:
+                self._swings += 1
+            self._sign = -1
         if self._lp_acc < _STILL_ACC and self._lp_gyr < _STILL_GYR:
             self._still_s += dt
         else:
@@ -98,7 +119,7 @@ class LiftCoach:
             self.peak_twist = self.twist
         if self._still_s >= _STILL_S:
             if self._still_s - dt < _STILL_S:
-                return self._anchor(t, av)
+                return self._anchor(t, flexion)
             # still on: learn the local gravity and keep velocity and features at rest
             self.gravity += dt / (_TAU_GRAVITY + dt) * av
             self.v = 0.0
@@ -106,14 +127,23 @@ class LiftCoach:
             self._seg_t0 = t
             self._seg_min = self.h
             self._seg_min_t = t
+            self._swings = 0
+            if self.state == ACTIVE and t - self.t0 > LIFT_MAX_S:
+                # still at the bottom for longer than a lift: sat down or stayed bent; the
+                # posture coach must not wait for a lift that is not coming back
+                self.state = IDLE
             if self.state == IDLE:
                 self._level = self.h
-                self._start(t)
+                self._start(t, flexion)
         return 0
 
-    def _anchor(self, t, av):
+    def _anchor(self, t, flexion):
         """Zero velocity now: remove the movement's velocity drift, then judge the lift."""
         span = t - self._seg_t0
+        # a movement that swung like walking or took longer than a lift is not a lift's
+        # way down: whatever dip it leaves is drift
+        walked = self._swings > _MAX_SWINGS or span > LIFT_MAX_S
+        self._swings = 0
         if span > 0.0:
             drift = self.v / span  # velocity error grows linearly over the movement
             self.h -= 0.5 * drift * span * span
@@ -121,27 +151,33 @@ class LiftCoach:
             seg_min = self._seg_min - 0.5 * drift * tau * tau
             if span > _LONG_S:
                 self.h = self._level
-            if self._level - seg_min > self.depth:
+            if not walked and self._level - seg_min > self.depth:
                 self.depth = self._level - seg_min
         self.v = 0.0
         self._seg_t0 = t
         self._seg_min = self.h
         self._seg_min_t = t
         buzz = 0
+        in_time = t - self.t0 <= LIFT_MAX_S
+        dipped = self.depth >= LIFT_DROP_M
         back = abs(self.h - self._level) <= max(0.1, 0.35 * self.depth)
-        if self.depth >= LIFT_DROP_M and back and t - self.t0 <= LIFT_MAX_S:
+        bent = self.peak_flex >= LIFT_FLEXION_DEG
+        low = self.start_flex if self.start_flex < flexion else flexion
+        straightened = abs(flexion - self.start_flex) <= 0.5 * (self.peak_flex - low)
+        if in_time and ((dipped and back) or (bent and straightened)):
             buzz = self._lift(t)
-        elif self.depth >= LIFT_DROP_M and not back and t - self.t0 <= LIFT_MAX_S:
+        elif in_time and (dipped or bent):
             self.state = ACTIVE  # paused at the bottom: the lift goes on
             return 0
         self.state = IDLE
         self._level = self.h
-        self._start(t)
+        self._start(t, flexion)
         return buzz
 
     def _lift(self, t):
         flex = self.peak_flex if self.peak_flex > 0.0 else 0.0
-        explained = TRUNK_LENGTH_M * (1.0 - math.cos(math.radians(flex)))
+        th = math.radians(flex)
+        explained = TRUNK_LENGTH_M * (1.0 - math.cos(th)) - LEVER_M * math.sin(th)
         squat = self.depth - explained >= SQUAT_EXCESS_M
         twist = math.degrees(self.peak_twist)
         flags = 0

@@ -76,6 +76,7 @@ class Pipeline:
         self.capture = None
         f = self.fusion
         f.bx, f.by, f.bz = capture.gyro_bias()  # the wearer held still: the gyro read its bias
+        f.bias_known = True
         self.posture.finish(t)
         self.neutral.set(sx, sy, sz)
         self.neutral.calibrated = True

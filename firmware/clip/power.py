@@ -44,6 +44,15 @@ WAKE_SAMPLE_ACCEL = 0.5
 FAST_SAMPLE_RATE = 0.5
 FAST_GROUP = 1
 
+
+
+def raw_turn_threshold(rate, bx, by, bz):
+    """A turn threshold for raw gyro samples (bias included, any axis), rad/s: ``rate`` on
+    top of the largest zero-rate offset the fusion has learnt (an MPU-6050's is up to
+    20 deg/s, beyond WAKE_SAMPLE_RATE: without this a still clip would never stay still)."""
+    return rate + max(abs(bx), abs(by), abs(bz))
+
+
 #: Housekeeping period per profile, ms (a garbage collection and the battery's ADC): still,
 #: the heap fills slowly and the battery does not change in seconds.
 HOUSEKEEPING_MS = (1000, 4000, 1000)

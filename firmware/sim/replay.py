@@ -114,7 +114,10 @@ def replay(p, fi, cal_at, always_active=False, on_step=None):
                     stride = INPUT_HZ // rate
                     read_every = INPUT_HZ * read_ms // 1000
                     woke = None if profile == PW.STILL else False
-                    fast = PW.FAST_SAMPLE_RATE if profile == PW.ACTIVE else 0
+                    f = p.fusion
+                    wake = PW.raw_turn_threshold(PW.WAKE_SAMPLE_RATE, f.bx, f.by, f.bz)
+                    fast = (PW.raw_turn_threshold(PW.FAST_SAMPLE_RATE, f.bx, f.by, f.bz)
+                            if profile == PW.ACTIVE else 0)
                     hold = 0
     p.posture.finish(state["t"])
     return state["fed_s"], state["steps"]

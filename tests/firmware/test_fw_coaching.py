@@ -230,11 +230,60 @@ def test_no_lift_for_small_dips_sitting_down_or_when_disabled():
     rec = Recorder()
     coach = LiftCoach(S.defaults(), rec)
     t, _ = lift_script(coach, 0.0, 30.0, 0.12)  # a reach: small dip
-    t, _ = lift_script(coach, t, 10.0, 0.45, back=False)  # sitting down: does not come back
+    t, _ = lift_script(coach, t, 10.0, -0.45, 0.0, 1.5, back=False)  # sitting down: no return
     assert rec.of(P.REC_LIFT) == []
     coach = LiftCoach(S.with_value(S.defaults(), "lift_coach", 0), rec)
     t, buzz = lift_script(coach, 0.0, 85.0, 0.44)
     assert buzz == 0 and len(rec.of(P.REC_LIFT)) == 1  # logged, not buzzed
+
+
+def stand(coach, t, seconds, flexion=0.0):
+    for _ in range(int(seconds / DT)):
+        t += DT
+        coach.update(t, flexion, 0.0, 9.81, 0.0, 0.0, DT)
+    return t
+
+
+def test_sitting_down_releases_the_posture_coach_after_a_lift_time():
+    # regression: the "paused at the bottom" state never ended while the wearer stayed still
+    rec = Recorder()
+    coach = LiftCoach(S.defaults(), rec)
+    # sits down: 0.5 m in 1.5 s, no return
+    t, _ = lift_script(coach, 0.0, 10.0, -0.5, duration=1.5, back=False)
+    t = stand(coach, t, 12.0, 10.0)  # and stays seated, still
+    assert not coach.active()
+    assert rec.of(P.REC_LIFT) == []
+    t, buzz = lift_script(coach, t + 0.5, 85.0, 0.40)  # a lift later is one
+    assert buzz == P.REASON_LIFT_STOOP and len(rec.of(P.REC_LIFT)) == 1
+
+
+def test_a_walk_before_a_lift_leaves_no_dip_that_swallows_it():
+    rec = Recorder()
+    coach = LiftCoach(S.defaults(), rec)
+    t = stand(coach, 0.0, 2.0)
+    # 8 s of walking: 1.8 steps a second, +-2 m/s^2 of bounce, and an accelerometer error
+    # that changes as the trunk does (0.1 m/s^2 in the first half): ZUPT removes a constant
+    # error, not this one, which double integration turns into a false dip of ~0.4 m
+    for i in range(int(8.0 / DT)):
+        t += DT
+        a = 2.0 * math.sin(2 * math.pi * 1.8 * i * DT) - (0.1 if i * DT < 4.0 else 0.0)
+        coach.update(t, 3.0, 0.0, 9.81 + a, 0.6, 0.0, DT)
+    t = stand(coach, t, 2.0)
+    t, buzz = lift_script(coach, t, 30.0, 0.45)  # a squat right after
+    assert buzz == 0
+    lifts = rec.of(P.REC_LIFT)
+    assert len(lifts) == 1 and lifts[0][2][4] == P.TECH_SQUAT, lifts
+    assert 2900 < lifts[0][2][0] < 3400, lifts  # the lift alone, not the walk
+
+
+def test_a_stoop_that_lowers_the_sensor_little_is_still_a_lift():
+    # the clip sits behind the spine: a 75 deg stoop on a short trunk lowers it ~0.15 m
+    rec = Recorder()
+    coach = LiftCoach(S.defaults(), rec)
+    t, buzz = lift_script(coach, 0.0, 75.0, 0.15)
+    assert buzz == P.REASON_LIFT_STOOP and len(rec.of(P.REC_LIFT)) == 1
+    lift_script(coach, t, 45.0, 0.10)  # a 45 deg reach is not
+    assert len(rec.of(P.REC_LIFT)) == 1
 
 
 def play(player, output, clock, pattern):
