@@ -97,6 +97,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_firmware_replay(args: argparse.Namespace) -> int:
+    """The clip's own pipeline on a recording, in MicroPython (postureclip.firmware_replay)."""
+    from .firmware_replay import parse_settings, replay, write_series
+
+    settings = parse_settings(args.set or [])
+    result = replay(read_csv(args.recording), settings)
+    if args.series:
+        write_series(result, args.series)
+    if result.calibration["status"] != "ok":
+        print(f"warning: the calibrate press at {result.calibration['pressed_s']:.1f} s was "
+              "refused (the wearer moved): the clip coached no posture", file=sys.stderr)
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, indent=1)
+        print()
+    else:
+        d = result.to_dict()
+        print(f"the clip's firmware on {args.recording} ({d['duration_s'] / 60:.1f} min; "
+              f"calibrated at {d['calibration']['pressed_s']:.1f} s)")
+        print(f"slouch episodes {len(d['slouch_episodes'])} ({d['time_in_slouch_s']:.0f} s), "
+              f"lean episodes {len(d['lean_episodes'])}")
+        print(f"lifts {d['lift_count']} (stooped {d['stooped_lifts']}, twisted "
+              f"{d['twisted_lifts']})")
+        print(f"buzzes {len(d['buzzes'])}: " + (", ".join(
+            f"{b['t_s']:.0f} s {b['reason']}" for b in d["buzzes"]) or "none"))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import Wearer, default_day, simulate
 
@@ -677,6 +704,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--firmware", type=Path, help="firmware folder (default: the repository's)")
     d.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
     d.set_defaults(run=cmd_deploy)
+    r = fw.add_parser(
+        "replay", help="run the clip's own pipeline (MicroPython) on a recording CSV",
+        description="Sample a recording as the clip's IMU does (208 Hz, its LSBs and ranges), "
+                    "press calibrate at its first still moment and run the unchanged firmware "
+                    "pipeline in MicroPython; print the clip's episodes, lifts and buzzes "
+                    "(JSON keys: docs/json.md).")
+    r.add_argument("recording")
+    r.add_argument("--format", choices=["json", "table"], default="table")
+    r.add_argument("--series", metavar="OUT.csv",
+                   help="also write t,flexion_deg,lateral_deg per fused step of the clip")
+    r.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a coaching setting of the clip (postureclip config get lists them); "
+                        "repeat for more")
+    r.set_defaults(run=cmd_firmware_replay)
 
     p = sub.add_parser("sim", help="run the virtual clip (real firmware, simulated hardware)")
     p.add_argument("--motion", help="recording CSV the virtual IMU plays back (looped)")
@@ -879,6 +920,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"postureclip: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`... | head`): as every Unix tool, stop quietly
+        # stdout's buffer cannot be flushed any more; point it at nothing so exit does not try
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # a bug of ours: one line, the traceback with --debug
         if args.debug:
             raise

@@ -401,6 +401,16 @@ CLIP_ACC_LSB = 0.488e-3 * 9.80665  # LSM6DSOX at 16 g (clip.fusion.ACCEL_RANGE_G
 CLIP_GYR_LSB = 70e-3 * np.pi / 180.0  # LSM6DSOX at 2000 dps (clip.fusion.GYRO_RANGE_DPS), rad/s
 
 
+def as_clip_reads(acc: FloatArray, gyr: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Specific force (m/s^2) and rates (rad/s) as the clip's IMU reports them: saturated at
+    its ranges and quantised to its LSBs."""
+    top_a = 32767 * CLIP_ACC_LSB
+    top_g = 32767 * CLIP_GYR_LSB
+    a = np.round(np.clip(acc, -top_a, top_a) / CLIP_ACC_LSB) * CLIP_ACC_LSB
+    g = np.round(np.clip(gyr, -top_g, top_g) / CLIP_GYR_LSB) * CLIP_GYR_LSB
+    return a, g
+
+
 def clip_imu_samples(seed: int, hours: float) -> tuple[npt.NDArray[np.float64], Simulation]:
     """A random wearer's day as the clip's IMU delivers it: a uniform 208 Hz without jitter,
     quantised to the LSM6DSOX's LSBs at the firmware's ranges. Rows (t, gx, gy, gz, ax, ay,
@@ -410,6 +420,5 @@ def clip_imu_samples(seed: int, hours: float) -> tuple[npt.NDArray[np.float64], 
     rng = np.random.default_rng(seed)
     wearer = dataclasses.replace(Wearer.random(rng), rate_hz=CLIP_IMU_RATE_HZ, jitter=0.0)
     sim = simulate(default_day(rng, hours=hours), wearer, rng, gaps=0)
-    acc = np.round(sim.acc / CLIP_ACC_LSB) * CLIP_ACC_LSB
-    gyr = np.round(sim.gyr / CLIP_GYR_LSB) * CLIP_GYR_LSB
+    acc, gyr = as_clip_reads(sim.acc, sim.gyr)
     return np.column_stack([sim.t, gyr, acc]), sim

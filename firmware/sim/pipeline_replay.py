@@ -1,8 +1,11 @@
 # Runs under MicroPython: feeds IMU samples through the firmware's sensing Pipeline, grouped
 # as the app groups them, power profiles included (firmware/sim/replay.py does the grouping;
-# it is how the virtual clip replays a recording too).
-#   micropython benchmarks/mp_pipeline.py IN.bin OUT.bin EVENTS.txt CALIBRATE_AT_S [active]
-# ("active": the full-rate profile throughout, as before the power profiles)
+# it is how the virtual clip replays a recording too). `postureclip firmware replay` and
+# benchmarks/firmware_accuracy.py run it.
+#   micropython firmware/sim/pipeline_replay.py IN.bin OUT.bin EVENTS.txt CALIBRATE_AT_S
+#                                               [active] [NAME=VALUE ...]
+# ("active": the full-rate profile throughout, as before the power profiles; NAME=VALUE: a
+# coaching setting of clip/settings.py, checked as the clip checks a write)
 # IN: rows of 7 float32 (t, gx, gy, gz, ax, ay, az) at 208 Hz, t in s.
 # OUT: rows of 3 float32 (t, flexion deg, lateral deg), one per fused step.
 # EVENTS: "rtype t values..." lines. Prints the seconds spent and the fused steps taken in
@@ -15,21 +18,30 @@ from replay import replay
 from clip import power as PW
 from clip.pipeline import Pipeline
 from clip.protocol import REC_TRACE
-from clip.settings import defaults
+from clip.settings import SettingsError, defaults, with_value
 
 ROWS = 1024
 
 
 def main():
     src, dst, evpath, cal_at = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    always_active = sys.argv[5:] == ["active"]
+    always_active = "active" in sys.argv[5:]
+    settings = defaults()
+    for arg in sys.argv[5:]:
+        if "=" in arg:
+            name, value = arg.split("=", 1)
+            try:
+                settings = with_value(settings, name, int(value))
+            except (SettingsError, ValueError) as e:
+                print("setting", name, e)
+                sys.exit(2)
     events = open(evpath, "w")
 
     def emit(rtype, t, values):
         if rtype != REC_TRACE:
             events.write("%d %.3f %s\n" % (rtype, t, " ".join(str(v) for v in values)))
 
-    p = Pipeline(defaults(), emit)
+    p = Pipeline(settings, emit)
     outbuf = bytearray(12 * ROWS)
     out = [0]
 
@@ -44,7 +56,8 @@ def main():
         fed_s, steps = replay(p, fi, cal_at, always_active, on_step)
         fo.write(memoryview(outbuf)[:12 * out[0]])
     events.close()
-    print("calibration", p.calibration_result)
+    r = p.calibration_result
+    print("calibration", -1 if r is None else r[0])  # -1: never finished; else a status
     print("profiles_s", fed_s - p.power.still_s, p.power.still_s)
     print("steps", steps[PW.ACTIVE], steps[PW.STILL])
 

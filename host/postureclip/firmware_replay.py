@@ -1,0 +1,209 @@
+"""The clip's own sensing pipeline on a recording: the unchanged firmware in MicroPython.
+
+``replay`` samples a recording as the clip's IMU samples (uniform 208 Hz, the LSM6DSOX's LSBs
+at the clip's ranges, saturating there), presses the calibrate button at the recording's first
+still moment, and runs ``firmware/sim/pipeline_replay.py`` in MicroPython's unix port: the
+app's grouping and power profiles (``firmware/sim/replay.py``) feeding ``clip.pipeline``. The
+records the clip would log come back as the episodes, lifts and buzzes of the JSON of
+``postureclip analyze`` (docs/json.md), so anyone can check the clip's coaching on their own
+recordings.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .analysis import AnalysisSettings, find_still
+from .deploy import default_firmware_dir, micropython_command
+from .errors import PostureclipError
+from .protocol import SETTINGS, BuzzReason
+from .recording import Recording, to_uniform
+from .simulate import CLIP_IMU_RATE_HZ, as_clip_reads
+
+FloatArray = npt.NDArray[np.float64]
+
+# record types and values of clip/protocol.py, as pipeline_replay.py writes them
+_REC_SLOUCH_END = 4
+_REC_LIFT = 5
+_REC_BUZZ = 6
+_TECH_SQUAT = 1
+_FLAG_TWISTED = 1
+_ST_OK = 0
+_CAPTURE_S = 2.5  # clip/calibration.py CAPTURE_S: the press needs this long still
+
+
+class ReplayError(PostureclipError):
+    """The firmware could not run on the recording (MicroPython missing or failing, a bad
+    setting)."""
+
+
+@dataclass(frozen=True)
+class ClipEpisode:
+    start_s: float
+    end_s: float
+    peak_flexion_deg: float
+    mean_flexion_deg: float
+    peak_lateral_deg: float
+
+
+@dataclass(frozen=True)
+class ClipLift:
+    start_s: float
+    end_s: float
+    technique: str
+    twisted: bool
+    twist_deg: float
+    peak_flexion_deg: float
+    peak_lateral_deg: float
+
+
+@dataclass
+class FirmwareReplay:
+    """What the clip made of a recording; times in s of the recording's clock."""
+
+    duration_s: float
+    slouch_deg: float
+    lean_deg: float
+    calibration: dict[str, Any]
+    episodes: list[ClipEpisode]
+    lifts: list[ClipLift]
+    buzzes: list[tuple[float, str]]
+    profiles: dict[str, float]  # seconds and fused steps in each power profile
+    series: FloatArray = field(repr=False)  # (N, 3): t, flexion, lateral per fused step
+
+    @property
+    def slouch_episodes(self) -> list[ClipEpisode]:
+        """Episodes whose peak flexion passed the slouch threshold (forward flexion)."""
+        return [e for e in self.episodes if e.peak_flexion_deg > self.slouch_deg]
+
+    @property
+    def lean_episodes(self) -> list[ClipEpisode]:
+        """The clip's other episodes: sideways lean alone."""
+        return [e for e in self.episodes if e.peak_flexion_deg <= self.slouch_deg]
+
+    def to_dict(self) -> dict[str, Any]:
+        def ep(e: ClipEpisode, lean: bool) -> dict[str, Any]:
+            d: dict[str, Any] = {"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3)}
+            if lean:
+                d["peak_lateral_deg"] = e.peak_lateral_deg
+            else:
+                d.update(peak_flexion_deg=e.peak_flexion_deg,
+                         mean_flexion_deg=e.mean_flexion_deg)
+            return d
+
+        slouch = self.slouch_episodes
+        return {
+            "duration_s": round(self.duration_s, 3),
+            "rate_hz": CLIP_IMU_RATE_HZ,
+            "slouch_episodes": [ep(e, False) for e in slouch],
+            "lean_episodes": [ep(e, True) for e in self.lean_episodes],
+            "lifts": [{"start_s": round(x.start_s, 3), "end_s": round(x.end_s, 3),
+                       "technique": x.technique, "twisted": x.twisted,
+                       "twist_deg": x.twist_deg, "peak_flexion_deg": x.peak_flexion_deg,
+                       "peak_lateral_deg": x.peak_lateral_deg} for x in self.lifts],
+            "time_in_slouch_s": round(sum(e.end_s - e.start_s for e in slouch), 2),
+            "lift_count": len(self.lifts),
+            "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),
+            "twisted_lifts": sum(x.twisted for x in self.lifts),
+            "buzzes": [{"t_s": round(t, 3), "reason": r} for t, r in self.buzzes],
+            "calibration": self.calibration,
+            "power_profiles": self.profiles,
+        }
+
+
+def parse_settings(pairs: list[str]) -> dict[str, int]:
+    """``NAME=VALUE`` pairs of the clip's coaching settings, checked against their bounds."""
+    known = {s.name: s for s in SETTINGS}
+    out: dict[str, int] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in known:
+            raise ReplayError(f"--set {pair!r}: expected NAME=VALUE with NAME one of "
+                              f"{', '.join(sorted(known))}")
+        s = known[name]
+        try:
+            v = int(value)
+        except ValueError:
+            raise ReplayError(f"--set {pair!r}: {name} takes a whole number") from None
+        if not s.lo <= v <= s.hi:
+            raise ReplayError(f"--set {pair!r}: {name} must be {s.lo} to {s.hi}")
+        out[name] = v
+    return out
+
+
+def calibrate_at(rec: Recording) -> float:
+    """When a wearer would press calibrate: the start of the recording's first still stretch
+    long enough for the clip's capture (raises CalibrationError without one)."""
+    u = to_uniform(rec)
+    still = find_still(u, AnalysisSettings(calib_still_s=_CAPTURE_S + 0.5))
+    return float(u.t[still.start])
+
+
+def replay(rec: Recording, settings: dict[str, int] | None = None,
+           firmware: Path | None = None, always_active: bool = False) -> FirmwareReplay:
+    """Run the clip's pipeline on ``rec`` (see the module's docstring); ``always_active``:
+    the moving power profile throughout (for measuring what the still profile costs)."""
+    settings = settings or {}
+    cal_at = calibrate_at(rec)
+    u = to_uniform(rec, CLIP_IMU_RATE_HZ)
+    acc, gyr = as_clip_reads(u.acc, u.gyr)
+    rows = np.column_stack([u.t, gyr, acc])
+    fw = firmware or default_firmware_dir()
+    script = fw / "sim" / "pipeline_replay.py"
+    if not script.is_file():
+        raise ReplayError(f"no firmware tree at {fw} (expected sim/pipeline_replay.py): run "
+                          "from a clone of the postureclip repository")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst, ev = (Path(tmp) / n for n in ("in.bin", "out.bin", "events.txt"))
+        rows.astype("<f4").tofile(src)
+        env = dict(os.environ, MICROPYPATH=f".frozen:{fw}:{fw / 'sim'}")
+        args = [f"{k}={v}" for k, v in settings.items()] + (["active"] if always_active else [])
+        done = subprocess.run([*micropython_command(), str(script), str(src), str(dst),
+                               str(ev), f"{cal_at:.3f}", *args], env=env, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise ReplayError("the firmware failed on this recording:\n"
+                              f"{done.stdout}{done.stderr}".rstrip())
+        series = np.fromfile(dst, "<f4").reshape(-1, 3).astype(float)
+        events = [line.split() for line in ev.read_text().splitlines()]
+    out = dict(line.split(None, 1) for line in done.stdout.splitlines())
+    status = int(out["calibration"])
+    active, still = (int(x) for x in out["steps"].split())
+    active_s, still_s = (float(x) for x in out["profiles_s"].split())
+    episodes, lifts, buzzes = [], [], []
+    for e in events:
+        rtype, t, v = int(e[0]), float(e[1]), [int(x) for x in e[2:]]
+        if rtype == _REC_SLOUCH_END:
+            episodes.append(ClipEpisode(t - v[0] / 1000.0, t, v[1] / 10, v[2] / 10, v[3] / 10))
+        elif rtype == _REC_LIFT:
+            lifts.append(ClipLift(t, t + v[0] / 1000.0,
+                                  "squat" if v[4] == _TECH_SQUAT else "stoop",
+                                  bool(v[5] & _FLAG_TWISTED), v[2] / 10, v[1] / 10, v[3] / 10))
+        elif rtype == _REC_BUZZ:
+            buzzes.append((t, BuzzReason(v[1]).name.lower()))
+    names = {s.name: s.default for s in SETTINGS} | settings
+    return FirmwareReplay(
+        duration_s=rec.duration_s, slouch_deg=float(names["slouch_deg"]),
+        lean_deg=float(names["lean_deg"]),
+        calibration={"pressed_s": round(cal_at, 3),
+                     "status": "ok" if status == _ST_OK else "refused"},
+        episodes=episodes, lifts=lifts, buzzes=buzzes,
+        profiles={"active_s": round(active_s, 1), "still_s": round(still_s, 1),
+                  "active_steps": active, "still_steps": still}, series=series)
+
+
+def write_series(result: FirmwareReplay, path: str | Path) -> None:
+    """``t,flexion_deg,lateral_deg``: one row per fused step of the clip."""
+    try:
+        with open(path, "w") as fh:
+            fh.write("t,flexion_deg,lateral_deg\n")
+            np.savetxt(fh, result.series, fmt=["%.4f", "%.2f", "%.2f"], delimiter=",")
+    except OSError as e:
+        raise ReplayError(f"cannot write the series to {path}: {e}") from None
