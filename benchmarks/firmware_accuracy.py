@@ -11,7 +11,7 @@ throughout). The seconds and fused steps in each profile are reported: the still
 step rates the power model (postureclip.power) uses.
 Scored against truth as the host analysis is (benchmarks/analysis_accuracy.py): flexion RMS
 error by activity; slouch episodes (flexion over 20 deg for >= 10 s, dips < 2 s bridged,
-lifts/walking/lying/reaching excluded) against the clip's ``slouch_episodes`` at IoU >= 0.5;
+lifts/walking/lying excluded) against the clip's ``slouch_episodes`` at IoU >= 0.5;
 lifts at IoU >= 0.3 with technique and twist (>= 30 deg) accuracy.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ def one_hour(seed: int, hours: float = 1.0, always_active: bool = False) -> dict
     sim = simulate(default_day(rng, hours=hours), wearer, rng, gaps=0)
     res = replay(Recording(sim.t, sim.acc, sim.gyr), always_active=always_active)
     tr = sim.truth
-    mask = (tr.flexion_deg > 20.0) & ~np.isin(tr.activity, ["lift", "walk", "lie", "reach"])
+    mask = (tr.flexion_deg > 20.0) & ~np.isin(tr.activity, ["lift", "walk", "lie"])
     true_eps = episodes_from_mask(tr.t, tr.flexion_deg, mask, 10.0, 2.0)
     found = res.slouch_episodes
     pairs = match_intervals([(e.start_s, e.end_s) for e in true_eps],

@@ -1,4 +1,8 @@
 # Posture coach: slouch and lean episodes, the buzz decision, activity gating.
+# Two kinds of episode, never mixed: a slouch (flexion beyond slouch_deg) and a lean (lateral
+# bend beyond lean_deg without slouching). A slouch takes precedence: flexion beyond the
+# threshold ends a lean episode at once and starts a slouch. So every slouch episode's peak
+# flexion is beyond slouch_deg and no lean episode's is: the host tells them apart by that.
 # Pure: ``update`` takes the time in seconds and trunk angles in degrees; events go to the
 # ``emit(rtype, t, values)`` callback and a buzz request (its reason) is the return value.
 import micropython
@@ -63,6 +67,7 @@ class PostureCoach:
         self.next_buzz = self.delay
         self.start_flex = 0.0
         self.start_lat = 0.0
+        self.kind_slouch = True  # the episode's kind: slouch, else lean
 
     def snooze(self, t, minutes):
         self.snooze_until = t + 60.0 * minutes if minutes else -1.0
@@ -114,9 +119,16 @@ class PostureCoach:
             self._bucket_start = t
         self._last_t = t
         self._advance_buckets(t)
-        over = flexion > self.slouch or lateral > self.lean or -lateral > self.lean
-        clear = (flexion < self.slouch - self.hyst and lateral < self.lean - self.hyst
-                 and -lateral < self.lean - self.hyst)
+        slouched = flexion > self.slouch
+        if self.state != UPRIGHT and slouched and not self.kind_slouch:
+            self._end_episode(t)  # a slouch ends a lean episode and starts its own
+        lean_kind = not slouched if self.state == UPRIGHT else not self.kind_slouch
+        if lean_kind:
+            over = lateral > self.lean or -lateral > self.lean
+            clear = lateral < self.lean - self.hyst and -lateral < self.lean - self.hyst
+        else:
+            over = slouched
+            clear = flexion < self.slouch - self.hyst
         buzz = 0
         if gated:
             if self.state != UPRIGHT:
@@ -129,6 +141,7 @@ class PostureCoach:
             if over:
                 self.state = CANDIDATE
                 self._reset_episode(t)
+                self.kind_slouch = slouched
                 self.start_flex, self.start_lat = flexion, lateral
             else:
                 return 0

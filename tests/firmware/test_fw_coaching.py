@@ -143,6 +143,23 @@ def test_short_slouch_is_not_an_episode_and_lean_is_one():
     assert rec.of(P.REC_SLOUCH_END)[0][2][3] == -200
 
 
+def test_slouch_and_lean_are_episodes_of_their_own_kind():
+    # slouch then lean: two episodes, the slouch's peak flexion over the threshold, the
+    # lean's not (the host tells the kinds apart by that)
+    _, rec, _ = run_posture([(5, 0, 0, False), (30, 30, 0, False), (30, 5, 22, False),
+                             (5, 0, 0, False)])
+    ends = rec.of(P.REC_SLOUCH_END)
+    assert len(ends) == 2, ends
+    assert ends[0][2][1] == 300 and ends[1][2][1] <= 200 and ends[1][2][3] == 220
+    assert abs(ends[0][2][0] - 30000) < 2100 and abs(ends[1][2][0] - 30000) < 2100
+    # lean then slouch: the slouch ends the lean at once and starts its own episode
+    _, rec, _ = run_posture([(5, 0, 0, False), (20, 5, -22, False), (20, 30, -22, False),
+                             (5, 0, 0, False)])
+    ends = rec.of(P.REC_SLOUCH_END)
+    assert len(ends) == 2 and ends[0][2][1] == 50 and ends[1][2][1] == 300, ends
+    assert abs(ends[0][1] - 25.0) < 0.05  # the lean ended when the slouch began
+
+
 def test_hourly_cap_and_snooze():
     s = S.with_value(S.with_value(S.defaults(), "max_buzz_per_hour", 3), "repeat_s", 10)
     _, _, buzzes = run_posture([(1, 0, 0, False), (1800, 30, 0, False)], s)
