@@ -102,7 +102,7 @@ def test_a_stoop_that_lowers_the_sensor_little_is_a_lift() -> None:
     segs = [Segment("sit", 6), Segment("stand", 5),
             Segment("lift", 3.5, flexion_deg=72, technique="stoop"), Segment("stand", 6),
             Segment("reach", 3, flexion_deg=45), Segment("stand", 6)]
-    sim, res = run(segs, 8, trunk_length_m=0.36, lever_m=0.13)
+    _sim, res = run(segs, 8, trunk_length_m=0.36, lever_m=0.13)
     assert len(res.lifts) == 1 and res.lifts[0].technique == "stoop", res.lifts
     assert res.lifts[0].drop_m < 0.2
 
