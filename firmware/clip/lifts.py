@@ -31,6 +31,10 @@ _STILL_GYR = 0.2  # rad/s
 _STILL_S = 0.2  # still this long anchors the height (zero velocity)
 _TAU_STILL = 0.05  # s: low-pass of the still detector
 _TAU_GRAVITY = 2.0  # s: learning of the local gravity (accelerometer scale) when still
+_TAU_SLOW = 0.5  # s: the recent mean of the vertical acceleration a steady test measures from
+_STEADY_S = 1.0  # s: steady this long is still, whatever the learnt gravity says;
+_STEADY_ACC = 0.1  # m/s^2 and rad/s: steady is quieter than still (a movement's first tenth
+_STEADY_GYR = 0.05  # of a second must end it, with the recent mean lagging behind)
 _DIPPED_M = 0.04
 _LONG_S = 12.0  # a movement longer than this is not trusted: it ends where it began
 _SWING_ACC = 0.5  # m/s^2: vertical acceleration beyond this either side is a swing...
@@ -50,6 +54,9 @@ class LiftCoach:
         self.h = 0.0
         self._lp_acc = 0.0
         self._lp_gyr = 0.0
+        self._slow = G
+        self._lp_dev = 0.0
+        self._steady_s = 0.0
         self._still_s = 0.0
         self.still = False
         self._seg_t0 = 0.0
@@ -90,6 +97,16 @@ class LiftCoach:
         av = a_vert - self.gravity
         k = dt / (_TAU_STILL + dt)
         self._lp_acc += k * (abs(av) - self._lp_acc)
+        # steady: vertical acceleration flat around its own recent mean. With an
+        # accelerometer offset, gravity along "up" differs from one posture to the next and
+        # is learnt only while still: standing steady for _STEADY_S counts as still, or a
+        # new posture would never be
+        self._slow += dt / (_TAU_SLOW + dt) * (a_vert - self._slow)
+        self._lp_dev += k * (abs(a_vert - self._slow) - self._lp_dev)
+        if self._lp_dev < _STEADY_ACC and self._lp_gyr < _STEADY_GYR:
+            self._steady_s += dt
+        else:
+            self._steady_s = 0.0
         self._lp_gyr += k * (gyro_norm - self._lp_gyr)
         self._lp_av += k * (av - self._lp_av)
         if self._lp_av > _SWING_ACC:
@@ -100,7 +117,8 @@ class LiftCoach:
             if self._sign > 0:
                 self._swings += 1
             self._sign = -1
-        if self._lp_acc < _STILL_ACC and self._lp_gyr < _STILL_GYR:
+        if ((self._lp_acc < _STILL_ACC and self._lp_gyr < _STILL_GYR)
+                or self._steady_s >= _STEADY_S):
             self._still_s += dt
         else:
             self._still_s = 0.0
