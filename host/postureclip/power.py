@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 # benchmarks/mp_pipeline_cost.py (docs/power.md)
 HOST_US_PER_FUSED_STEP = 21.8  # fusion + angles + activity + power policy + both coaches
 # FIFO words -> integer sums, a group closed (scaled to floats) per 8 samples - about the
-# moving profile's mean group on simulated wearers (104 Hz / 16.6 steps/s): the LSM6DSOX's
+# moving profile's mean group on simulated wearers (104 Hz / 18.5 steps/s): the LSM6DSOX's
 # viper decoder (0.15 us at the coarse groups of 16); the MPU-6050's (and the LSM6DSOX's
 # before it moved to viper) is native-code Python
 HOST_US_PER_SAMPLE_DECODE_VIPER = 0.26
@@ -81,7 +81,7 @@ class Profile:
 #: groups of 16 (6.5 Hz) become single samples in fast turns (session 7: pairs before,
 #: 14.51 steps/s on the simulator of then); the still profile's wake-up makes every
 #: sample a step until the moving profile is back.
-ACTIVE_STEPS_HZ = 16.58
+ACTIVE_STEPS_HZ = 18.53
 STILL_STEPS_HZ = 2.11
 
 ACTIVE = Profile("active (moving)", 104, 16, 160, False, 1.0,
@@ -100,7 +100,7 @@ ADV_SLOW_INTERVAL_S = 1.0
 
 #: Fraction of a simulated waking day the firmware spent in STILL:
 #: ``benchmarks/firmware_accuracy.py --hours 20`` (docs/benchmarks.md).
-STILL_FRACTION_AWAKE = 0.709
+STILL_FRACTION_AWAKE = 0.758
 #: The same before the still profile began after 5 s (it was 10 s, and only turning woke it:
 #: going still sooner lost lifts that began with a squat until the accelerometer woke it too).
 STILL_FRACTION_AWAKE_10S = 0.700
