@@ -25,6 +25,48 @@ def _lsb(value, scale):
     return 32767 if n > 32767 else (-32768 if n < -32768 else n)
 
 
+class _Fifo:
+    """A chip's FIFO: fixed memory, as on the chip. The app under test shares this heap, so
+    the stand-in must not churn it: a bytearray that grew, shrank and was copied on every
+    read fragmented a 200 KB heap until a 3.5 KB FIFO could no longer be allocated."""
+
+    def __init__(self, capacity):
+        self.buf = bytearray(capacity)
+        self.start = 0
+        self.count = 0
+
+    def __len__(self):
+        return self.count
+
+    def clear(self):
+        self.start = 0
+        self.count = 0
+
+    def push(self, data):
+        """Append ``data``; when full the oldest bytes go. Returns how many went."""
+        cap = len(self.buf)
+        dropped = 0
+        for b in data:
+            self.buf[(self.start + self.count) % cap] = b
+            if self.count < cap:
+                self.count += 1
+            else:
+                self.start = (self.start + 1) % cap
+                dropped += 1
+        return dropped
+
+    def pop(self, n):
+        """Remove and return up to ``n`` of the oldest bytes."""
+        n = min(n, self.count)
+        cap = len(self.buf)
+        out = bytearray(n)
+        for i in range(n):
+            out[i] = self.buf[(self.start + i) % cap]
+        self.start = (self.start + n) % cap
+        self.count -= n
+        return out
+
+
 class _FakeChip:
     FIFO_CAPACITY = 1024
 
@@ -32,7 +74,7 @@ class _FakeChip:
         self.motion = motion
         self.mount = mount
         self.clock = clock or simhw.now_ms  # ms
-        self.fifo = bytearray()
+        self.fifo = _Fifo(self.fifo_bytes())
         self.writes = []  # (register, value): configuration writes, in order
         self.fail = False  # True: the chip stops answering (OSError like a bus error)
         self.produced = 0
@@ -68,9 +110,11 @@ class _FakeChip:
             self.produced += 1
             self._push(self.produced / r)
 
+    def fifo_bytes(self):
+        return self.FIFO_CAPACITY
+
     def _append(self, data):
-        self.fifo.extend(data)
-        over = len(self.fifo) - self.FIFO_CAPACITY
+        over = self.fifo.push(data)
         if over > 0:
             self._overflow(over)
 
@@ -96,7 +140,7 @@ class FakeMPU6050(_FakeChip):
         self.regs = bytearray(128)
         self.regs[0x75] = 0x68
         self.regs[0x6B] = 0x40  # asleep after power-up
-        self.fifo = bytearray()
+        self.fifo.clear()
         self._t0 = None
 
     def fifo_rate(self):
@@ -127,7 +171,7 @@ class FakeMPU6050(_FakeChip):
         self._append(out)
 
     def _overflow(self, over):
-        self.fifo = self.fifo[over:]  # the oldest bytes go, even mid-sample, as on the chip
+        # the FIFO dropped its oldest bytes, even mid-sample, as on the chip
         self.regs[0x3A] |= 0x10
         self.overflowed = True
 
@@ -137,7 +181,7 @@ class FakeMPU6050(_FakeChip):
             return
         if reg == 0x6A:
             if value & 0x04:
-                self.fifo = bytearray()
+                self.fifo.clear()
                 self._t0 = None
             value &= ~0x04
         if reg in (0x6A, 0x23, 0x19, 0x1A, 0x6B):
@@ -149,8 +193,7 @@ class FakeMPU6050(_FakeChip):
         if reg in (0x72, 0x74, 0x3A):
             self._fill()
         if reg == 0x74:  # FIFO_R_W: repeated reads pop the FIFO
-            take = self.fifo[:n]
-            self.fifo = self.fifo[n:]
+            take = self.fifo.pop(n)
             return take + b"\xff" * (n - len(take))
         out = bytearray()
         for i in range(n):
@@ -179,7 +222,7 @@ class FakeLSM6DSOX(_FakeChip):
         self.regs = bytearray(128)
         self.regs[0x0F] = 0x6C
         self.regs[0x12] = 0x04  # IF_INC
-        self.fifo = bytearray()
+        self.fifo.clear()
         self._t0 = None
         self._cnt = 0
 
@@ -213,10 +256,11 @@ class FakeLSM6DSOX(_FakeChip):
         self._append(self._word(0x02, a, 0.061e-3 * (fs_xl // 2) * G))
         self._cnt += 1
 
+    def fifo_bytes(self):
+        return 7 * self.FIFO_WORDS
+
     def _append(self, data):
-        self.fifo.extend(data)
-        if len(self.fifo) > 7 * self.FIFO_WORDS:  # continuous mode: the oldest word goes
-            self.fifo = self.fifo[7:]
+        if self.fifo.push(data):  # continuous mode: the oldest word went
             self.overflowed = True
             self.regs[0x3B] |= 0x40
 
@@ -227,7 +271,7 @@ class FakeLSM6DSOX(_FakeChip):
         if reg in (0x09, 0x0A, 0x10, 0x11):
             self._fill()
             if reg == 0x0A and value & 7 == 0:
-                self.fifo = bytearray()  # bypass mode empties the FIFO
+                self.fifo.clear()  # bypass mode empties the FIFO
                 self._t0 = None
         self.regs[reg] = value
         self._fill()
@@ -238,8 +282,7 @@ class FakeLSM6DSOX(_FakeChip):
         out = bytearray()
         if reg == 0x78:
             # whole words are popped; a burst may span several
-            take = self.fifo[:n]
-            self.fifo = self.fifo[n:]
+            take = self.fifo.pop(n)
             return take + bytes(n - len(take))
         for i in range(n):
             r = reg + i
