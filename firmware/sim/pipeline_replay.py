@@ -8,16 +8,18 @@
 # coaching setting of clip/settings.py, checked as the clip checks a write)
 # IN: rows of 7 float32 (t, gx, gy, gz, ax, ay, az) at 208 Hz, t in s.
 # OUT: rows of 3 float32 (t, flexion deg, lateral deg), one per fused step.
-# EVENTS: "rtype t values..." lines. Prints the seconds spent and the fused steps taken in
-# each profile.
+# EVENTS: "rtype t payload-hex" lines: each record's payload as the clip logs it
+# (clip.protocol.event_payload; TRACE left out). Prints the seconds spent and the fused steps
+# taken in each profile.
 import struct
 import sys
+from binascii import hexlify
 
 from replay import replay
 
 from clip import power as PW
 from clip.pipeline import Pipeline
-from clip.protocol import REC_TRACE
+from clip.protocol import REC_TRACE, event_payload
 from clip.settings import SettingsError, defaults, with_value
 
 ROWS = 1024
@@ -39,7 +41,8 @@ def main():
 
     def emit(rtype, t, values):
         if rtype != REC_TRACE:
-            events.write("%d %.3f %s\n" % (rtype, t, " ".join(str(v) for v in values)))
+            payload = hexlify(event_payload(rtype, *values)).decode()
+            events.write("%d %.3f %s\n" % (rtype, t, payload))
 
     p = Pipeline(settings, emit)
     outbuf = bytearray(12 * ROWS)

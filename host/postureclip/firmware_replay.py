@@ -23,19 +23,12 @@ import numpy.typing as npt
 from .analysis import AnalysisSettings, find_still
 from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
-from .protocol import SETTINGS, BuzzReason
+from .protocol import SETTINGS, RecordType, Status, decode_payload
 from .recording import Recording, to_uniform
 from .simulate import CLIP_IMU_RATE_HZ, as_clip_reads
 
 FloatArray = npt.NDArray[np.float64]
 
-# record types and values of clip/protocol.py, as pipeline_replay.py writes them
-_REC_SLOUCH_END = 4
-_REC_LIFT = 5
-_REC_BUZZ = 6
-_TECH_SQUAT = 1
-_FLAG_TWISTED = 1
-_ST_OK = 0
 _CAPTURE_S = 2.5  # clip/calibration.py CAPTURE_S: the press needs this long still
 
 
@@ -118,6 +111,11 @@ class FirmwareReplay:
         }
 
 
+def _deg(value: float) -> float:
+    """An angle of a record (0.1 deg counts) without the float noise of the scaling."""
+    return round(value, 1)
+
+
 def parse_settings(pairs: list[str]) -> dict[str, int]:
     """``NAME=VALUE`` pairs of the clip's coaching settings, checked against their bounds."""
     known = {s.name: s for s in SETTINGS}
@@ -178,22 +176,26 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
     active, still = (int(x) for x in out["steps"].split())
     active_s, still_s = (float(x) for x in out["profiles_s"].split())
     episodes, lifts, buzzes = [], [], []
-    for e in events:
-        rtype, t, v = int(e[0]), float(e[1]), [int(x) for x in e[2:]]
-        if rtype == _REC_SLOUCH_END:
-            episodes.append(ClipEpisode(t - v[0] / 1000.0, t, v[1] / 10, v[2] / 10, v[3] / 10))
-        elif rtype == _REC_LIFT:
-            lifts.append(ClipLift(t, t + v[0] / 1000.0,
-                                  "squat" if v[4] == _TECH_SQUAT else "stoop",
-                                  bool(v[5] & _FLAG_TWISTED), v[2] / 10, v[1] / 10, v[3] / 10))
-        elif rtype == _REC_BUZZ:
-            buzzes.append((t, BuzzReason(v[1]).name.lower()))
+    for rtype, t_text, payload in events:  # the records the clip would log
+        t = float(t_text)
+        kind = RecordType(int(rtype))
+        v = decode_payload(kind, bytes.fromhex(payload))
+        if kind is RecordType.SLOUCH_END:
+            episodes.append(ClipEpisode(t - v["duration_s"], t, _deg(v["peak_flexion_deg"]),
+                                        _deg(v["mean_flexion_deg"]),
+                                        _deg(v["peak_lateral_deg"])))
+        elif kind is RecordType.LIFT:
+            lifts.append(ClipLift(t, t + v["duration_s"], v["technique"], v["twisted"],
+                                  _deg(v["twist_deg"]), _deg(v["peak_flexion_deg"]),
+                                  _deg(v["peak_lateral_deg"])))
+        elif kind is RecordType.BUZZ:
+            buzzes.append((t, v["reason_name"]))
     names = {s.name: s.default for s in SETTINGS} | settings
     return FirmwareReplay(
         duration_s=rec.duration_s, slouch_deg=float(names["slouch_deg"]),
         lean_deg=float(names["lean_deg"]),
         calibration={"pressed_s": round(cal_at, 3),
-                     "status": "ok" if status == _ST_OK else "refused"},
+                     "status": "ok" if status == Status.OK else "refused"},
         episodes=episodes, lifts=lifts, buzzes=buzzes,
         profiles={"active_s": round(active_s, 1), "still_s": round(still_s, 1),
                   "active_steps": active, "still_steps": still}, series=series)
