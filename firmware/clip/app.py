@@ -144,12 +144,11 @@ class App:
         imu.configure(rate_hz=rate, accel_g=FU.ACCEL_RANGE_G, gyro_dps=FU.GYRO_RANGE_DPS,
                       low_power=low_power)
         imu.set_decimation(group)
+        f = self.pipeline.fusion  # its gyro offset raises the raw turn thresholds
         if self.profile == PW.STILL:
-            f = self.pipeline.fusion
             imu.set_wake(PW.raw_turn_threshold(PW.WAKE_SAMPLE_RATE, f.bx, f.by, f.bz),
                          PW.WAKE_SAMPLE_ACCEL)
         elif self.profile == PW.ACTIVE:
-            f = self.pipeline.fusion
             imu.set_fast(PW.raw_turn_threshold(PW.FAST_SAMPLE_RATE, f.bx, f.by, f.bz),
                          PW.FAST_GROUP)
         imu.start()

@@ -84,9 +84,9 @@ class NeutralCapture:
         self._first = None
         self.reason = ""
 
-    def feed(self, gx, gy, gz, ax, ay, az, gyro_norm, dt):
-        """One sample: gyro rad/s, accelerometer m/s^2 (sensor frame), |gyro - bias| rad/s
-        (unused: kept for the caller's signature). Returns the state."""
+    def feed(self, gx, gy, gz, ax, ay, az, dt):
+        """One sample: gyro rad/s, accelerometer m/s^2 (sensor frame), period s. Returns the
+        state."""
         if self.state != CAPTURING:
             return self.state
         acc_norm = math.sqrt(ax * ax + ay * ay + az * az)

@@ -125,7 +125,7 @@ class Pipeline:
         pattern = -1
         capture = self.capture
         if capture is not None:
-            state = capture.feed(gx, gy, gz, ax, ay, az, w, dt)
+            state = capture.feed(gx, gy, gz, ax, ay, az, dt)
             if state == C.DONE:
                 pattern = self._calibrated(t, capture)
             elif state == C.MOVING:

@@ -45,7 +45,6 @@ FAST_SAMPLE_RATE = 0.5
 FAST_GROUP = 1
 
 
-
 def raw_turn_threshold(rate, bx, by, bz):
     """A turn threshold for raw gyro samples (bias included, any axis), rad/s: ``rate`` on
     top of the largest zero-rate offset the fusion has learnt (an MPU-6050's is up to

@@ -36,9 +36,9 @@ IDENTITY3: Matrix3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
 @dataclass(frozen=True)
 class ImuErrors:
-    """Datasheet error figures of one IMU model, typical values (docs/analysis.md, "Sensor
-    model"). Offsets in m/s^2 and rad/s, tolerances as fractions, drifts per deg C, noise
-    densities per sqrt(Hz)."""
+    """Datasheet error figures of one IMU model, typical values (docs/analysis.md, "The
+    simulated wearers' sensors and bodies"). Offsets in m/s^2 and rad/s, tolerances as
+    fractions, drifts per deg C, noise densities per sqrt(Hz)."""
 
     name: str
     acc_offset: tuple[float, float, float]  # zero-g level, per axis
@@ -55,8 +55,8 @@ class ImuErrors:
 
 _MG = 9.80665e-3
 _DPS = np.pi / 180.0
-#: ST DS12814 (LSM6DSOX), Table 2, typical values; cross-axis is not in that datasheet: the
-#: MPU-6050's figure is used for both (the larger of the two families we know).
+#: ST DS12814 (LSM6DSOX), Table 2, typical values; its sensitivity tolerances (1 %) and
+#: cross-axis sensitivity are not in that datasheet: assumed, cross-axis the MPU-6050's figure.
 LSM6DSOX = ImuErrors("LSM6DSOX", (20 * _MG,) * 3, 0.01, 0.02, (0.1 * _MG,) * 3,
                      70e-6 * 9.80665, 1.0 * _DPS, 0.01, 0.02, 0.01 * _DPS, 3.8e-3 * _DPS)
 #: InvenSense PS-MPU-6000A-00 rev 3.4, section 6.1-6.2, typical values; the zero-g change

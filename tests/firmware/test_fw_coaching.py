@@ -49,7 +49,7 @@ def test_neutral_capture_averages_and_refuses_motion():
     c = NeutralCapture()
     u = rot_y(0.3, (1.0, 0.0, 0.0))
     g = 9.8
-    while c.feed(0.02, -0.01, 0.0, g * u[0], g * u[1], g * u[2], 0.01, DT) != DONE:
+    while c.feed(0.02, -0.01, 0.0, g * u[0], g * u[1], g * u[2], DT) != DONE:
         assert c.elapsed < 2.6
     sx, sy, sz = c.result()
     m = math.sqrt(sx * sx + sy * sy + sz * sz)
@@ -59,8 +59,8 @@ def test_neutral_capture_averages_and_refuses_motion():
     for gyro, acc, drift in ((0.5, 9.8, 0.0), (0.0, 12.0, 0.0), (0.0, 9.8, 0.2)):
         c = NeutralCapture()
         for _ in range(20):
-            c.feed(0.0, 0.0, 0.0, 9.8, 0.0, 0.0, 0.0, DT)
-        assert c.feed(0.0, gyro, 0.0, acc * math.cos(drift), 0.0, acc * math.sin(drift), gyro,
+            c.feed(0.0, 0.0, 0.0, 9.8, 0.0, 0.0, DT)
+        assert c.feed(0.0, gyro, 0.0, acc * math.cos(drift), 0.0, acc * math.sin(drift),
                       DT) == MOVING
         assert c.reason == "moving - hold still"
 
