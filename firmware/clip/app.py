@@ -56,8 +56,8 @@ class App:
         self.board = board
         self.store = Store(root)
         self.settings = S.validated(self.store.load("settings"))
-        neutral = self.store.load("neutral")
-        if not (isinstance(neutral, list) and len(neutral) == 3):
+        neutral = self.store.load("neutral")  # an up vector, or a re-anchored quaternion
+        if not (isinstance(neutral, list) and len(neutral) in (3, 4)):
             neutral = None
         self.log = log or EventLog(root)
         self.ble = None  # the BLE peripheral, made in run() (it needs the event loop)
@@ -234,6 +234,9 @@ class App:
                 imu.set_decimation(want)
             if self._cal_token is not None and p.calibration_result is not None:
                 self._calibration_done(self._cal_token, p.calibration_result)
+            if p.neutral_changed:  # re-anchored after a slip: kept across a restart
+                p.neutral_changed = False
+                self.store.save("neutral", list(p.neutral.quat))
 
     def _feed(self, t, out, i, period, streaming, step):
         pattern = self.pipeline.feed(t, out[i], out[i + 1], out[i + 2], out[i + 3], out[i + 4],
@@ -439,6 +442,13 @@ class App:
         if token >= 0:
             self._reply_later(P.pack_reply(P.OP_CALIBRATE, token, status, values))
 
+    def _local_clock(self):
+        """Tell the pipeline the local time of day (quiet hours), once the host set the wall
+        clock: UTC seconds since 2000-01-01 begin at midnight, plus the host's UTC offset."""
+        if self.wall_offset_ms is not None:
+            self.pipeline.local_offset_s = (self.wall_offset_ms / 1000
+                                            + 60 * self.settings["utc_offset_min"])
+
     def cmd_get_info(self):
         kind = IMU_KINDS.get(self.board.IMU, P.IMU_UNKNOWN)
         return (P.PROTOCOL_VERSION, VERSION[0], VERSION[1], VERSION[2], kind, 0)
@@ -457,6 +467,7 @@ class App:
         self.store.save("settings", new)
         self.settings = new
         self.pipeline.configure(new)
+        self._local_clock()
         self.player.intensity = new["intensity_pct"]
         if self.ble is not None:  # applies when the current connection ends
             self.ble.secure_wanted = new["require_encryption"] == 1
@@ -480,6 +491,7 @@ class App:
             prev_ms += self.wall_offset_ms
             prev_flags = P.FLAG_WALL_CLOCK
         self.wall_offset_ms = seconds * 1000 + millis - self.now_ms()
+        self._local_clock()
         self._emit(P.REC_TIME_SET, self.now_ms() / 1000, (prev_ms // 1000, prev_flags))
         return (seconds, millis)
 
@@ -522,6 +534,7 @@ class App:
         self.store.remove("neutral")
         self.settings = S.defaults()
         self.pipeline.configure(self.settings)
+        self._local_clock()
         self.pipeline.neutral.set(1.0, 0.0, 0.0)
         self.pipeline.neutral.calibrated = False
         self.player.intensity = self.settings["intensity_pct"]

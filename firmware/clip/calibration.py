@@ -20,12 +20,14 @@ class Neutral:
         self.calibrated = calibrated
         self.flexion = 0.0
         self.lateral = 0.0
-        self.set(n[0], n[1], n[2])
+        if len(n) == 4:  # a re-anchored frame, stored whole
+            self.set_quat(n)
+        else:
+            self.set(n[0], n[1], n[2])
 
     def set(self, nx, ny, nz):
         m = math.sqrt(nx * nx + ny * ny + nz * nz)
         nx, ny, nz = nx / m, ny / m, nz / m
-        self.nx, self.ny, self.nz = nx, ny, nz
         if nx < -0.999999:  # upside down: half a turn about y
             w, x, y, z = 0.0, 0.0, 1.0, 0.0
         else:
@@ -33,6 +35,14 @@ class Neutral:
             w, x, y, z = 1.0 + nx, 0.0, nz, -ny
             m = math.sqrt(w * w + y * y + z * z)
             w, y, z = w / m, y / m, z / m
+        self.set_quat((w, x, y, z))
+
+    def set_quat(self, q):
+        """The trunk frame as a rotation sensor -> trunk (w, x, y, z): a calibration gives the
+        smallest one; a re-anchored slip composes the clip's turn onto it."""
+        w, x, y, z = q
+        m = math.sqrt(w * w + x * x + y * y + z * z)
+        w, x, y, z = w / m, x / m, y / m, z / m
         self.quat = (w, x, y, z)
         # rotation matrix rows (sensor -> trunk)
         self.r00 = 1.0 - 2.0 * (y * y + z * z)
@@ -44,6 +54,8 @@ class Neutral:
         self.r20 = 2.0 * (x * z - w * y)
         self.r21 = 2.0 * (y * z + w * x)
         self.r22 = 1.0 - 2.0 * (x * x + y * y)
+        # the trunk's long axis (trunk +x) in the sensor frame: the neutral up vector
+        self.nx, self.ny, self.nz = self.r00, self.r01, self.r02
 
     def tilt_deg(self):
         """Mounting tilt: angle between the neutral up vector and the clip's +x."""

@@ -24,8 +24,10 @@ _HANDLERS = {
     P.OP_LOG_ABORT: "cmd_log_abort",
 }
 
-MAX_SNOOZE_MIN = 480
-BUZZ_PATTERNS = 4  # haptics pattern ids 0..3
+MAX_SNOOZE_MIN = 1440  # a timed pause "until tomorrow" is at most a day
+# the patterns a wearer may feel on request (not the fault code, which means a fault)
+TEST_PATTERNS = (P.PATTERN_REMINDER, P.PATTERN_LIFT, P.PATTERN_CALIBRATED, P.PATTERN_LOW_BATTERY,
+                 P.PATTERN_RECALIBRATE, P.PATTERN_TICK)
 # 2000-01-01 .. 2099-12-31: a clock outside this is a host bug, not a time to keep.
 MAX_TIME_S = 3155759999
 
@@ -38,7 +40,7 @@ def check_args(op, args):
         if args[0] > MAX_SNOOZE_MIN:
             raise P.CommandError(P.ST_OUT_OF_RANGE, "snooze longer than %d min" % MAX_SNOOZE_MIN)
     elif op == P.OP_BUZZ_TEST:
-        if args[0] >= BUZZ_PATTERNS:
+        if args[0] not in TEST_PATTERNS:
             raise P.CommandError(P.ST_OUT_OF_RANGE, "no buzz pattern %d" % args[0])
     elif op == P.OP_SET_TIME:
         if args[0] > MAX_TIME_S or args[1] > 999:

@@ -8,6 +8,8 @@ PATTERNS = (
     ((80, 80), (0, 60), (80, 80), (0, 60), (80, 80)),  # calibration done: three ticks
     ((50, 600),),  # low battery: one long soft pulse
     ((100, 100), (0, 100), (100, 100), (0, 700)),  # fault code
+    ((90, 500), (0, 200), (90, 500), (0, 200), (90, 500)),  # recalibrate: long, long, long
+    ((40, 40),),  # tick: straightened after a reminder
 )
 
 

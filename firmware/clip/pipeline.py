@@ -13,6 +13,7 @@ from clip import power as PW
 from clip import protocol as P
 from clip.fusion import Fusion
 from clip.lifts import LiftCoach
+from clip.slips import PUT_ON, SLIPPED, WORN_OFF, SlipWatch, multiply
 
 _TAU_ENERGY = 1.0  # s: averaging of the dynamic acceleration's energy
 _MOVING_ACC2 = 0.64  # (0.8 m/s^2)^2: walking and handling, as the host's classifier
@@ -28,10 +29,14 @@ RECLINED = const(3)
 LYING = const(4)
 MOVING = const(5)
 _RECLINE_DEG = 15.0
+_SWING_ACC = 0.5  # m/s^2 either side of gravity: the vertical bounce of a step
+_STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving in place
 
 _PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTERN_REMINDER,
                 P.REASON_LIFT_STOOP: P.PATTERN_LIFT, P.REASON_LIFT_TWIST: P.PATTERN_LIFT,
-                P.REASON_CALIBRATION: P.PATTERN_CALIBRATED}
+                P.REASON_LEAN: P.PATTERN_REMINDER, P.REASON_CALIBRATION: P.PATTERN_CALIBRATED,
+                P.REASON_SLIP: P.PATTERN_RECALIBRATE, P.REASON_PUT_ON: P.PATTERN_RECALIBRATE,
+                P.REASON_CORRECTED: P.PATTERN_TICK}
 
 
 class Pipeline:
@@ -59,6 +64,12 @@ class Pipeline:
         self._sum_stooped = 0
         self.buzzes = 0
         self._sum_buzzes = 0
+        self.slips = SlipWatch()
+        self.neutral_changed = False  # re-anchored after a slip: the app stores the frame
+        self.local_offset_s = None  # local time of day = device time + this, once known
+        self._swing_sign = 0
+        self._swings = [-1e9, -1e9, -1e9]  # times of the last three swings
+        self._swing_i = 0
 
     def configure(self, settings):
         self.settings = settings
@@ -80,6 +91,8 @@ class Pipeline:
         self.posture.finish(t)
         self.neutral.set(sx, sy, sz)
         self.neutral.calibrated = True
+        self.posture.stale = False
+        self.slips.off = False
         q = self.neutral.quat
         values = (round(q[0] * 32767), round(q[1] * 32767), round(q[2] * 32767),
                   round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
@@ -90,8 +103,51 @@ class Pipeline:
     def _buzz(self, t, reason):
         pattern = _PATTERN_FOR[reason]
         self.emit(P.REC_BUZZ, t, (pattern, reason))
-        self.buzzes += 1
+        if reason != P.REASON_CORRECTED:  # a tick is praise, not a buzz the summary counts
+            self.buzzes += 1
         return pattern
+
+    def _walking(self, t, a_up):
+        """Count the vertical swings of steps; True while they come in a rhythm."""
+        d = a_up - self.lifts.gravity
+        sign = 1 if d > _SWING_ACC else (-1 if d < -_SWING_ACC else 0)
+        if sign and sign != self._swing_sign:
+            self._swing_sign = sign
+            self._swings[self._swing_i] = t
+            self._swing_i = (self._swing_i + 1) % 3
+        return t - self._swings[self._swing_i] < _STEPS_S  # the oldest of the three
+
+    def _quiet(self, t):
+        if self.local_offset_s is None:
+            return False
+        s = self.settings
+        start, end = s["quiet_start_min"], s["quiet_end_min"]
+        if start == end:
+            return False
+        minute = int((t + self.local_offset_s) // 60) % 1440
+        if start < end:
+            return start <= minute < end
+        return minute >= start or minute < end  # across midnight
+
+    def _watch_mounting(self, t, f, ax, ay, az, w, dt):
+        """Slips and wear-off; returns a buzz reason or 0."""
+        n = self.neutral
+        event = self.slips.update(f, ax, ay, az, w, self.lifts.gravity, (n.nx, n.ny, n.nz), dt)
+        if event == SLIPPED:
+            self.posture.finish(t)  # an episode measured against the old mounting ends
+            n.set_quat(multiply(n.quat, self.slips.mount))
+            n.angles(f.ux, f.uy, f.uz)
+            self.neutral_changed = True
+            self.emit(P.REC_SLIP, t, (P.SLIP_REANCHORED, round(self.slips.turn_deg * 10)))
+            return P.REASON_SLIP
+        if event == WORN_OFF:
+            self.posture.finish(t)
+            self.posture.stale = True
+            self.emit(P.REC_SLIP, t, (P.SLIP_WORN_OFF, 0))
+        elif event == PUT_ON:
+            self.emit(P.REC_SLIP, t, (P.SLIP_PUT_ON, 0))
+            return P.REASON_PUT_ON
+        return 0
 
     # --- the step -----------------------------------------------------------------------
     @micropython.native
@@ -103,11 +159,14 @@ class Pipeline:
             return -1
         n = self.neutral
         n.angles(f.ux, f.uy, f.uz)
-        self.flexion = n.flexion
-        self.lateral = n.lateral
         wx, wy, wz = gx - f.bx, gy - f.by, gz - f.bz
         w = math.sqrt(wx * wx + wy * wy + wz * wz)
         a_up = ax * f.ux + ay * f.uy + az * f.uz
+        mounting = 0
+        if n.calibrated and self.capture is None:
+            mounting = self._watch_mounting(t, f, ax, ay, az, w, dt)
+        self.flexion = n.flexion
+        self.lateral = n.lateral
 
         # activity: energy of the linear acceleration (specific force minus gravity along
         # the fused up vector), so that a change of posture alone is not movement
@@ -134,10 +193,23 @@ class Pipeline:
 
         reason = self.lifts.update(t, self.flexion, self.lateral, a_up, w,
                                    n.twist_rate(wx, wy, wz), dt)
-        gated = self.moving or lying or self.lifts.active() or self.capture is not None
+        walking = self._walking(t, a_up)
+        gated = 0
+        if self.capture is not None:
+            gated = P.HELD_CALIBRATING
+        elif self.lifts.active():
+            gated = P.HELD_LIFTING
+        elif lying:
+            gated = P.HELD_LYING
+        elif self.moving:
+            gated = P.HELD_WALKING if walking else P.HELD_MOVING
+        elif self.flexion < -_RECLINE_DEG:
+            gated = P.HELD_RECLINED
         if n.calibrated:
+            self.posture.quiet = self._quiet(t)
             r = self.posture.update(t, self.flexion, self.lateral, dt, gated)
             reason = reason or r
+        reason = mounting or reason  # the clip moving on the back outranks a reminder
         if reason:
             pattern = self._buzz(t, reason)
 

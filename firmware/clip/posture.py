@@ -3,6 +3,11 @@
 # bend beyond lean_deg without slouching). A slouch takes precedence: flexion beyond the
 # threshold ends a lean episode at once and starts a slouch. So every slouch episode's peak
 # flexion is beyond slouch_deg and no lean episode's is: the host tells them apart by that.
+# Every buzz decision is logged: a buzz given is the pipeline's BUZZ record, one held back is a
+# HELD record here with why (activity, stale calibration, baseline, lean buzz off, quiet hours,
+# snooze, hourly cap). A decision is due when the episode's delay (or repeat) has run out; one
+# held back for the wearer's state or choices comes again a repeat later, one held back for an
+# activity is logged once per stretch of it (the episode's clock stops meanwhile).
 # Pure: ``update`` takes the time in seconds and trunk angles in degrees; events go to the
 # ``emit(rtype, t, values)`` callback and a buzz request (its reason) is the return value.
 import micropython
@@ -13,6 +18,7 @@ from clip import protocol as P
 MIN_EPISODE_S = 10.0  # over the threshold this long makes an episode (as the host counts)
 MAX_DIP_S = 2.0  # back under the threshold shorter than this does not end an episode
 MAX_GATED_S = 10.0  # walking away or lying down longer than this ends an episode
+CORRECTION_S = 10.0  # straightening this soon after a reminder earns the tick (positive_tick)
 BUZZ_HISTORY = const(60)  # the hourly cap can be at most 60 (settings.TABLE)
 EXPOSURE_BUCKETS = const(60)
 
@@ -40,6 +46,10 @@ class PostureCoach:
         self._bucket_i = 0
         self._last_t = None
         self._last_buzz = -1e9
+        self._last_exposure = -1e9  # the exposure mode's last decision
+        self.stale = False  # calibration stale (the pipeline says so)
+        self.quiet = False  # in quiet hours (the pipeline says so)
+        self._correct_until = -1.0  # a reminder was given: straightening before this is praised
         self._reset_episode(0.0)
 
     def configure(self, s):
@@ -53,6 +63,9 @@ class PostureCoach:
         self.window = float(s["exposure_window_s"])
         self.limit = float(s["exposure_limit_s"])
         self.bucket_s = self.window / EXPOSURE_BUCKETS
+        self.lean_buzz = s["lean_buzz"] == 1
+        self.baseline = s["coach_phase"] == 0
+        self.tick = s["positive_tick"] == 1
 
     def _reset_episode(self, t):
         self.start_t = t
@@ -68,6 +81,7 @@ class PostureCoach:
         self.start_flex = 0.0
         self.start_lat = 0.0
         self.kind_slouch = True  # the episode's kind: slouch, else lean
+        self.held_for = 0  # the activity a due decision was held back for (logged once)
 
     def snooze(self, t, minutes):
         self.snooze_until = t + 60.0 * minutes if minutes else -1.0
@@ -85,10 +99,27 @@ class PostureCoach:
             total += v
         return total
 
-    def _may_buzz(self, t):
-        if t < self.snooze_until or t - self._last_buzz < self.repeat:
-            return False
-        return self.buzzes_last_hour(t) < self.cap
+    def _decide(self, t, reason):
+        """A buzz for ``reason`` is due now: return it, or log why it is held back and
+        return 0."""
+        why = 0
+        if self.stale:
+            why = P.HELD_STALE
+        elif self.baseline:
+            why = P.HELD_BASELINE
+        elif reason == P.REASON_LEAN and not self.lean_buzz:
+            why = P.HELD_LEAN_OFF
+        elif self.quiet:
+            why = P.HELD_QUIET
+        elif t < self.snooze_until:
+            why = P.HELD_SNOOZED
+        elif self.buzzes_last_hour(t) >= self.cap:
+            why = P.HELD_CAP
+        if why:
+            self.emit(P.REC_HELD, t, (reason, why))
+            return 0
+        self._correct_until = t + CORRECTION_S
+        return self._buzz(t, reason)
 
     def _buzz(self, t, reason):
         self._buzz_times[self._buzz_i] = t
@@ -113,8 +144,9 @@ class PostureCoach:
 
     @micropython.native
     def update(self, t, flexion, lateral, dt, gated=False):
-        """One step at time ``t`` (s) of ``dt`` s. ``gated``: walking, lying or mid-lift —
-        the clock of the episode stops and no buzz is given. Returns a buzz reason or 0."""
+        """One step at time ``t`` (s) of ``dt`` s. ``gated``: 0, or the activity (HELD_*:
+        walking, lying, mid-lift...) that stops the episode's clock and holds any buzz back.
+        Returns a buzz reason or 0."""
         if self._last_t is None:
             self._bucket_start = t
         self._last_t = t
@@ -133,10 +165,16 @@ class PostureCoach:
         if gated:
             if self.state != UPRIGHT:
                 self.gated_s += dt
+                if gated != self.held_for and over and not self.exposure \
+                        and self.clock_s + self.gated_s >= self.next_buzz:
+                    # the buzz would have been due by now had the wearer not been doing this
+                    self.held_for = gated
+                    self.emit(P.REC_HELD, t, (self._reason(), gated))
                 if self.gated_s > MAX_GATED_S:
                     self._end_episode(t - self.gated_s)
             return 0
         self.gated_s = 0.0
+        self.held_for = 0
         if self.state == UPRIGHT:
             if over:
                 self.state = CANDIDATE
@@ -160,6 +198,10 @@ class PostureCoach:
             self.below_s += dt
             if self.below_s >= MAX_DIP_S:
                 self._end_episode(t - self.below_s)
+                if t - self.below_s < self._correct_until:
+                    self._correct_until = -1.0  # straightened soon after a reminder
+                    if self.tick:  # not a reminder: outside the hourly cap
+                        return P.REASON_CORRECTED
                 return 0
         if self.state == CANDIDATE and self.slouch_s >= MIN_EPISODE_S:
             self.state = SLOUCHED
@@ -168,14 +210,20 @@ class PostureCoach:
         if self.exposure:
             # half a step of slack: the sum of many float steps falls just short of whole
             if (self.exposure_s() >= self.limit - 0.5 * dt and self.below_s == 0.0
-                    and self._may_buzz(t)):
-                buzz = self._buzz(t, P.REASON_EXPOSURE)
-        elif self.clock_s >= self.next_buzz and self.below_s == 0.0 and self._may_buzz(t):
+                    and t - self._last_exposure >= self.repeat
+                    and t - self._last_buzz >= self.repeat):
+                self._last_exposure = t
+                buzz = self._decide(t, P.REASON_EXPOSURE)
+        elif (self.clock_s >= self.next_buzz and self.below_s == 0.0
+              and t - self._last_buzz >= self.repeat):
             # the delay runs on the episode's own clock: a short dip does not end the episode,
             # so it does not hold the buzz back either (it only waits for the dip to end)
-            buzz = self._buzz(t, P.REASON_SLOUCH)
+            buzz = self._decide(t, self._reason())
             self.next_buzz = self.clock_s + self.repeat
         return buzz
+
+    def _reason(self):
+        return P.REASON_SLOUCH if self.kind_slouch else P.REASON_LEAN
 
     def finish(self, t):
         """Close an open episode (shutdown, recalibration)."""

@@ -51,6 +51,8 @@ REC_TIME_SET = const(10)
 REC_DROPPED = const(11)
 REC_SNOOZE = const(12)
 REC_FAULT = const(13)
+REC_HELD = const(14)
+REC_SLIP = const(15)
 
 # Payload layouts by record type; TRACE is variable (header byte then i8 pairs).
 RECORD_PAYLOAD = {
@@ -67,6 +69,8 @@ RECORD_PAYLOAD = {
     REC_DROPPED: "<II",  # first dropped seq, number of records dropped
     REC_SNOOZE: "<H",  # minutes (0 = snooze cancelled)
     REC_FAULT: "<BB",  # fault code, detail
+    REC_HELD: "<BB",  # the reason a buzz was due (REASON_*), why it was held back (HELD_*)
+    REC_SLIP: "<Bh",  # SLIP_* kind, the clip's turn on the back (0.1 deg; 0 unless re-anchored)
 }
 TRACE_MAX_PAIRS = const(99)
 
@@ -90,6 +94,8 @@ PATTERN_LIFT = const(1)  # lift warning: short, short, long
 PATTERN_CALIBRATED = const(2)  # calibration done: three ticks
 PATTERN_LOW_BATTERY = const(3)  # one long soft pulse
 PATTERN_FAULT = const(4)  # fault code, repeated every 10 s while an IMU fault lasts
+PATTERN_RECALIBRATE = const(5)  # the clip moved on the back or was taken off: long, long, long
+PATTERN_TICK = const(6)  # one short tick: well done (straightened after a reminder)
 REASON_SLOUCH = const(1)
 REASON_EXPOSURE = const(2)
 REASON_LIFT_STOOP = const(3)
@@ -97,6 +103,30 @@ REASON_LIFT_TWIST = const(4)
 REASON_TEST = const(5)
 REASON_CALIBRATION = const(6)
 REASON_LOW_BATTERY = const(7)
+REASON_SLIP = const(8)  # the clip turned on the back and re-anchored itself
+REASON_CORRECTED = const(9)  # straightened within CORRECTION_S of a posture reminder
+REASON_LEAN = const(10)  # a lateral lean held past the delay (only with lean_buzz on)
+REASON_PUT_ON = const(11)  # moved again after lying still off the body: recalibrate
+
+# HELD record: why a due buzz was not given. Activity (the episode's clock stops; logged once
+# per stretch of it), then the clip's state and the wearer's choices, in this order.
+HELD_CALIBRATING = const(1)
+HELD_LIFTING = const(2)  # mid-lift: the lift coach owns the moment
+HELD_LYING = const(3)
+HELD_WALKING = const(4)  # moving with a step rhythm
+HELD_MOVING = const(5)  # moving without steps: a vehicle's braking and bumps, handling things
+HELD_RECLINED = const(6)  # trunk back beyond 15 deg
+HELD_STALE = const(7)  # calibration stale: never calibrated, or taken off since
+HELD_BASELINE = const(8)  # coach_phase 0: the plan's baseline, measuring only
+HELD_LEAN_OFF = const(9)  # a lean episode, lean_buzz is 0
+HELD_QUIET = const(10)  # quiet hours
+HELD_SNOOZED = const(11)  # snooze or timed pause
+HELD_CAP = const(12)  # max_buzz_per_hour reached
+
+# SLIP record kinds
+SLIP_REANCHORED = const(1)  # turned on the back while the trunk held still: neutral turned too
+SLIP_WORN_OFF = const(2)  # lay still off the body: calibration stale
+SLIP_PUT_ON = const(3)  # moved again after SLIP_WORN_OFF
 
 # FAULT record codes; the detail byte: I2C address (1, 2), task number (4, TASK_*)
 FAULT_NO_IMU = const(1)

@@ -18,6 +18,12 @@ TABLE = (
     (12, "twist_deg", 30, 15, 90),  # axial rotation that makes a lift twisted
     (13, "require_encryption", 1, 0, 1),  # control and log need an encrypted link
     (14, "trace_interval_s", 1, 1, 60),  # angle trace period in the flash log
+    (15, "lean_buzz", 0, 0, 1),  # buzz for a lateral lean held past the delay too
+    (16, "quiet_start_min", 0, 0, 1439),  # quiet hours from (local minutes after midnight)...
+    (17, "quiet_end_min", 0, 0, 1439),  # ...to; equal: no quiet hours
+    (18, "utc_offset_min", 0, -720, 840),  # local time = UTC + this (the host sets it)
+    (19, "coach_phase", 1, 0, 1),  # 0: baseline, measure only (no posture buzzes); 1: coach
+    (20, "positive_tick", 0, 0, 1),  # a tick when the wearer straightens after a reminder
 )
 _KEY = const(0)
 _NAME = const(1)

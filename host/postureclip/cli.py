@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 import threading
@@ -396,26 +397,79 @@ def cmd_buzz(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PAUSE_MIN = 1440  # the clip's SNOOZE takes at most a day
+
+
+def pause_minutes(text: str, now: datetime) -> int:
+    """Minutes of a pause from ``30``, ``45m``, ``1h``, ``2h30m`` or ``tomorrow`` (until the
+    next local midnight, ``now`` being local); 0 for ``off``. Raises OutOfRange."""
+    import re
+
+    word = text.strip().lower()
+    if word == "off":
+        return 0
+    if word == "tomorrow":
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                    now.tzinfo)
+        return max(1, math.ceil((midnight - now).total_seconds() / 60))
+    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m?)?", word)
+    minutes = -1
+    if match and word:
+        minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    if not 1 <= minutes <= MAX_PAUSE_MIN:
+        raise_out_of_range(f"a pause takes 1 to {MAX_PAUSE_MIN} minutes (e.g. 30, 1h, 2h30m), "
+                           f"'tomorrow' or 'off' ({text!r} given); nothing was changed")
+    return minutes
+
+
 def cmd_snooze(args: argparse.Namespace) -> int:
     from .protocol import Opcode
 
-    if args.minutes == "off":
-        minutes = 0
-    else:
-        try:
-            minutes = int(args.minutes)
-        except ValueError:
-            minutes = -1
-        if not 1 <= minutes <= 480:
-            raise_out_of_range(f"snooze takes 1 to 480 minutes or 'off' ({args.minutes!r} "
-                               "given); nothing was changed")
+    minutes = pause_minutes(args.minutes, datetime.now().astimezone())
 
     async def action(clip: Clip) -> Any:
         await clip.command(Opcode.SNOOZE, minutes)
 
     _on_clip(args, action)
-    print("posture reminders back on" if minutes == 0 else
-          f"posture reminders snoozed for {minutes} min (lift warnings stay on)")
+    if minutes == 0:
+        print("posture reminders back on")
+    else:
+        until = (datetime.now().astimezone() + timedelta(minutes=minutes)).strftime("%H:%M")
+        print(f"posture reminders snoozed for {minutes} min, until {until} "
+              "(lift warnings stay on)")
+    return 0
+
+
+def parse_quiet(text: str) -> tuple[int, int]:
+    """``22:00-07:00`` -> local minutes after midnight (start, end); ``off`` -> (0, 0)."""
+    import re
+
+    if text.strip().lower() == "off":
+        return 0, 0
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    if match:
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60 and (h1, m1) != (h2, m2):
+            return h1 * 60 + m1, h2 * 60 + m2
+    raise_out_of_range(f"quiet hours are written HH:MM-HH:MM, e.g. 22:00-07:00, or 'off' "
+                       f"({text!r} given); nothing was changed")
+
+
+def cmd_quiet(args: argparse.Namespace) -> int:
+    from .protocol import Opcode, setting
+
+    start, end = parse_quiet(args.hours)
+
+    async def action(clip: Clip) -> Any:
+        await clip.command(Opcode.SET_CONFIG, setting("quiet_start_min").key, start)
+        await clip.command(Opcode.SET_CONFIG, setting("quiet_end_min").key, end)
+
+    _on_clip(args, action)
+    if start == end:
+        print("no quiet hours: reminders at any time of day")
+    else:
+        print(f"quiet hours {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d} "
+              "local time: no posture reminders then (they are logged as held back)")
     return 0
 
 
@@ -803,10 +857,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("snooze", help="pause posture reminders, or end a pause",
                        description="Pause the posture reminders for some minutes (lift "
                                    "warnings stay on), or end the pause with 'off'.",
-                       epilog="examples: postureclip snooze 60   |   postureclip snooze off")
-    p.add_argument("minutes", help="1 to 480, or off")
+                       epilog="examples: postureclip snooze 30   |   postureclip snooze 1h   |"
+                              "   postureclip snooze tomorrow   |   postureclip snooze off")
+    p.add_argument("minutes", help="minutes (1 to 1440), 1h, 2h30m, tomorrow (until "
+                                   "midnight), or off")
     clip_options(p)
     p.set_defaults(run=cmd_snooze)
+
+    p = sub.add_parser("quiet", help="set quiet hours: no posture reminders then",
+                       description="Quiet hours, in this computer's local time: the clip "
+                                   "holds posture reminders back then (and logs that it did). "
+                                   "The clip learns the local time at every sync.",
+                       epilog="examples: postureclip quiet 22:00-07:00   |   "
+                              "postureclip quiet off")
+    p.add_argument("hours", help="HH:MM-HH:MM (may cross midnight), or off")
+    clip_options(p)
+    p.set_defaults(run=cmd_quiet)
 
     def store_option(p: argparse.ArgumentParser) -> None:
         store_arg(p, "the store sync writes")

@@ -52,6 +52,7 @@ from .protocol import (
     decode_reply,
     decode_stream,
     encode_command,
+    setting,
 )
 from .store import Store
 from .transport import BATTERY_LEVEL_UUID, DIS_UUIDS, Found, Transport
@@ -176,6 +177,22 @@ class Clip:
         since = now - CLIP_EPOCH
         seconds = since.days * 86400 + since.seconds
         await self.command(Opcode.SET_TIME, seconds, since.microseconds // 1000)
+        await self._set_utc_offset(now)
+
+    async def _set_utc_offset(self, now: datetime) -> None:
+        """Tell the clip this computer's UTC offset (its quiet hours are local times); written
+        only when it changed, to spare the clip's flash. A clip without the setting (an older
+        firmware) is left alone."""
+        from .errors import OutOfRange
+
+        offset = now.astimezone().utcoffset()
+        minutes = round(offset.total_seconds() / 60) if offset is not None else 0
+        key = setting("utc_offset_min").key
+        try:
+            if (await self.command(Opcode.GET_CONFIG, key)).values[1] != minutes:
+                await self.command(Opcode.SET_CONFIG, key, minutes)
+        except OutOfRange:
+            pass
 
     async def _serial(self) -> str:
         assert self.t is not None

@@ -55,6 +55,8 @@ class RecordType(IntEnum):
     DROPPED = 11
     SNOOZE = 12
     FAULT = 13
+    HELD = 14
+    SLIP = 15
 
 
 class Opcode(IntEnum):
@@ -113,6 +115,8 @@ class BuzzPattern(IntEnum):
     CALIBRATED = 2
     LOW_BATTERY = 3
     FAULT = 4
+    RECALIBRATE = 5
+    TICK = 6
 
 
 class BuzzReason(IntEnum):
@@ -125,6 +129,35 @@ class BuzzReason(IntEnum):
     TEST = 5
     CALIBRATION = 6
     LOW_BATTERY = 7
+    SLIP = 8
+    CORRECTED = 9
+    LEAN = 10
+    PUT_ON = 11
+
+
+class HeldReason(IntEnum):
+    """Why a due buzz was held back (HELD record; docs/protocol.md)."""
+
+    CALIBRATING = 1
+    LIFTING = 2
+    LYING = 3
+    WALKING = 4
+    MOVING = 5
+    RECLINED = 6
+    STALE = 7
+    BASELINE = 8
+    LEAN_OFF = 9
+    QUIET = 10
+    SNOOZED = 11
+    CAP = 12
+
+
+class SlipKind(IntEnum):
+    """SLIP record kinds."""
+
+    REANCHORED = 1
+    WORN_OFF = 2
+    PUT_ON = 3
 
 
 class FaultCode(IntEnum):
@@ -204,6 +237,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(13, "require_encryption", 1, 0, 1, "",
             "control and log need an encrypted link (0 only for development)"),
     Setting(14, "trace_interval_s", 1, 1, 60, "s", "period of the angle trace in the log"),
+    Setting(15, "lean_buzz", 0, 0, 1, "", "buzz for a lateral lean held past the delay too"),
+    Setting(16, "quiet_start_min", 0, 0, 1439, "min", "quiet hours from (local minutes after "
+            "midnight; equal to quiet_end_min: none)"),
+    Setting(17, "quiet_end_min", 0, 0, 1439, "min", "quiet hours until (local minutes)"),
+    Setting(18, "utc_offset_min", 0, -720, 840, "min", "local time = UTC + this (sync sets it)"),
+    Setting(19, "coach_phase", 1, 0, 1, "", "0: baseline, measuring only; 1: coaching"),
+    Setting(20, "positive_tick", 0, 0, 1, "", "a tick when you straighten after a reminder"),
 )
 
 
@@ -264,6 +304,8 @@ _PAYLOAD: Final[dict[RecordType, str]] = {
     RecordType.DROPPED: "<II",
     RecordType.SNOOZE: "<H",
     RecordType.FAULT: "<BB",
+    RecordType.HELD: "<BB",
+    RecordType.SLIP: "<Bh",
 }
 
 _COMMAND_ARGS: Final[dict[Opcode, str]] = {
@@ -519,6 +561,11 @@ def decode_payload(rtype: RecordType | int, payload: bytes) -> dict[str, Any]:
             return {"minutes": v[0]}
         case RecordType.FAULT:
             return {"code": v[0], "detail": v[1], "code_name": _name(FaultCode, v[0])}
+        case RecordType.HELD:
+            return {"reason": v[0], "why": v[1], "reason_name": _name(BuzzReason, v[0]),
+                    "why_name": _name(HeldReason, v[1])}
+        case RecordType.SLIP:
+            return {"kind": v[0], "kind_name": _name(SlipKind, v[0]), "turn_deg": v[1] * a}
     raise AssertionError(rtype)  # pragma: no cover - every RecordType is matched above
 
 

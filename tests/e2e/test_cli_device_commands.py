@@ -41,7 +41,7 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert "records waiting" in status
 
         every = ok("config", "get", *sim)
-        assert len(every.strip().splitlines()) == 14 and "slouch_delay_s" in every
+        assert len(every.strip().splitlines()) == 20 and "slouch_delay_s" in every
         assert ok("config", "set", "slouch_delay_s", "45", *sim).strip() == "slouch_delay_s = 45s"
         assert "45" in ok("config", "get", "slouch_delay_s", *sim)
         # refused before anything is sent: unknown name, out of range, not a number
@@ -60,7 +60,12 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert "snoozed for 60 min" in ok("snooze", "60", *sim)
         assert "snoozed           yes" in ok("status", *sim)
         assert "back on" in ok("snooze", "off", *sim)
-        assert "1 to 480 minutes" in refused("snooze", "481", *sim)
+        assert "1 to 1440 minutes" in refused("snooze", "1441", *sim)
+        assert "snoozed for 90 min" in ok("snooze", "1h30m", *sim)
+        assert "quiet hours 22:00-07:00" in ok("quiet", "22:00-07:00", *sim)
+        assert "quiet_start_min        1320" in ok("config", "get", "quiet_start_min", *sim)
+        assert "HH:MM-HH:MM" in refused("quiet", "25:00-07:00", *sim)
+        assert "back on" in ok("snooze", "off", *sim)
         assert "snoozed           no" in ok("status", *sim)
         # a sync says what it brought, in words; the store then answers today
         store = str(tmp_path / "store.db")

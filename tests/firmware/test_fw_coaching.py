@@ -139,8 +139,62 @@ def test_short_slouch_is_not_an_episode_and_lean_is_one():
     _, rec, buzzes = run_posture([(5, 0, 0, False), (8, 30, 0, False), (5, 0, 0, False)])
     assert rec.events == [] and buzzes == []
     _, rec, buzzes = run_posture([(5, 0, 0, False), (40, 2, -20, False), (5, 0, 0, False)])
-    assert len(rec.of(P.REC_SLOUCH_END)) == 1 and len(buzzes) == 1
+    assert len(rec.of(P.REC_SLOUCH_END)) == 1
     assert rec.of(P.REC_SLOUCH_END)[0][2][3] == -200
+    # a lean is timed, but buzzes only when the settings say so
+    assert buzzes == [] and [e[2] for e in rec.of(P.REC_HELD)] == [(P.REASON_LEAN,
+                                                                    P.HELD_LEAN_OFF)]
+    s = S.with_value(S.defaults(), "lean_buzz", 1)
+    _, rec, buzzes = run_posture([(5, 0, 0, False), (40, 2, -20, False)], s)
+    assert len(buzzes) == 1 and abs(buzzes[0] - 35.0) < 0.05 and rec.of(P.REC_HELD) == []
+
+
+def held(rec):
+    return [(round(e[1]), e[2][1]) for e in rec.of(P.REC_HELD)]
+
+
+def test_every_due_buzz_is_given_or_held_back_with_its_reason():
+    slouch = [(1, 0, 0, 0), (100, 30, 0, 0)]  # due at 31 s, then every 60 s
+    # the wearer's state and choices: held at each due time, in the documented order
+    for attr, value, why in (("stale", True, P.HELD_STALE), ("baseline", True, P.HELD_BASELINE),
+                             ("quiet", True, P.HELD_QUIET)):
+        coach = PC.PostureCoach(S.defaults(), Recorder())
+        setattr(coach, attr, value)
+        coach.snooze(0.0, 60)  # outranked by all three
+        _, rec, buzzes = run_posture(slouch, coach=coach, rec=coach.emit)
+        assert buzzes == [] and held(rec) == [(31, why), (91, why)], (attr, held(rec))
+    coach = PC.PostureCoach(S.defaults(), Recorder())
+    coach.snooze(0.0, 1)
+    _, rec, buzzes = run_posture(slouch, coach=coach, rec=coach.emit)
+    assert held(rec) == [(31, P.HELD_SNOOZED)] and [round(b) for b in buzzes] == [91]
+    s = S.with_value(S.with_value(S.defaults(), "max_buzz_per_hour", 1), "repeat_s", 10)
+    _, rec, buzzes = run_posture([(1, 0, 0, 0), (52, 30, 0, 0)], s)
+    assert [round(b) for b in buzzes] == [31] and held(rec) == [(41, P.HELD_CAP),
+                                                               (51, P.HELD_CAP)]
+    # an activity: logged once per stretch of it, when the buzz would have been due; the
+    # episode's clock stops, so the buzz comes when the delay has run on sitting time
+    for why in (P.HELD_WALKING, P.HELD_MOVING, P.HELD_LYING, P.HELD_LIFTING,
+                P.HELD_RECLINED, P.HELD_CALIBRATING):
+        _, rec, buzzes = run_posture([(1, 0, 0, 0), (25, 30, 0, 0), (8, 30, 0, why),
+                                      (10, 30, 0, 0)])
+        assert held(rec) == [(31, why)] and [round(b) for b in buzzes] == [39], (why, held(rec))
+    # upright while walking away: nothing was due
+    _, rec, _ = run_posture([(1, 0, 0, 0), (25, 30, 0, 0), (8, 0, 0, P.HELD_WALKING)])
+    assert held(rec) == []
+
+
+def test_a_tick_when_straightening_soon_after_a_reminder():
+    script = [(1, 0, 0, 0), (33, 30, 0, 0), (5, 0, 0, 0)]  # reminder at 31 s, up at 34 s
+    _, _, buzzes = run_posture(script)
+    assert [round(b) for b in buzzes] == [31]  # off by default
+    s = S.with_value(S.defaults(), "positive_tick", 1)
+    coach = PC.PostureCoach(s, Recorder())
+    _, _, buzzes = run_posture(script, coach=coach, rec=coach.emit)
+    assert [round(b) for b in buzzes] == [31, 36]  # 2 s under the threshold confirms
+    assert coach.buzzes_last_hour(40.0) == 1  # the tick is not a reminder
+    # straightening later than CORRECTION_S after the reminder earns nothing
+    _, _, buzzes = run_posture([(1, 0, 0, 0), (45, 30, 0, 0), (5, 0, 0, 0)], s)
+    assert [round(b) for b in buzzes] == [31]
 
 
 def test_slouch_and_lean_are_episodes_of_their_own_kind():

@@ -75,6 +75,8 @@ TABLES = {
     "state-bits": ("STATE_", H.StateBit),
     "buzz-patterns": ("PATTERN_", H.BuzzPattern),
     "buzz-reasons": ("REASON_", H.BuzzReason),
+    "held-reasons": ("HELD_", H.HeldReason),
+    "slip-kinds": ("SLIP_", H.SlipKind),
     "fault-codes": ("FAULT_", H.FaultCode),
     "clip-tasks": ("TASK_", H.ClipTask),
     "reset-causes": ("RESET_CAUSE_", H.ResetCause),
@@ -99,7 +101,9 @@ def test_doc_table_matches_firmware_and_host(table: str) -> None:
 def test_settings_table_matches_the_firmware() -> None:
     doc = {}
     for key, name, default, rng, _meaning in doc_table("settings"):
-        lo, hi = (int(x) for x in re.split(r"[–-]", rng))
+        bounds = re.fullmatch(r"(-?\d+)[–-](-?\d+)", rng)
+        assert bounds, rng
+        lo, hi = int(bounds.group(1)), int(bounds.group(2))
         doc[int(key)] = (name, int(default), lo, hi)
     firmware = {row[0]: tuple(row[1:]) for row in FW_SETTINGS.TABLE}
     assert doc == firmware
@@ -139,6 +143,10 @@ def test_vectors_cover_every_record_type_reason_fault_and_reset_cause() -> None:
     assert {v["pattern"] for v in buzz} == set(H.BuzzPattern) - {H.BuzzPattern.FAULT}
     faults = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.FAULT]
     assert {v["code"] for v in faults} == set(H.FaultCode)
+    held = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.HELD]
+    assert {v["why"] for v in held} == set(H.HeldReason)
+    slips = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.SLIP]
+    assert {v["kind"] for v in slips} == set(H.SlipKind)
     boots = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.BOOT]
     assert {v["reset_cause"] for v in boots} == set(H.ResetCause)
     assert all(v["reset_cause_name"] != "unknown" or v["reset_cause"] == 0 for v in boots)

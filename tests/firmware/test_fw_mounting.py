@@ -1,0 +1,192 @@
+# The pipeline on synthesised IMU samples: slips of the clip on the back, wear-off, the
+# activity behind a held buzz, quiet hours. MicroPython and CPython.
+import math
+
+from clip import protocol as P
+from clip import settings as S
+from clip.pipeline import Pipeline
+
+RATE = 104.0
+DT = 1.0 / RATE
+G = 9.81
+TRUNK_M = 0.43
+
+
+def axis_angle(k, a):
+    h = 0.5 * a
+    s = math.sin(h)
+    return (math.cos(h), k[0] * s, k[1] * s, k[2] * s)
+
+
+def qmul(a, b):
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return (aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw)
+
+
+def qrot(q, v):
+    w, x, y, z = q
+    tx, ty, tz = 2 * (y * v[2] - z * v[1]), 2 * (z * v[0] - x * v[2]), 2 * (x * v[1] - y * v[0])
+    return (v[0] + w * tx + y * tz - z * ty, v[1] + w * ty + z * tx - x * tz,
+            v[2] + w * tz + x * ty - y * tx)
+
+
+def conj(q):
+    return (q[0], -q[1], -q[2], -q[3])
+
+
+class Body:
+    """A trunk pivoting at the hip (origin) with the clip TRUNK_M up it; ``trunk`` and
+    ``mount`` are quaternions (trunk -> world, sensor -> trunk). The trunk frame: +x up the
+    spine, +z forward (as the firmware's neutral frame)."""
+
+    def __init__(self, pipeline):
+        self.p = pipeline
+        self.t = 0.0
+        self.trunk = axis_angle((0.0, 1.0, 0.0), -math.pi / 2)  # trunk +x onto world +z
+        self.mount = (1.0, 0.0, 0.0, 0.0)
+        self.patterns = []
+
+    def position(self, trunk):
+        return qrot(trunk, (TRUNK_M, 0.0, 0.0))
+
+    def hold(self, seconds, dt=DT, breathe_deg=0.0):
+        """Hold the posture (breathing: the trunk rocks ``breathe_deg`` at 0.25 Hz)."""
+        def q(t):
+            wob = math.radians(breathe_deg) * math.sin(2 * math.pi * 0.25 * t)
+            return qmul(qmul(axis_angle((0.0, 1.0, 0.0), wob), self.trunk), self.mount)
+
+        for _ in range(round(seconds / dt)):
+            self._feed(q(self.t), q(self.t + dt), (0.0, 0.0, 0.0), dt)
+
+    def turn(self, seconds, trunk_axis=None, trunk_deg=0.0, mount_axis=None, mount_deg=0.0):
+        """Turn the trunk about ``trunk_axis`` (world, about the hip) and/or the clip on the
+        back about ``mount_axis`` (trunk frame), smoothly over ``seconds``."""
+        n = round(seconds / DT)
+        t0, m0 = self.trunk, self.mount
+
+        def at(j):
+            s = 0.5 - 0.5 * math.cos(math.pi * max(0, min(n, j)) / n)
+            tr = t0 if trunk_axis is None else qmul(
+                axis_angle(trunk_axis, math.radians(trunk_deg) * s), t0)
+            mo = m0 if mount_axis is None else qmul(
+                m0, axis_angle(mount_axis, math.radians(mount_deg) * s))
+            return tr, mo
+
+        for i in range(1, n + 1):
+            (ta, _), (tb, mb), (tc, _) = at(i - 1), at(i), at(i + 1)
+            pa, pb, pc = self.position(ta), self.position(tb), self.position(tc)
+            acc = tuple((pa[k] - 2 * pb[k] + pc[k]) / (DT * DT) for k in range(3))
+            q0 = qmul(ta, at(i - 1)[1])
+            self._feed(q0, qmul(tb, mb), acc, DT)
+        self.trunk, self.mount = at(n)
+
+    def _feed(self, q0, q1, acc, dt):
+        """One sample: the sensor turned from q0 to q1 (sensor -> world) over ``dt`` while
+        moving with ``acc`` (world, m/s^2)."""
+        self.t += dt
+        d = qmul(conj(q0), q1)  # the step's turn, sensor frame
+        c = max(-1.0, min(1.0, d[0]))
+        ang = 2 * math.acos(c)
+        s = math.sqrt(max(0.0, 1 - c * c))
+        w = (0.0, 0.0, 0.0) if s < 1e-12 else (d[1] / s * ang / dt, d[2] / s * ang / dt,
+                                                d[3] / s * ang / dt)
+        f = qrot(conj(q1), (acc[0], acc[1], acc[2] + G))
+        pattern = self.p.feed(self.t, w[0], w[1], w[2], f[0], f[1], f[2], dt)
+        if pattern >= 0:
+            self.patterns.append((round(self.t, 1), pattern))
+
+
+class Log:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, rtype, t, values):
+        self.events.append((rtype, t, values))
+
+    def of(self, rtype):
+        return [e for e in self.events if e[0] == rtype]
+
+
+def calibrated(settings=None):
+    log = Log()
+    p = Pipeline(settings or S.defaults(), log, neutral=[1.0, 0.0, 0.0])
+    body = Body(p)
+    body.hold(9.0)  # the fusion learns the gyro's offset at rest
+    return p, body, log
+
+
+def test_a_clip_turning_in_place_is_a_slip_and_the_neutral_follows_it():
+    for mount_axis, deg in (((0.0, 1.0, 0.0), 20.0), ((0.0, 0.0, 1.0), -15.0),
+                            ((0.0, 0.7071, 0.7071), 25.0)):
+        p, body, log = calibrated()
+        body.turn(0.3, mount_axis=mount_axis, mount_deg=deg)
+        body.hold(2.0)
+        (slip,) = log.of(P.REC_SLIP)
+        assert slip[2][0] == P.SLIP_REANCHORED and abs(slip[2][1] - abs(deg) * 10) < 15, slip
+        assert (round(slip[1]), P.PATTERN_RECALIBRATE) in [(round(t), q) for t, q in
+                                                          body.patterns]
+        assert abs(p.flexion) < 1.0 and abs(p.lateral) < 1.0, (p.flexion, p.lateral)
+        assert p.neutral_changed
+        # the trunk flexes 30 deg: measured against the new mounting
+        body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+        body.hold(2.0)
+        assert abs(p.flexion - 30.0) < 1.5 and abs(p.lateral) < 1.5, (p.flexion, p.lateral)
+        assert len(log.of(P.REC_SLIP)) == 1
+
+
+def test_the_trunk_turning_is_no_slip():
+    p, body, log = calibrated()
+    for axis, deg, secs in (((0.0, 1.0, 0.0), 25.0, 1.2), ((0.0, 1.0, 0.0), -25.0, 0.8),
+                            ((1.0, 0.0, 0.0), 20.0, 1.0), ((1.0, 0.0, 0.0), -20.0, 0.4),
+                            ((0.0, 1.0, 0.0), 60.0, 1.0), ((0.0, 1.0, 0.0), -60.0, 1.0)):
+        body.turn(secs, trunk_axis=axis, trunk_deg=deg)
+        body.hold(1.5)
+    assert log.of(P.REC_SLIP) == [], log.of(P.REC_SLIP)
+    assert abs(p.flexion) < 1.0
+
+
+def test_worn_off_then_put_on_asks_for_a_calibration():
+    p, body, log = calibrated()
+    # taken off and laid on a table: carried, so it travels (no slip), then lies flat
+    body.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=-85.0)
+    log.events.clear()
+    body.hold(200.0, dt=0.5)
+    assert log.of(P.REC_SLIP) == []
+    body.hold(120.0, dt=0.5)
+    (off,) = log.of(P.REC_SLIP)
+    assert off[2] == (P.SLIP_WORN_OFF, 0) and 300.0 <= off[1] - 9.0 - 1.0 <= 302.0
+    assert p.posture.stale
+    body.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=85.0)  # picked up, put on
+    on = log.of(P.REC_SLIP)[1:]
+    assert on and on[0][2] == (P.SLIP_PUT_ON, 0)
+    assert body.patterns[-1][1] == P.PATTERN_RECALIBRATE
+    # stale until calibrated: a slouch is timed and held back
+    body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+    body.hold(40.0, dt=0.16)
+    assert [e[2] for e in log.of(P.REC_HELD)] == [(P.REASON_SLOUCH, P.HELD_STALE)]
+
+
+def test_breathing_is_not_a_wear_off():
+    _, body, log = calibrated()
+    body.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=-80.0)  # lying back, breathing
+    body.hold(400.0, dt=0.16, breathe_deg=0.5)
+    assert log.of(P.REC_SLIP) == []
+
+
+def test_quiet_hours_follow_the_local_clock():
+    s = S.with_value(S.with_value(S.defaults(), "quiet_start_min", 22 * 60), "quiet_end_min",
+                     7 * 60)
+    p, body, log = calibrated(s)
+    # device time 0 was 21:59:30 local: the slouch's buzz (due at ~42 s) falls in quiet hours
+    p.local_offset_s = 21 * 3600 + 59 * 60 + 30.0
+    body.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+    body.hold(35.0, dt=0.16)
+    assert [e[2] for e in log.of(P.REC_HELD)] == [(P.REASON_SLOUCH, P.HELD_QUIET)]
+    # at 07:00 the quiet ends: the next due buzz is given
+    p2, body2, log2 = calibrated(s)
+    p2.local_offset_s = 6 * 3600 + 59 * 60 + 30.0
+    body2.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+    body2.hold(35.0, dt=0.16)
+    assert log2.of(P.REC_HELD) == [] and len(log2.of(P.REC_BUZZ)) == 1
