@@ -26,7 +26,7 @@ STILL_S = 0.6  # still this long before and after the turn
 LEVER_M = 0.43  # the clip above the trunk's pivot (clip/lifts.py TRUNK_LENGTH_M)
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
 MIN_TRAVEL_M = 0.05  # a trunk turn that moves the clip less than this tells nothing
-WEAR_OFF_S = 300.0
+WEAR_OFF_S = 900.0  # a quarter of an hour: no one lies that still for so long
 WEAR_OFF_GYR = 0.006  # rad/s: below breathing (about 0.5 deg of trunk motion at 0.25 Hz)
 WEAR_OFF_COS = 0.5  # the long axis more than 60 deg from vertical
 

@@ -29,6 +29,7 @@ from .errors import CalibrationError
 from .orientation import orientation as _orientation
 from .orientation import up_vectors
 from .recording import G, Recording, Uniform, to_uniform
+from .slips import Slip, find_slips
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -96,6 +97,7 @@ class Analysis:
     time_in_posture_s: dict[str, float]
     calibration: dict[str, float]
     series: dict[str, Any] = field(repr=False, default_factory=dict)
+    slips: list[Slip] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,8 @@ class Analysis:
             "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),
             "twisted_lifts": sum(x.twisted for x in self.lifts),
             "calibration": _rounded(self.calibration),
+            "slips": [{"t_s": round(x.t_s, 3), "kind": x.kind,
+                       "turn_deg": round(x.turn_deg, 1)} for x in self.slips],
         }
 
 
@@ -375,17 +379,26 @@ class Core:
 
 
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
-                 with_lifts: bool = True) -> Core:
+                 with_lifts: bool = True, slips: list[Slip] | None = None) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
-    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions.
+    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. After each re-anchored
+    slip in ``slips`` the trunk frame is the neutral composed with the clip's turns so far.
     Batch analysis and the live analyzer (postureclip.live) both run this."""
-    m = neutral.as_matrix()
-    up_t = up_s @ m.T
+    up_t = np.empty_like(up_s)
+    twist_rate = np.empty(len(up_s))
+    frame, start = neutral, 0
+    for slip in [*(x for x in slips or [] if x.turn is not None), None]:
+        stop = len(up_s) if slip is None else slip.index
+        m = frame.as_matrix()
+        up_t[start:stop] = up_s[start:stop] @ m.T
+        twist_rate[start:stop] = u.gyr[start:stop] @ m[0]  # trunk-frame x (the spine) rate
+        if slip is not None:
+            assert slip.turn is not None
+            frame, start = frame * slip.turn, stop
     flex, lat = trunk_angles(up_t)
     fs = u.rate_hz
     if with_lifts:
-        twist_rate = u.gyr @ m[0]  # trunk-frame x (the spine) rate
         w_dps = np.degrees(_norm(u.gyr))
         track = vertical_track(u, up_s)
         h = track.h
@@ -430,7 +443,9 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     u = to_uniform(rec)
     cal = calibrate_start(u, s)
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
-    core = analyze_core(u, s, up_vectors(u.gyr, u.acc, u.rate_hz), cal.neutral)
+    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
+    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
+    core = analyze_core(u, s, up_s, cal.neutral, slips=slips)
     fs = u.rate_hz
     counts = np.bincount(core.posture, minlength=len(POSTURES))
     time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}
@@ -448,4 +463,5 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
                      "gyro_bias_z": float(cal.bias[2])},
         series={"t": u.t, "flexion_deg": core.flex, "lateral_deg": core.lat,
                 "posture": posture_names(core.posture), "height_m": core.h},
+        slips=slips,
     )

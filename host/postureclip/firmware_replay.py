@@ -23,7 +23,7 @@ import numpy.typing as npt
 from .analysis import AnalysisSettings, find_still
 from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
-from .protocol import SETTINGS, RecordType, Status, decode_payload
+from .protocol import SETTINGS, RecordType, SlipKind, Status, decode_payload
 from .recording import Recording, to_uniform
 from .simulate import CLIP_IMU_RATE_HZ, as_clip_reads
 
@@ -68,6 +68,8 @@ class FirmwareReplay:
     episodes: list[ClipEpisode]
     lifts: list[ClipLift]
     buzzes: list[tuple[float, str]]
+    held: list[tuple[float, str, str]]  # (t, reason due, why held back): HELD records
+    slips: list[tuple[float, str, float]]  # (t, "slip" or "worn_off", turn deg): SLIP records
     profiles: dict[str, float]  # seconds and fused steps in each power profile
     series: FloatArray = field(repr=False)  # (N, 3): t, flexion, lateral per fused step
 
@@ -106,6 +108,8 @@ class FirmwareReplay:
             "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),
             "twisted_lifts": sum(x.twisted for x in self.lifts),
             "buzzes": [{"t_s": round(t, 3), "reason": r} for t, r in self.buzzes],
+            "held": [{"t_s": round(t, 3), "reason": r, "why": w} for t, r, w in self.held],
+            "slips": [{"t_s": round(t, 3), "kind": k, "turn_deg": d} for t, k, d in self.slips],
             "calibration": self.calibration,
             "power_profiles": self.profiles,
         }
@@ -175,7 +179,7 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
     status = int(out["calibration"])
     active, still = (int(x) for x in out["steps"].split())
     active_s, still_s = (float(x) for x in out["profiles_s"].split())
-    episodes, lifts, buzzes = [], [], []
+    episodes, lifts, buzzes, held, slips = [], [], [], [], []
     for rtype, t_text, payload in events:  # the records the clip would log
         t = float(t_text)
         kind = RecordType(int(rtype))
@@ -190,13 +194,18 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
                                   _deg(v["peak_lateral_deg"])))
         elif kind is RecordType.BUZZ:
             buzzes.append((t, v["reason_name"]))
+        elif kind is RecordType.HELD:
+            held.append((t, v["reason_name"], v["why_name"]))
+        elif kind is RecordType.SLIP and v["kind"] != SlipKind.PUT_ON:
+            slips.append((t, "slip" if v["kind"] == SlipKind.REANCHORED else "worn_off",
+                          _deg(v["turn_deg"])))
     names = {s.name: s.default for s in SETTINGS} | settings
     return FirmwareReplay(
         duration_s=rec.duration_s, slouch_deg=float(names["slouch_deg"]),
         lean_deg=float(names["lean_deg"]),
         calibration={"pressed_s": round(cal_at, 3),
                      "status": "ok" if status == Status.OK else "refused"},
-        episodes=episodes, lifts=lifts, buzzes=buzzes,
+        episodes=episodes, lifts=lifts, buzzes=buzzes, held=held, slips=slips,
         profiles={"active_s": round(active_s, 1), "still_s": round(still_s, 1),
                   "active_steps": active, "still_steps": still}, series=series)
 

@@ -18,11 +18,12 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation, Slerp
 
 G = 9.81
 FloatArray = npt.NDArray[np.float64]
-Activity = Literal["sit", "slouch", "lean", "recline", "stand", "walk", "lift", "reach", "lie"]
+Activity = Literal["sit", "slouch", "lean", "recline", "stand", "walk", "lift", "reach", "lie",
+                   "type", "lean_hand", "drive", "slip", "off"]
 
 
 def _vec3(a: FloatArray) -> tuple[float, float, float]:
@@ -149,6 +150,8 @@ class Segment:
     twist_deg: float = 0.0  # axial rotation at the bottom of a lift
     hip_drop_m: float = 0.0  # squat depth
     technique: str = ""  # "squat" or "stoop" for lifts
+    clip_turn_deg: tuple[float, float] = (0.0, 0.0)  # "slip", "off": the clip's new tilt on
+    # the back about the trunk's y (forward) and z (sideways) axes
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ class Truth:
     activity: npt.NDArray[np.str_]
     lifts: list[TrueLift] = field(default_factory=list)
     segments: list[tuple[float, float, Segment]] = field(default_factory=list)
+    slips: list[float] = field(default_factory=list)  # when the clip slipped on the back
+    worn_off: list[tuple[float, float]] = field(default_factory=list)  # off the body: from, to
 
 
 @dataclass
@@ -266,6 +271,104 @@ def default_day(rng: np.random.Generator, hours: float = 1.0, lifts_per_hour: fl
     return segs
 
 
+def coaching_day(rng: np.random.Generator, hours: float = 8.0, drives: bool = True
+                 ) -> list[Segment]:
+    """A day without a single slouch but with everything that looks a little like one: typing
+    with raised arms (the skin drags the clip forward 3-10 deg), brief reaches, leaning on a
+    hand, reclining, lying down, walking, standing and, with ``drives``, a 20-40 min drive
+    about every four hours. Nothing in it should buzz as slouching."""
+    segs: list[Segment] = [Segment("sit", 8.0)]
+    total = 8.0
+    next_drive = float(rng.uniform(0.5, 3.5)) * 3600 if drives else np.inf
+    while total < hours * 3600:
+        if total >= next_drive:
+            segs += [Segment("walk", float(rng.uniform(30, 120)),
+                             flexion_deg=float(rng.uniform(0, 8))),
+                     Segment("drive", float(rng.uniform(1200, 2400)),
+                             flexion_deg=float(rng.uniform(-20, -8)))]
+            next_drive += float(rng.uniform(3.5, 4.5)) * 3600
+        else:
+            r = rng.uniform()
+            if r < 0.25:
+                segs.append(Segment("sit", float(rng.uniform(20, 180)),
+                                    flexion_deg=float(rng.uniform(-3, 10))))
+            elif r < 0.45:
+                segs.append(Segment("type", float(rng.uniform(30, 240)),
+                                    flexion_deg=float(rng.uniform(-2, 8)),
+                                    clip_turn_deg=(float(rng.uniform(3, 10)),
+                                                   float(rng.uniform(-2, 2)))))
+            elif r < 0.55:
+                segs.append(Segment("reach", float(rng.uniform(1.5, 4.0)),
+                                    flexion_deg=float(rng.uniform(25, 45))))
+            elif r < 0.65:
+                segs.append(Segment("lean_hand", float(rng.uniform(20, 150)),
+                                    flexion_deg=float(rng.uniform(5, 14)),
+                                    lateral_deg=float(rng.choice([-1, 1])
+                                                      * rng.uniform(15, 28))))
+            elif r < 0.72:
+                segs.append(Segment("recline", float(rng.uniform(20, 180)),
+                                    flexion_deg=float(rng.uniform(-30, -15))))
+            elif r < 0.85:
+                segs.append(Segment("walk", float(rng.uniform(10, 90)),
+                                    flexion_deg=float(rng.uniform(0, 8))))
+            elif r < 0.96:
+                segs.append(Segment("stand", float(rng.uniform(10, 90)),
+                                    flexion_deg=float(rng.uniform(-2, 6))))
+            else:
+                segs.append(Segment("lie", float(rng.uniform(20, 60))))
+        total += segs[-1].duration_s
+    return segs
+
+
+def with_slips(segments: list[Segment], rng: np.random.Generator, per_hour: float = 4.0
+               ) -> list[Segment]:
+    """``segments`` with the clip slipping on the back now and then while the wearer sits or
+    stands still: a turn of 10-30 deg in a random direction across the back, over 0.1-0.4 s,
+    that lasts (the wearer carries on in the same posture)."""
+    out: list[Segment] = []
+    t = 0.0
+    next_slip = float(rng.exponential(3600.0 / per_hour)) + 60.0
+    for seg in segments:
+        if seg.activity in ("sit", "stand") and t >= next_slip and seg.duration_s >= 20.0:
+            head = float(rng.uniform(5.0, seg.duration_s - 10.0))
+            size = float(rng.uniform(10.0, 30.0))
+            angle = float(rng.uniform(0.0, 2 * np.pi))
+            out += [Segment(seg.activity, head, seg.flexion_deg, seg.lateral_deg),
+                    Segment("slip", float(rng.uniform(0.1, 0.4)),
+                            clip_turn_deg=(size * float(np.cos(angle)),
+                                           size * float(np.sin(angle)))),
+                    Segment(seg.activity, seg.duration_s - head, seg.flexion_deg,
+                            seg.lateral_deg)]
+            next_slip = t + seg.duration_s + float(rng.exponential(3600.0 / per_hour)) + 60.0
+        else:
+            out.append(seg)
+        t += seg.duration_s
+    return out
+
+
+def _vehicle(rng: np.random.Generator, t: FloatArray, fs: float) -> FloatArray:
+    """A drive's acceleration in the world frame (m/s^2): braking and speeding up along x
+    every 15-45 s (1.5-4 m/s^2 for 2-5 s), turns along y (1.5-3.5 m/s^2 for 3-8 s), and the
+    road's vertical vibration (0.3-0.6 m/s^2 rms, 1-15 Hz), as seats transmit it."""
+    out = np.zeros((len(t), 3))
+    for axis, peak, length in ((0, (1.5, 4.0), (2.0, 5.0)), (1, (1.5, 3.5), (3.0, 8.0))):
+        at = float(rng.uniform(2.0, 20.0))
+        while at < t[-1]:
+            d = float(rng.uniform(*length))
+            inside = (t >= at) & (t < at + d)
+            phase = (t[inside] - at) / d
+            out[inside, axis] += (rng.choice([-1.0, 1.0]) * rng.uniform(*peak)
+                                  * np.sin(np.pi * phase) ** 2)
+            at += d + float(rng.uniform(15.0, 45.0))
+    road = rng.normal(0.0, 1.0, len(t) + int(fs))
+    # 1-15 Hz: the difference of two moving averages (a crude band-pass, enough for a seat)
+    short = np.convolve(road, np.ones(int(fs / 30)) / int(fs / 30), "same")
+    long_ = np.convolve(road, np.ones(int(fs / 2)) / int(fs / 2), "same")
+    band = (short - long_)[:len(t)]
+    out[:, 2] = band / (band.std() or 1.0) * rng.uniform(0.3, 0.6)
+    return out
+
+
 def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
              gaps: int = 0) -> Simulation:
     """Run the script; return jittered samples with noise and bias, and the ground truth."""
@@ -279,15 +382,39 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     twist = np.zeros(n)
     drop = np.zeros(n)
     bounce = np.zeros(n)
-    act = np.empty(n, dtype="<U8")
+    act = np.empty(n, dtype="<U9")
     truth_lifts: list[TrueLift] = []
     spans: list[tuple[float, float, Segment]] = []
+    # the clip's turn on the back (trunk frame): slips and put-ons keep theirs, typing with
+    # raised arms drags the skin under the clip only while it lasts
+    turn_q = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
+    turned = Rotation.identity()
+    vehicle = np.zeros((n, 3))  # a vehicle's acceleration (world): braking, turns, the road
+    slips: list[float] = []
+    off: list[tuple[int, int]] = []
     i = 0
     prev_flex = 0.0
     prev_lat = 0.0
     for seg, c in zip(segments, counts, strict=True):
         sl = slice(i, i + c)
         act[sl] = seg.activity
+        if seg.activity in ("slip", "off"):
+            turn = Rotation.from_euler("yz", seg.clip_turn_deg, degrees=True)
+            if seg.activity == "slip":
+                share = _ramp(c)[:, None]
+                turn_q[sl] = (Rotation.from_rotvec(turn.as_rotvec() * share) * turned).as_quat()
+                slips.append(float(t[i + c // 2]))
+            else:
+                off.append((i, c))
+            turned = turn * turned
+            turn_q[i + c:] = turned.as_quat()
+        elif seg.activity == "type" and seg.clip_turn_deg != (0.0, 0.0):
+            drag = Rotation.from_euler("yz", seg.clip_turn_deg, degrees=True).as_rotvec()
+            wobble = 1.0 + 0.1 * np.sin(2 * np.pi * rng.uniform(2.0, 4.0) * t[sl])
+            p = _profile(c, int(fs), int(fs))[:, None] * wobble[:, None]
+            turn_q[sl] = (Rotation.from_rotvec(drag * p) * turned).as_quat()
+        elif seg.activity == "drive":
+            vehicle[sl] = _vehicle(rng, t[sl] - t[i], fs)
         if seg.activity == "lift":
             down = int(c * 0.38)
             p = _profile(c, down, down)
@@ -301,6 +428,9 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
         elif seg.activity == "reach":
             p = _profile(c, c // 3, c // 3)
             flex[sl] = prev_flex + (seg.flexion_deg - prev_flex) * p
+            lat[sl] = prev_lat
+        elif seg.activity in ("slip", "off"):  # the trunk holds its posture
+            flex[sl] = prev_flex
             lat[sl] = prev_lat
         elif seg.activity == "lie":
             # lying on the back: trunk axis horizontal, reached over 2 s and left at the end
@@ -316,6 +446,8 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
             lat_t = np.full(c, float(seg.lateral_deg))
             lat_t[:ramp] = prev_lat + (seg.lateral_deg - prev_lat) * _ramp(ramp)
             lat[sl] = lat_t
+            if seg.activity == "drive":  # braking pitches the trunk forward
+                flex[sl] -= 1.2 * vehicle[sl, 0]
             if seg.activity == "walk":
                 f_step = rng.uniform(1.6, 2.1)
                 env = _profile(c, ramp, ramp)
@@ -350,7 +482,7 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
                * Rotation.from_rotvec(np.column_stack([np.radians(twist), np.zeros(n),
                                                        np.zeros(n)])))
     mount = Rotation.from_euler("xyz", wearer.mount_tilt_deg, degrees=True)  # sensor -> trunk
-    r_sensor = r_trunk * mount
+    r_sensor = r_trunk * Rotation.from_quat(turn_q) * mount
 
     # truth angles from the up vector in the trunk frame (DESIGN.md definitions)
     u = r_trunk.inv().apply([0.0, 0.0, 1.0])
@@ -361,8 +493,24 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     # + trunk z * lever (the sensor sits behind the spine's axis, on the back's surface)
     hip = np.column_stack([np.zeros(n), np.zeros(n), -drop + bounce])
     pos = hip + r_trunk.apply([wearer.trunk_length_m, 0.0, wearer.lever_m])
+    quat = r_sensor.as_quat()
+    for i0, c in off:  # taken off, carried to a table, lying there, put on again
+        carry = min(int(1.5 * fs), c // 3)
+        i1 = i0 + c - 1
+        table = Rotation.from_euler("z", rng.uniform(0, 360), degrees=True)
+        start, end = pos[i0].copy(), pos[i1].copy()
+        at = start + np.array([0.4, 0.2, -0.5])
+        quat[i0:i1 + 1] = table.as_quat()
+        pos[i0:i1 + 1] = at
+        for a, b, j0, j1 in ((r_sensor[i0], table, i0, i0 + carry),
+                             (table, r_sensor[i1], i1 - carry, i1)):
+            quat[j0:j1] = Slerp([0.0, 1.0], Rotation.concatenate([a, b]))(_ramp(j1 - j0)).as_quat()
+        glide = _ramp(carry)[:, None]
+        pos[i0:i0 + carry] = start + (at - start) * glide
+        pos[i1 - carry:i1 + 1] = at + (end - at) * _ramp(carry + 1)[:, None]
+    r_sensor = Rotation.from_quat(quat)
     acc_world = np.gradient(np.gradient(pos, dt, axis=0), dt, axis=0)
-    f_world = acc_world + np.array([0.0, 0.0, G])
+    f_world = acc_world + vehicle + np.array([0.0, 0.0, G])
     acc_s = r_sensor.inv().apply(f_world)
     rel = (r_sensor[:-1].inv() * r_sensor[1:]).as_rotvec() / dt  # body rates at midpoints
     gyr_mid = np.vstack([rel[:1], rel])
@@ -392,7 +540,8 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
         + warm * np.array(wearer.gyro_bias_tc) + rng.normal(0, wearer.gyro_noise, gyr.shape)
     acc = np.clip(acc, -wearer.acc_range, wearer.acc_range)
     gyr = np.clip(gyr, -wearer.gyro_range, wearer.gyro_range)
-    truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans)
+    truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans, slips,
+                  [(float(t[i0]), float(t[i0 + c - 1])) for i0, c in off])
     return Simulation(t_out, acc, gyr, truth, wearer)
 
 

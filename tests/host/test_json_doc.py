@@ -38,10 +38,12 @@ def flat(d: dict[str, Any], prefix: str = "") -> set[str]:
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    """A short day with a slouch, a lean, a stooped and a twisted squat lift."""
+    """A short day with a slouch, a slip of the clip, a lean, a stooped and a twisted squat
+    lift."""
     rng = np.random.default_rng(11)
-    segs = [Segment("sit", 8), Segment("slouch", 60, flexion_deg=35), Segment("sit", 20),
-            Segment("lean", 30, lateral_deg=25), Segment("stand", 5),
+    segs = [Segment("sit", 8), Segment("slouch", 60, flexion_deg=35), Segment("sit", 10),
+            Segment("slip", 0.2, clip_turn_deg=(15.0, 6.0)), Segment("sit", 10),
+            Segment("lean", 45, lateral_deg=25), Segment("stand", 5),
             Segment("lift", 3.5, flexion_deg=85, hip_drop_m=0.03, technique="stoop"),
             Segment("stand", 5),
             Segment("lift", 3.5, flexion_deg=30, twist_deg=55, hip_drop_m=0.45,
@@ -65,6 +67,9 @@ def test_analyze_prints_the_documented_keys(recording: tuple[Path, Any],
     d = run_json(capsys, "analyze", str(recording[0]), "--format", "json")
     assert d["slouch_episodes"] and d["lifts"]
     assert flat(d) == documented("analyze")
+    (slip,) = d["slips"]
+    assert slip["kind"] == "slip" and abs(slip["turn_deg"] - 16.2) < 2.0
+    assert 78.0 < slip["t_s"] < 80.0
 
 
 def test_replay_prints_the_documented_keys_and_what_the_clip_did(
@@ -83,8 +88,11 @@ def test_replay_prints_the_documented_keys_and_what_the_clip_did(
     assert len(pairs) == 2 and len(d["lifts"]) == 2
     assert [d["lifts"][j]["technique"] for _, j in pairs] == ["stoop", "squat"]
     assert [d["lifts"][j]["twisted"] for _, j in pairs] == [False, True]
+    (slip,) = d["slips"]
+    assert slip["kind"] == "slip" and 78.0 < slip["t_s"] < 80.0
+    assert {(h["reason"], h["why"]) for h in d["held"]} == {("lean", "lean_off")}
     reasons = [b["reason"] for b in d["buzzes"]]
-    assert reasons[0] == "calibration"
+    assert reasons[0] == "calibration" and "slip" in reasons
     assert "slouch" in reasons and "lift_stoop" in reasons and "lift_twist" in reasons
     assert d["power_profiles"]["active_steps"] > 0
 
@@ -97,7 +105,7 @@ def test_replay_settings_change_the_clips_coaching(recording: tuple[Path, Any],
                  "--set", "lift_coach=0", "--set", "slouch_delay_s=600",
                  "--series", str(series))
     reasons = {b["reason"] for b in d["buzzes"]}
-    assert reasons == {"calibration"}  # lifts still logged, nothing buzzed for them
+    assert reasons == {"calibration", "slip"}  # lifts still logged, nothing buzzed for them
     assert d["lift_count"] == 2
     rows = np.loadtxt(series, delimiter=",", skiprows=1)
     assert series.read_text().startswith("t,flexion_deg,lateral_deg\n")
