@@ -129,10 +129,11 @@ class Pipeline:
             return start <= minute < end
         return minute >= start or minute < end  # across midnight
 
-    def _watch_mounting(self, t, f, ax, ay, az, w, dt):
+    def _watch_mounting(self, t, f, ax, ay, az, wx, wy, wz, dt):
         """Slips and wear-off; returns a buzz reason or 0."""
         n = self.neutral
-        event = self.slips.update(f, ax, ay, az, w, self.lifts.gravity, (n.nx, n.ny, n.nz), dt)
+        event = self.slips.update(f, ax, ay, az, wx, wy, wz, self.lifts.gravity,
+                                  (n.nx, n.ny, n.nz), dt)
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
             n.set_quat(multiply(n.quat, self.slips.mount))
@@ -164,7 +165,7 @@ class Pipeline:
         a_up = ax * f.ux + ay * f.uy + az * f.uz
         mounting = 0
         if n.calibrated and self.capture is None:
-            mounting = self._watch_mounting(t, f, ax, ay, az, w, dt)
+            mounting = self._watch_mounting(t, f, ax, ay, az, wx, wy, wz, dt)
         self.flexion = n.flexion
         self.lateral = n.lateral
 

@@ -18,14 +18,20 @@ import math
 import micropython
 from micropython import const
 
-SLIP_MIN_DEG = 8.0  # a still-to-still tilt change smaller than this is left alone
+SLIP_MIN_DEG = 10.0  # a still-to-still tilt change smaller than this is left alone
 EVENT_MAX_S = 3.0  # movement longer than this (walking, handling) is not judged as a slip
 STILL_GYR = 0.1  # rad/s, bias-corrected: not turning
 STILL_ACC = 0.6  # m/s^2: specific force this close to gravity
-STILL_S = 0.6  # still this long before and after the turn
+STILL_S = 0.6  # still this long after the turn...
+ANCHOR_GYR = 0.02  # rad/s ...then truly still (and the integration starts from such a moment,
+ANCHOR_ACC = 0.3  # m/s^2 so that the slow start and end of a movement are not lost)...
+ANCHOR_ALPHA = 0.2  # rad/s^2 ...not even beginning to turn (a turn from rest starts with its
+# largest angular acceleration, when its rate is still below ANCHOR_GYR)...
+ANCHOR_S = 0.2  # ...this long: the accelerometer's residual is read there
+ANCHOR_BEFORE_S = 1.0  # the movement began at most this long after the truly still moment
 LEVER_M = 0.43  # the clip above the trunk's pivot (clip/lifts.py TRUNK_LENGTH_M)
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
-MIN_TRAVEL_M = 0.05  # a trunk turn that moves the clip less than this tells nothing
+MIN_TRAVEL_M = 0.08  # what a trunk turn under ~11 deg moves the clip is within the errors
 WEAR_OFF_S = 900.0  # a quarter of an hour: no one lies that still for so long
 WEAR_OFF_GYR = 0.006  # rad/s: below breathing (about 0.5 deg of trunk motion at 0.25 Hz)
 WEAR_OFF_COS = 0.5  # the long axis more than 60 deg from vertical
@@ -57,30 +63,60 @@ def multiply(a, b):
 
 
 class SlipWatch:
+    """The clip's mounting, watched once per fused step (see the module's comment).
+
+    From the last truly still moment (the anchor) the linear acceleration is integrated in the
+    inertial frame of the fusion's strapdown. Its error grows with the turn (gyro sensitivity
+    tilts the integrated gravity, accelerometer sensitivity changes its reading of gravity):
+    it is read at the anchor (``e0``) and once still again (``e1``) and taken off in proportion
+    to the turn made so far; what is left of the velocity is forced to zero."""
+
     def __init__(self):
         self.still_s = 0.0
-        self._q0 = None  # strapdown orientation at the end of the last still stretch
-        self._u0 = (0.0, 0.0, 1.0)  # up, sensor frame, then
-        self._open = False  # a movement after a still stretch is being followed
-        self._vx = self._vy = self._vz = 0.0  # m/s, inertial frame
-        self._px = self._py = self._pz = 0.0  # m
-        self._moved_s = 0.0
-        self._judged = True  # the movement that ended has been judged
         self.quiet_s = 0.0  # time without any motion (wear-off)
         self.off = False
         self.turn_deg = 0.0
         self.travel_m = 0.0  # of the last judged turn: travelled...
         self.trunk_travel_m = 0.0  # ...and what a trunk turn would have travelled
         self.mount = (1.0, 0.0, 0.0, 0.0)  # the slip's turn: old sensor frame <- new
+        self._q0 = None  # the strapdown at the anchor
+        self._w = (0.0, 0.0, 0.0)  # the last step's body rate
+        self._moved = False  # a movement since the anchor
+        self._since_anchor = 0.0
+        self._reset(0.0, 0.0, 0.0)
+
+    def _reset(self, ex, ey, ez):
+        self._vx = self._vy = self._vz = 0.0  # m/s, inertial frame
+        self._px = self._py = self._pz = 0.0  # m
+        self._va = self._pa = 0.0  # the turn angle integrated once and twice
+        self._t = 0.0
+        self._e0 = (ex, ey, ez)
+        self._e1x = self._e1y = self._e1z = 0.0
+        self._settled_s = 0.0
+
+    def _anchor(self, f, ax, ay, az, g):
+        q = (f.qw, f.qx, f.qy, f.qz)
+        self._q0 = q
+        self._u0 = (f.ux, f.uy, f.uz)
+        gx, gy, gz = rotate(q[0], q[1], q[2], q[3], f.ux, f.uy, f.uz)
+        self._g0 = (g * gx, g * gy, g * gz)  # gravity in the inertial frame, fixed from here
+        lx, ly, lz = rotate(q[0], q[1], q[2], q[3], ax, ay, az)
+        self._reset(lx - self._g0[0], ly - self._g0[1], lz - self._g0[2])
+        self._moved = False
+        self._since_anchor = 0.0
 
     @micropython.native
-    def update(self, f, ax, ay, az, w, g, trunk_axis, dt):
+    def update(self, f, ax, ay, az, wx, wy, wz, g, trunk_axis, dt):
         """One fused step. ``f``: the Fusion (strapdown quaternion qw..qz, sensor -> inertial,
-        and up ux..uz); accelerometer m/s^2; ``w`` bias-corrected turn rate rad/s; ``g`` the
+        and up ux..uz); accelerometer m/s^2; ``w*`` bias-corrected body rate rad/s; ``g`` the
         learnt gravity m/s^2; ``trunk_axis`` the trunk's long axis in the sensor frame (the
         neutral up vector). Returns NOTHING, SLIPPED, WORN_OFF or PUT_ON."""
         an = math.sqrt(ax * ax + ay * ay + az * az)
-        still = w < STILL_GYR and abs(an - g) < STILL_ACC
+        w = math.sqrt(wx * wx + wy * wy + wz * wz)
+        p = self._w
+        dx, dy, dz = wx - p[0], wy - p[1], wz - p[2]
+        alpha = math.sqrt(dx * dx + dy * dy + dz * dz) / dt
+        self._w = (wx, wy, wz)
         answer = NOTHING
         # wear-off: the long axis lying down and no motion at all for long
         if w < WEAR_OFF_GYR and (f.ux * trunk_axis[0] + f.uy * trunk_axis[1]
@@ -94,66 +130,92 @@ class SlipWatch:
             if self.off and w > STILL_GYR:
                 self.off = False
                 answer = PUT_ON
+        still = w < STILL_GYR and abs(an - g) < STILL_ACC
+        anchored = w < ANCHOR_GYR and abs(an - g) < ANCHOR_ACC and alpha < ANCHOR_ALPHA
+        lx = ly = lz = 0.0
+        q0 = self._q0
+        if q0 is not None:
+            lx, ly, lz = self._integrate(f, q0, ax, ay, az, dt)
         if still:
             self.still_s += dt
-            if self.still_s >= STILL_S:
-                if not self._judged:
-                    self._judged = True
-                    if self._judge(f, trunk_axis):
-                        return SLIPPED
-                self._q0 = (f.qw, f.qx, f.qy, f.qz)
-                self._u0 = (f.ux, f.uy, f.uz)
-                self._open = False
-            elif self._open:
-                self._integrate(f, ax, ay, az, g, dt)
+        else:
+            self.still_s = 0.0
+            if not self._moved:
+                self._moved = True
+                if self._since_anchor > ANCHOR_BEFORE_S:
+                    self._q0 = None  # the movement's start was not watched from still
+        if not self._moved:
+            if anchored:
+                self._anchor(f, ax, ay, az, g)
+            else:
+                self._since_anchor += dt
             return answer
-        self.still_s = 0.0
-        if self._q0 is None:
+        if self._q0 is not None and self._t > EVENT_MAX_S + STILL_S + ANCHOR_S + 1.0:
+            self._q0 = None  # too long to judge
+        if self.still_s < STILL_S or not anchored:
+            self._settled_s = 0.0
+            self._e1x = self._e1y = self._e1z = 0.0
             return answer
-        if not self._open and self._judged:
-            self._open = True
-            self._judged = False
-            self._vx = self._vy = self._vz = 0.0
-            self._px = self._py = self._pz = 0.0
-            self._moved_s = 0.0
-        if self._open:
-            self._integrate(f, ax, ay, az, g, dt)
-            if self._moved_s > EVENT_MAX_S:
-                self._open = False  # too long to judge; wait for the next still stretch
-                self._judged = True
-                self._q0 = None
-        return answer
+        q0 = self._q0
+        if q0 is None:  # an unjudged movement is over: watch from here
+            self._anchor(f, ax, ay, az, g)
+            return answer
+        self._settled_s += dt
+        self._e1x += lx * dt
+        self._e1y += ly * dt
+        self._e1z += lz * dt
+        if self._settled_s < ANCHOR_S:
+            return answer
+        slipped = self._judge(f, q0, trunk_axis)
+        self._anchor(f, ax, ay, az, g)
+        return SLIPPED if slipped else answer
 
     @micropython.native
-    def _integrate(self, f, ax, ay, az, g, dt):
+    def _integrate(self, f, q0, ax, ay, az, dt):
+        """One step of the movement; returns the linear acceleration (inertial frame)."""
         lx, ly, lz = rotate(f.qw, f.qx, f.qy, f.qz, ax, ay, az)
-        # gravity in the inertial frame: the fused up there
-        gx, gy, gz = rotate(f.qw, f.qx, f.qy, f.qz, f.ux, f.uy, f.uz)
-        lx -= g * gx
-        ly -= g * gy
-        lz -= g * gz
+        g0 = self._g0
+        lx -= g0[0]
+        ly -= g0[1]
+        lz -= g0[2]
         self._px += (self._vx + 0.5 * lx * dt) * dt
         self._py += (self._vy + 0.5 * ly * dt) * dt
         self._pz += (self._vz + 0.5 * lz * dt) * dt
         self._vx += lx * dt
         self._vy += ly * dt
         self._vz += lz * dt
-        self._moved_s += dt
+        c = abs(q0[0] * f.qw + q0[1] * f.qx + q0[2] * f.qy + q0[3] * f.qz)
+        angle = 2.0 * math.acos(c if c < 1.0 else 1.0)
+        self._pa += (self._va + 0.5 * angle * dt) * dt
+        self._va += angle * dt
+        self._t += dt
+        return lx, ly, lz
 
-    def _judge(self, f, n):
-        """The movement since the last still stretch ended: was it a slip?"""
+    def _judge(self, f, q0, n):
+        """The movement since the anchor is over: was it a slip?"""
         u0 = self._u0
         c = u0[0] * f.ux + u0[1] * f.uy + u0[2] * f.uz
         self.turn_deg = math.acos(max(-1.0, min(1.0, c))) * 57.29577951308232
-        if self.turn_deg < SLIP_MIN_DEG or self._q0 is None:
+        if self.turn_deg < SLIP_MIN_DEG:
             return False
-        # distance travelled, the velocity's linear drift removed (zero at both ends)
-        half = 0.5 * self._moved_s
-        px = self._px - self._vx * half
-        py = self._py - self._vy * half
-        pz = self._pz - self._vz * half
+        c = abs(q0[0] * f.qw + q0[1] * f.qx + q0[2] * f.qy + q0[3] * f.qz)
+        total = 2.0 * math.acos(c if c < 1.0 else 1.0)
+        t = self._t
+        vf = self._va / total  # the turn's share of the way, integrated once and twice
+        pf = self._pa / total
+        k = 1.0 / self._settled_s
+        e0 = self._e0
+        e1x, e1y, e1z = self._e1x * k, self._e1y * k, self._e1z * k
+        p0 = 0.5 * t * t - pf
+        v0 = t - vf
+        vx = self._vx - e0[0] * v0 - e1x * vf
+        vy = self._vy - e0[1] * v0 - e1y * vf
+        vz = self._vz - e0[2] * v0 - e1z * vf
+        half = 0.5 * t
+        px = self._px - e0[0] * p0 - e1x * pf - vx * half
+        py = self._py - e0[1] * p0 - e1y * pf - vy * half
+        pz = self._pz - e0[2] * p0 - e1z * pf - vz * half
         self.travel_m = math.sqrt(px * px + py * py + pz * pz)
-        q0 = self._q0
         a0 = rotate(q0[0], q0[1], q0[2], q0[3], n[0], n[1], n[2])
         a1 = rotate(f.qw, f.qx, f.qy, f.qz, n[0], n[1], n[2])
         dx, dy, dz = a1[0] - a0[0], a1[1] - a0[1], a1[2] - a0[2]

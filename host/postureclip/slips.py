@@ -24,14 +24,19 @@ from .recording import Uniform
 
 FloatArray = npt.NDArray[np.float64]
 
-SLIP_MIN_DEG = 8.0
+SLIP_MIN_DEG = 10.0
 EVENT_MAX_S = 3.0
 STILL_GYR = 0.1  # rad/s, bias-corrected
 STILL_ACC = 0.6  # m/s^2 from gravity
 STILL_S = 0.6
+ANCHOR_GYR = 0.02  # rad/s: truly still - the integration starts from the last such moment,
+ANCHOR_ACC = 0.3  # m/s^2 ...so the slow start of a movement is not lost
+ANCHOR_S = 0.2  # the accelerometer's residual is read over this long at both still ends
+ANCHOR_ALPHA = 0.2  # rad/s^2: not even beginning to turn (a turn from rest starts with its
+# largest angular acceleration while its rate is still under ANCHOR_GYR)
 LEVER_M = 0.43
-LEVER_RATIO = 0.35
-MIN_TRAVEL_M = 0.05
+LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
+MIN_TRAVEL_M = 0.08  # ...and what a trunk turn under ~11 deg moves it is within the errors
 WEAR_OFF_S = 900.0
 WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
@@ -77,9 +82,10 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     at the start. Slips are judged in time order, the trunk axis following each one."""
     fs = u.rate_hz
     dt = 1.0 / fs
-    w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
     g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
+    u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, g), u.valid, u.rate_hz)
+    w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
     still = (w < STILL_GYR) & (np.abs(an - g) < STILL_ACC) & u.valid
     starts, ends = _runs(still)
     need = max(1, math.ceil(STILL_S * fs))
@@ -87,17 +93,39 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     starts, ends = starts[keep], ends[keep]
     out: list[Slip] = []
     if len(starts) >= 2:
-        # a movement between two still stretches, short enough, that tilted the clip
-        i0 = ends[:-1] - 1  # the last still sample before
-        j = starts[1:]  # the first still sample after
-        i1 = j + need - 1  # still long enough after: the clip judges here
-        short = (j - i0) * dt <= EVENT_MAX_S
+        # a movement between two still stretches, short enough, that tilted the clip; it is
+        # integrated from the last truly still moment before it
+        k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
+        smooth = uniform_filter1d(u.gyr, k, axis=0)
+        turn = np.zeros(len(w))
+        turn[k:] = np.linalg.norm(smooth[k:] - smooth[:-k], axis=1) / (k * dt)
+        anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - g) < ANCHOR_ACC)
+                                 & (turn < ANCHOR_ALPHA) & u.valid)
+        last = np.searchsorted(anchors, ends[:-1] - 1, side="right") - 1
+        anchor = anchors[np.maximum(last, 0)] if anchors.size else ends[:-1] - 1
+        # the anchor in the still stretch before, and close to its end (a drift of the
+        # integration over longer is more than the travel to be measured)
+        ok = ((last >= 0) & (anchor >= starts[:-1]) & ((ends[:-1] - 1 - anchor) * dt <= 1.0)
+              if anchors.size else np.zeros(0, bool))
+        i0 = anchor
+        # after it: still for STILL_S, then truly still for ANCHOR_S (the residual is read
+        # there, when the movement has died away): the clip judges at the end of that
+        tail = max(1, round(ANCHOR_S * fs))
+        after = np.searchsorted(anchors, starts[1:] + need - 1) if anchors.size else None
+        if after is None:
+            return _worn_off(u, up_s, trunk_axis)
+        settled = anchors[np.minimum(after, anchors.size - 1)]
+        i1 = settled + tail - 1
+        # the anchor run must last ``tail`` samples inside the still stretch
+        held = np.searchsorted(anchors, i1, side="right") - after == tail
+        short = (((starts[1:] - ends[:-1]) * dt <= EVENT_MAX_S) & (after < anchors.size)
+                 & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
         cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
         tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
         cand = np.flatnonzero(short & tilted)
         axis = np.asarray(trunk_axis, float)
         while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
-            found = _judge(u, up_s, g, i0[cand], j[cand], i1[cand], axis)
+            found = _judge(u, up_s, g, i0[cand], i1[cand], tail, axis)
             if not found:
                 break
             first = found[0]
@@ -109,28 +137,65 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     return sorted(out, key=lambda s: s.t_s)
 
 
+def _rest_offset(u: Uniform, an: FloatArray, g: float) -> FloatArray:
+    """The gyro's zero-rate offset through the recording (N, 3): the mean reading of every
+    still stretch, interpolated between them. The clip relearns its offset whenever it rests;
+    a warming MPU-6050's drifts by degrees per second, more than a still test allows."""
+    n = max(2, round(STILL_S * u.rate_hz))
+    mean = uniform_filter1d(u.gyr, n, axis=0)
+    spread2 = (uniform_filter1d(u.gyr * u.gyr, n, axis=0) - mean * mean).sum(axis=1)
+    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - g) < STILL_ACC) & u.valid
+    starts, ends = _runs(quiet)
+    keep = ends - starts >= n
+    if not keep.any():
+        return np.zeros_like(u.gyr)
+    centres = (starts[keep] + ends[keep]) // 2
+    cs = np.cumsum(np.vstack([np.zeros((1, 3)), u.gyr]), axis=0)
+    runs_mean = (cs[ends[keep]] - cs[starts[keep]]) / (ends[keep] - starts[keep])[:, None]
+    idx = np.arange(len(u.t))
+    return np.column_stack([np.interp(idx, centres, runs_mean[:, k]) for k in range(3)])
+
+
 def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
-           j: npt.NDArray[np.intp], i1: npt.NDArray[np.intp], trunk_axis: FloatArray
-           ) -> list[Slip]:
-    """The candidates' movements integrated side by side, one sample index at a time."""
+           i1: npt.NDArray[np.intp], tail: int, trunk_axis: FloatArray) -> list[Slip]:
+    """The candidates' movements integrated side by side, one sample index at a time.
+
+    The linear acceleration's error is taken as growing with the turn: zero-rate and
+    sensitivity errors of the gyro tilt the integrated gravity, sensitivity errors of the
+    accelerometer change its reading of gravity, both in proportion to how far the clip has
+    turned. It is measured at both still ends (``e0``, ``e1``) and taken off in proportion
+    to the turn so far; what remains of the velocity at the end is then forced to zero."""
     dt = 1.0 / u.rate_hz
     m = len(i0)
     q = np.tile([1.0, 0.0, 0.0, 0.0], (m, 1))  # sensor now -> sensor at i0
     v = np.zeros((m, 3))
     p = np.zeros((m, 3))
+    va = np.zeros(m)  # the integrals of the turn angle so far, once and twice
+    pa = np.zeros(m)
     gravity = g * up_s[i0]  # earth +z in the frame of the sensor at i0
     span = i1 - i0
-    moved = (j - i0) * dt
+    e0 = np.stack([u.acc[max(0, a - tail + 1):a + 1].mean(axis=0) for a in i0]) - gravity
+    e1 = np.zeros((m, 3))
     for k in range(1, int(span.max()) + 1):
         live = k <= span
         idx = np.minimum(i0 + k, len(u.t) - 1)
         step = _quat_exp(u.gyr[idx] * dt)
         q = np.where(live[:, None], qmul(q.T, step.T).T, q)
-        moving = live & (k <= j - i0)
         lin = _rotate(q, u.acc[idx]) - gravity
-        p = np.where(moving[:, None], p + (v + 0.5 * lin * dt) * dt, p)
-        v = np.where(moving[:, None], v + lin * dt, v)
-    p = p - v * (0.5 * moved)[:, None]
+        angle = 2.0 * np.arccos(np.clip(np.abs(q[:, 0]), 0.0, 1.0))
+        p = np.where(live[:, None], p + (v + 0.5 * lin * dt) * dt, p)
+        v = np.where(live[:, None], v + lin * dt, v)
+        pa = np.where(live, pa + (va + 0.5 * angle * dt) * dt, pa)
+        va = np.where(live, va + angle * dt, va)
+        e1 += np.where((live & (k > span - tail))[:, None], lin, 0.0)
+    e1 /= np.minimum(tail, span)[:, None]
+    total = 2.0 * np.arccos(np.clip(np.abs(q[:, 0]), 0.0, 1.0))
+    t_end = span * dt
+    vf = (va / np.maximum(total, 1e-9))[:, None]  # the turn's share, integrated
+    pf = (pa / np.maximum(total, 1e-9))[:, None]
+    v = v - e0 * (t_end[:, None] - vf) - e1 * vf
+    p = p - e0 * (0.5 * t_end[:, None] ** 2 - pf) - e1 * pf
+    p = p - v * (0.5 * t_end)[:, None]
     travel = np.sqrt(np.einsum("ij,ij->i", p, p))
     axis = np.tile(trunk_axis, (m, 1))
     trunk_travel = LEVER_M * np.linalg.norm(_rotate(q, axis) - axis, axis=1)
