@@ -97,6 +97,7 @@ class SlipWatch:
     def _anchor(self, f, ax, ay, az, g):
         q = (f.qw, f.qx, f.qy, f.qz)
         self._q0 = q
+        self._qp = q
         self._u0 = (f.ux, f.uy, f.uz)
         gx, gy, gz = rotate(q[0], q[1], q[2], q[3], f.ux, f.uy, f.uz)
         self._g0 = (g * gx, g * gy, g * gz)  # gravity in the inertial frame, fixed from here
@@ -173,11 +174,16 @@ class SlipWatch:
     @micropython.native
     def _integrate(self, f, q0, ax, ay, az, dt):
         """One step of the movement; returns the linear acceleration (inertial frame)."""
+        # a step's accelerometer is its samples' mean: turned by the orientation half-way
+        # through the step (the mean of the turns at its ends), not at its end
         lx, ly, lz = rotate(f.qw, f.qx, f.qy, f.qz, ax, ay, az)
+        qp = self._qp
+        bx, by, bz = rotate(qp[0], qp[1], qp[2], qp[3], ax, ay, az)
+        self._qp = (f.qw, f.qx, f.qy, f.qz)
         g0 = self._g0
-        lx -= g0[0]
-        ly -= g0[1]
-        lz -= g0[2]
+        lx = 0.5 * (lx + bx) - g0[0]
+        ly = 0.5 * (ly + by) - g0[1]
+        lz = 0.5 * (lz + bz) - g0[2]
         self._px += (self._vx + 0.5 * lx * dt) * dt
         self._py += (self._vy + 0.5 * ly * dt) * dt
         self._pz += (self._vz + 0.5 * lz * dt) * dt
