@@ -323,20 +323,31 @@ class Tilting:
 
 class TiltRamp:
     """Bending about the sensor's y axis from ``start_deg`` to ``end_deg`` (0 = +x up) over
-    ``duration_s`` from time ``t0`` (s, the fake's clock), with the matching gyro rate."""
+    ``duration_s`` from time ``t0`` (s, the fake's clock), with the matching gyro rate. The
+    trunk bends at the hips: the clip sits ``lever_m`` up the spine, whose direction in the
+    clip's frame is up at ``upright_deg`` (default ``start_deg``), and its accelerometer feels
+    the bend's tangential and centripetal acceleration as well as gravity."""
 
-    def __init__(self, start_deg, end_deg, t0, duration_s=1.0):
+    def __init__(self, start_deg, end_deg, t0, duration_s=1.0, lever_m=0.43, upright_deg=None):
         self.a0 = start_deg * DEG
         self.a1 = end_deg * DEG
         self.t0 = t0
         self.duration = duration_s
+        m = self.a0 if upright_deg is None else upright_deg * DEG
+        self.rx = lever_m * math.cos(m)  # the clip's position from the hips, clip frame
+        self.rz = lever_m * math.sin(m)
 
     def sample(self, t):
         x = (t - self.t0) / self.duration
         x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
         p = 0.5 - 0.5 * math.cos(math.pi * x)
         a = self.a0 + (self.a1 - self.a0) * p
-        rate = 0.0
+        rate = alpha = 0.0
         if 0.0 < x < 1.0:
             rate = (self.a1 - self.a0) * 0.5 * math.pi * math.sin(math.pi * x) / self.duration
-        return (0.0, rate, 0.0, G * math.cos(a), 0.0, G * math.sin(a))
+            alpha = ((self.a1 - self.a0) * 0.5 * math.pi * math.pi * math.cos(math.pi * x)
+                     / (self.duration * self.duration))
+        # alpha x r + omega x (omega x r), rotation about y, r in the x-z plane
+        ax = alpha * self.rz - rate * rate * self.rx
+        az = -alpha * self.rx - rate * rate * self.rz
+        return (0.0, rate, 0.0, G * math.cos(a) + ax, 0.0, G * math.sin(a) + az)
