@@ -81,6 +81,7 @@ class SlipWatch:
         self.mount = (1.0, 0.0, 0.0, 0.0)  # the slip's turn: old sensor frame <- new
         self._q0 = None  # the strapdown at the anchor
         self._w = (0.0, 0.0, 0.0)  # the last step's body rate
+        self._prev = None  # the last step's anchor, when it was truly still
         self._moved = False  # a movement since the anchor
         self._since_anchor = 0.0
         self._reset(0.0, 0.0, 0.0)
@@ -94,15 +95,21 @@ class SlipWatch:
         self._e1x = self._e1y = self._e1z = 0.0
         self._settled_s = 0.0
 
-    def _anchor(self, f, ax, ay, az, g):
+    def _snapshot(self, f, ax, ay, az, g):
+        """The anchor this step would be: strapdown, up, gravity and the accelerometer's
+        residual, both in the inertial frame."""
         q = (f.qw, f.qx, f.qy, f.qz)
-        self._q0 = q
-        self._qp = q
-        self._u0 = (f.ux, f.uy, f.uz)
         gx, gy, gz = rotate(q[0], q[1], q[2], q[3], f.ux, f.uy, f.uz)
-        self._g0 = (g * gx, g * gy, g * gz)  # gravity in the inertial frame, fixed from here
+        gx, gy, gz = g * gx, g * gy, g * gz
         lx, ly, lz = rotate(q[0], q[1], q[2], q[3], ax, ay, az)
-        self._reset(lx - self._g0[0], ly - self._g0[1], lz - self._g0[2])
+        return (q, (f.ux, f.uy, f.uz), (gx, gy, gz), (lx - gx, ly - gy, lz - gz))
+
+    def _anchor(self, snap):
+        self._q0 = self._qp = snap[0]
+        self._u0 = snap[1]
+        self._g0 = snap[2]  # gravity in the inertial frame, fixed from here
+        e0 = snap[3]
+        self._reset(e0[0], e0[1], e0[2])
         self._moved = False
         self._since_anchor = 0.0
 
@@ -133,6 +140,19 @@ class SlipWatch:
                 answer = PUT_ON
         still = w < STILL_GYR and abs(an - g) < STILL_ACC
         anchored = w < ANCHOR_GYR and abs(an - g) < ANCHOR_ACC and alpha < ANCHOR_ALPHA
+        if not self._moved and anchored:
+            # anchor at the step before: this one may already hold a movement's first
+            # moments (a turn from rest begins with its largest acceleration)
+            prev = self._prev
+            if prev is not None:
+                self._anchor(prev)
+            self._prev = self._snapshot(f, ax, ay, az, g)
+            q0 = self._q0
+            if q0 is not None:
+                self._integrate(f, q0, ax, ay, az, dt)
+            self.still_s += dt
+            return answer
+        self._prev = None
         lx = ly = lz = 0.0
         q0 = self._q0
         if q0 is not None:
@@ -146,12 +166,9 @@ class SlipWatch:
                 if self._since_anchor > ANCHOR_BEFORE_S:
                     self._q0 = None  # the movement's start was not watched from still
         if not self._moved:
-            if anchored:
-                self._anchor(f, ax, ay, az, g)
-            else:
-                self._since_anchor += dt
+            self._since_anchor += dt
             return answer
-        if self._q0 is not None and self._t > EVENT_MAX_S + STILL_S + ANCHOR_S + 1.0:
+        if q0 is not None and self._t > EVENT_MAX_S + STILL_S + ANCHOR_S + 1.0:
             self._q0 = None  # too long to judge
         if self.still_s < STILL_S or not anchored:
             self._settled_s = 0.0
@@ -159,7 +176,7 @@ class SlipWatch:
             return answer
         q0 = self._q0
         if q0 is None:  # an unjudged movement is over: watch from here
-            self._anchor(f, ax, ay, az, g)
+            self._anchor(self._snapshot(f, ax, ay, az, g))
             return answer
         self._settled_s += dt
         self._e1x += lx * dt
@@ -168,7 +185,7 @@ class SlipWatch:
         if self._settled_s < ANCHOR_S:
             return answer
         slipped = self._judge(f, q0, trunk_axis)
-        self._anchor(f, ax, ay, az, g)
+        self._anchor(self._snapshot(f, ax, ay, az, g))
         return SLIPPED if slipped else answer
 
     @micropython.native
