@@ -37,8 +37,16 @@ import numpy as np
 from postureclip.analysis import analyze
 from postureclip.firmware_replay import replay
 from postureclip.recording import Recording
-from postureclip.simulate import (CLIP_IMU_RATE_HZ, Segment, Simulation, Wearer, coaching_day,
-                                  default_day, simulate, with_slips)
+from postureclip.simulate import (
+    CLIP_IMU_RATE_HZ,
+    Segment,
+    Simulation,
+    Wearer,
+    coaching_day,
+    default_day,
+    simulate,
+    with_slips,
+)
 
 POSTURE_REASONS = {"slouch", "lean", "exposure"}
 DELAY_S = 30.0  # slouch_delay_s's default: a host episode this long would have buzzed
@@ -63,7 +71,8 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
     clip = replay(rec)
     host = analyze(rec)
     out: dict[str, Any] = {"kind": kind, "hours": float(sim.t[-1]) / 3600, "imu": sim.wearer.imu}
-    clip_slips = [t for t, k, _ in clip.slips if k == "slip"]
+    clip_slips = [t for t, k, _, _ in clip.slips if k == "slip"]
+    undone = [t for t, k, _, u in clip.slips if k == "slip" and u is not None]
     host_slips = [x.t_s for x in host.slips if x.kind == "slip"]
     truth = sim.truth
     if kind == "days":
@@ -72,6 +81,7 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
                                        for e in host.slouch_episodes)
         out["held"] = [w for _, _, w in clip.held]
         out["clip_false_slips"] = len(clip_slips)
+        out["clip_undone"] = len(undone)
         out["host_false_slips"] = len(host_slips)
     elif kind == "slouch":
         long_ = [(a, b) for a, b, seg in truth.segments
@@ -83,8 +93,12 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
         out["host_missed"] = sum(not any(e.start_s < b and e.end_s > a
                                          for e in host.slouch_episodes) for a, b in long_)
         out["clip_false_slips"] = len(clip_slips)
+        out["clip_undone"] = len(undone)
         out["host_false_slips"] = len(host_slips)
     else:
+        out["clip_undone_true"] = sum(any(0.0 <= u - s <= FOUND_WITHIN_S for s in truth.slips)
+                                      for u in undone)
+        out["clip_undone"] = len(undone)
         out["slips"] = len(truth.slips)
         t_clip = clip.series[:, 0]
         for who, found, t_f, flex in (
@@ -135,7 +149,9 @@ def main() -> None:
             for who in ("clip", "host"):
                 n = sum(r[f"{who}_false_buzzes"] for r in rs)
                 print(f"  {who}: false posture buzzes {n} = {n / days8:.2f} per 8 h; "
-                      f"false slips {sum(r[f'{who}_false_slips'] for r in rs)}")
+                      f"false slips {sum(r[f'{who}_false_slips'] for r in rs)}"
+                      + (f" ({sum(r['clip_undone'] for r in rs)} undone by the next walk)"
+                         if who == "clip" else ""))
             held: dict[str, int] = {}
             for r in rs:
                 for w in r["held"]:
@@ -146,7 +162,9 @@ def main() -> None:
             for who in ("clip", "host"):
                 print(f"  {who}: slouches >= 60 s missed {sum(r[f'{who}_missed'] for r in rs)}"
                       f" of {total}; false slips {sum(r[f'{who}_false_slips'] for r in rs)} "
-                      f"= {sum(r[f'{who}_false_slips'] for r in rs) / days8:.2f} per 8 h")
+                      f"= {sum(r[f'{who}_false_slips'] for r in rs) / days8:.2f} per 8 h"
+                      + (f" ({sum(r['clip_undone'] for r in rs)} undone by the next walk)"
+                         if who == "clip" else ""))
         else:
             total = sum(r["slips"] for r in rs)
             for who in ("clip", "host"):
@@ -159,6 +177,10 @@ def main() -> None:
                       f"{np.median(lat) if lat else float('nan'):.2f} s, max "
                       f"{max(lat) if lat else float('nan'):.2f} s; false "
                       f"{sum(r[f'{who}_false_slips'] for r in rs)}")
+                if who == "clip":
+                    print(f"    re-anchorings undone by the next walk: "
+                          f"{sum(r['clip_undone'] for r in rs)}, of them of true slips "
+                          f"{sum(r['clip_undone_true'] for r in rs)}")
                 if after:
                     print(f"    flexion |error| after a found slip: median "
                           f"{np.median(after):.2f} deg, worst {max(after):.2f} deg, "

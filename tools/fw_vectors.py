@@ -56,7 +56,7 @@ EVENTS += [(P.REC_BUZZ, (pattern, reason)) for pattern, reason in (
 EVENTS += [(P.REC_HELD, (P.REASON_LEAN if why == P.HELD_LEAN_OFF else P.REASON_SLOUCH, why))
            for why in range(P.HELD_CALIBRATING, P.HELD_CAP + 1)]
 EVENTS += [(P.REC_SLIP, (P.SLIP_REANCHORED, 183)), (P.REC_SLIP, (P.SLIP_WORN_OFF, 0)),
-           (P.REC_SLIP, (P.SLIP_PUT_ON, 0))]
+           (P.REC_SLIP, (P.SLIP_PUT_ON, 0)), (P.REC_SLIP, (P.SLIP_UNDONE, 183))]
 EVENTS += [(P.REC_FAULT, (code, detail)) for code, detail in (
     (P.FAULT_IMU_LOST, 0x6A), (P.FAULT_NO_HAPTIC, 0), (P.FAULT_TASK, P.TASK_SAMPLER),
     (P.FAULT_TASK, P.TASK_RADIO))]

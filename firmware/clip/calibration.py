@@ -75,6 +75,12 @@ class Neutral:
         return gx * self.nx + gy * self.ny + gz * self.nz
 
 
+def angle_between(a, b):
+    """The angle between two rotations given as unit quaternions (w, x, y, z), degrees."""
+    c = abs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3])
+    return 2.0 * math.acos(c if c < 1.0 else 1.0) * DEG
+
+
 # capture states
 CAPTURING = 0
 DONE = 1

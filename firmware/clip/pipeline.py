@@ -31,6 +31,13 @@ MOVING = const(5)
 _RECLINE_DEG = 15.0
 _SWING_ACC = 0.5  # m/s^2 either side of gravity: the vertical bounce of a step
 _STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving in place
+# People walk upright: the trunk's mean tilt while walking is the wearer's own and changes
+# little. A re-anchoring after a slip is checked against it over the next WALK_CHECK_S of
+# walking, and undone when the old mounting explains the walk better by WALK_MARGIN_DEG.
+_WALK_TAU_S = 120.0  # the walking tilt's average
+_WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is known
+WALK_CHECK_S = 10.0
+WALK_MARGIN_DEG = 4.0
 
 _PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTERN_REMINDER,
                 P.REASON_LIFT_STOOP: P.PATTERN_LIFT, P.REASON_LIFT_TWIST: P.PATTERN_LIFT,
@@ -70,6 +77,10 @@ class Pipeline:
         self._swing_sign = 0
         self._swings = [-1e9, -1e9, -1e9]  # times of the last three swings
         self._swing_i = 0
+        self._walk_flex = self._walk_lat = 0.0  # the wearer's tilt while walking, deg
+        self._walked_s = 0.0
+        self._before = None  # the neutral before a re-anchoring being checked
+        self._check = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # walked s, sums: flex, lat new; old
 
     def configure(self, settings):
         self.settings = settings
@@ -93,6 +104,8 @@ class Pipeline:
         self.neutral.calibrated = True
         self.posture.stale = False
         self.slips.off = False
+        self._walked_s = 0.0
+        self._before = None
         q = self.neutral.quat
         values = (round(q[0] * 32767), round(q[1] * 32767), round(q[2] * 32767),
                   round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
@@ -136,6 +149,10 @@ class Pipeline:
                                   (n.nx, n.ny, n.nz), dt)
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
+            if self._walked_s >= _WALK_KNOWN_S:  # checked on the next walk
+                self._before = C.Neutral(n.quat, True)
+                c = self._check
+                c[0] = c[1] = c[2] = c[3] = c[4] = c[5] = 0.0
             n.set_quat(multiply(n.quat, self.slips.mount))
             n.angles(f.ux, f.uy, f.uz)
             self.neutral_changed = True
@@ -149,6 +166,41 @@ class Pipeline:
             self.emit(P.REC_SLIP, t, (P.SLIP_PUT_ON, 0))
             return P.REASON_PUT_ON
         return 0
+
+    def _check_walk(self, t, f, dt):
+        """A walking step: learn the wearer's walking tilt, or check a re-anchoring against
+        it. Returns True when the re-anchoring was undone."""
+        n = self.neutral
+        before = self._before
+        if before is None:
+            k = dt / (_WALK_TAU_S + dt) if self._walked_s > _WALK_TAU_S else dt / (
+                self._walked_s + dt)
+            self._walk_flex += k * (n.flexion - self._walk_flex)
+            self._walk_lat += k * (n.lateral - self._walk_lat)
+            self._walked_s += dt
+            return False
+        before.angles(f.ux, f.uy, f.uz)
+        c = self._check
+        c[0] += dt
+        c[1] += n.flexion * dt
+        c[2] += n.lateral * dt
+        c[3] += before.flexion * dt
+        c[4] += before.lateral * dt
+        if c[0] < WALK_CHECK_S:
+            return False
+        self._before = None
+        k = 1.0 / c[0]
+        new = math.sqrt((c[1] * k - self._walk_flex) ** 2 + (c[2] * k - self._walk_lat) ** 2)
+        old = math.sqrt((c[3] * k - self._walk_flex) ** 2 + (c[4] * k - self._walk_lat) ** 2)
+        if old + WALK_MARGIN_DEG >= new:
+            return False  # the new mounting explains the walk: confirmed
+        self.posture.finish(t)
+        turn = C.angle_between(n.quat, before.quat)
+        n.set_quat(before.quat)
+        n.angles(f.ux, f.uy, f.uz)
+        self.neutral_changed = True
+        self.emit(P.REC_SLIP, t, (P.SLIP_UNDONE, round(turn * 10)))
+        return True
 
     # --- the step -----------------------------------------------------------------------
     @micropython.native
@@ -195,6 +247,10 @@ class Pipeline:
         reason = self.lifts.update(t, self.flexion, self.lateral, a_up, w,
                                    n.twist_rate(wx, wy, wz), dt)
         walking = self._walking(t, a_up)
+        if (walking and self.moving and not lying and n.calibrated
+                and not self.lifts.active() and self._check_walk(t, f, dt)):
+            self.flexion = n.flexion
+            self.lateral = n.lateral
         gated = 0
         if self.capture is not None:
             gated = P.HELD_CALIBRATING

@@ -127,6 +127,7 @@ HELD_CAP = const(12)  # max_buzz_per_hour reached
 SLIP_REANCHORED = const(1)  # turned on the back while the trunk held still: neutral turned too
 SLIP_WORN_OFF = const(2)  # lay still off the body: calibration stale
 SLIP_PUT_ON = const(3)  # moved again after SLIP_WORN_OFF
+SLIP_UNDONE = const(4)  # the next walk contradicted a re-anchoring: the old neutral is back
 
 # FAULT record codes; the detail byte: I2C address (1, 2), task number (4, TASK_*)
 FAULT_NO_IMU = const(1)

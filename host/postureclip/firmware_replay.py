@@ -69,7 +69,8 @@ class FirmwareReplay:
     lifts: list[ClipLift]
     buzzes: list[tuple[float, str]]
     held: list[tuple[float, str, str]]  # (t, reason due, why held back): HELD records
-    slips: list[tuple[float, str, float]]  # (t, "slip" or "worn_off", turn deg): SLIP records
+    # SLIP records: (t, "slip" or "worn_off", turn deg, when undone or None)
+    slips: list[tuple[float, str, float, float | None]]
     profiles: dict[str, float]  # seconds and fused steps in each power profile
     series: FloatArray = field(repr=False)  # (N, 3): t, flexion, lateral per fused step
 
@@ -109,7 +110,9 @@ class FirmwareReplay:
             "twisted_lifts": sum(x.twisted for x in self.lifts),
             "buzzes": [{"t_s": round(t, 3), "reason": r} for t, r in self.buzzes],
             "held": [{"t_s": round(t, 3), "reason": r, "why": w} for t, r, w in self.held],
-            "slips": [{"t_s": round(t, 3), "kind": k, "turn_deg": d} for t, k, d in self.slips],
+            "slips": [{"t_s": round(t, 3), "kind": k, "turn_deg": d,
+                       "undone_s": None if u is None else round(u, 3)}
+                      for t, k, d, u in self.slips],
             "calibration": self.calibration,
             "power_profiles": self.profiles,
         }
@@ -196,9 +199,12 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
             buzzes.append((t, v["reason_name"]))
         elif kind is RecordType.HELD:
             held.append((t, v["reason_name"], v["why_name"]))
+        elif kind is RecordType.SLIP and v["kind"] == SlipKind.UNDONE and slips:
+            last = slips[-1]
+            slips[-1] = (last[0], last[1], last[2], t)
         elif kind is RecordType.SLIP and v["kind"] != SlipKind.PUT_ON:
             slips.append((t, "slip" if v["kind"] == SlipKind.REANCHORED else "worn_off",
-                          _deg(v["turn_deg"])))
+                          _deg(v["turn_deg"]), None))
     names = {s.name: s.default for s in SETTINGS} | settings
     return FirmwareReplay(
         duration_s=rec.duration_s, slouch_deg=float(names["slouch_deg"]),

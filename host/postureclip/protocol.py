@@ -158,6 +158,7 @@ class SlipKind(IntEnum):
     REANCHORED = 1
     WORN_OFF = 2
     PUT_ON = 3
+    UNDONE = 4
 
 
 class FaultCode(IntEnum):
