@@ -35,7 +35,7 @@ _STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving
 # little. A re-anchoring after a slip is checked against it over the next WALK_CHECK_S of
 # walking, and undone when the old mounting explains the walk better by WALK_MARGIN_DEG.
 _WALK_TAU_S = 120.0  # the walking tilt's average
-_WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is known
+_WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is the wearer's
 WALK_CHECK_S = 10.0
 WALK_MARGIN_DEG = 4.0
 
@@ -149,10 +149,9 @@ class Pipeline:
                                   (n.nx, n.ny, n.nz), dt)
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
-            if self._walked_s >= _WALK_KNOWN_S:  # checked on the next walk
-                self._before = C.Neutral(n.quat, True)
-                c = self._check
-                c[0] = c[1] = c[2] = c[3] = c[4] = c[5] = 0.0
+            self._before = C.Neutral(n.quat, True)  # checked on the next walk
+            c = self._check
+            c[0] = c[1] = c[2] = c[3] = c[4] = c[5] = 0.0
             n.set_quat(multiply(n.quat, self.slips.mount))
             n.angles(f.ux, f.uy, f.uz)
             self.neutral_changed = True
@@ -192,7 +191,10 @@ class Pipeline:
         k = 1.0 / c[0]
         new = math.sqrt((c[1] * k - self._walk_flex) ** 2 + (c[2] * k - self._walk_lat) ** 2)
         old = math.sqrt((c[3] * k - self._walk_flex) ** 2 + (c[4] * k - self._walk_lat) ** 2)
-        if old + WALK_MARGIN_DEG >= new:
+        # until the wearer's own walking tilt is learnt, the calibration's upright stands for
+        # it, with twice the margin
+        margin = WALK_MARGIN_DEG if self._walked_s >= _WALK_KNOWN_S else 2.0 * WALK_MARGIN_DEG
+        if old + margin >= new:
             return False  # the new mounting explains the walk: confirmed
         self.posture.finish(t)
         turn = C.angle_between(n.quat, before.quat)
