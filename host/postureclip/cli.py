@@ -528,7 +528,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 EXPORT_MOMENT = {"episodes": "start", "lifts": "start", "summaries": "start", "buzzes": "time",
-                 "trace": "time", "faults": "time"}
+                 "trace": "time", "faults": "time", "held": "time", "slips": "time"}
 
 
 def export_table(store: Store, what: str, start: float | None, end: float | None) -> Any:

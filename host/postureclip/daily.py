@@ -2,20 +2,30 @@
 
 Days are calendar days in the computer's local time zone (``tz``). Sources: the clip's
 per-minute SUMMARY records (recorded time, upright, slouch), its slouch episodes (count,
-longest), its buzzes (posture reminders and lift warnings) and its lifts. Only records placed
+longest), its buzzes (posture reminders and lift warnings), the reminders it held back and
+why, its slips and its lifts. Only records placed
 in time count (docs/store.md: a boot that never met a host cannot be put on a day).
 """
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from .protocol import BuzzReason
+from .protocol import BuzzReason, HeldReason, SlipKind
 from .store import Store
 
 DEFAULT_GOAL_UPRIGHT_PCT = 80.0  # of the time sitting or standing; `--goal` changes it
-POSTURE_REASONS = (BuzzReason.SLOUCH, BuzzReason.EXPOSURE)
+POSTURE_REASONS = (BuzzReason.SLOUCH, BuzzReason.EXPOSURE, BuzzReason.LEAN)
+# how a held-back reminder's reason reads in a sentence ("held back while walking")
+HELD_WORDS = {HeldReason.CALIBRATING: "while calibrating", HeldReason.LIFTING: "mid-lift",
+              HeldReason.LYING: "while lying down", HeldReason.WALKING: "while walking",
+              HeldReason.MOVING: "while moving in place (a vehicle, handling things)",
+              HeldReason.RECLINED: "while leaning back", HeldReason.STALE:
+              "until you calibrate (the clip was off)", HeldReason.BASELINE:
+              "in the baseline phase", HeldReason.LEAN_OFF: "leaning to one side (lean_buzz 0)",
+              HeldReason.QUIET: "in quiet hours", HeldReason.SNOOZED: "while snoozed",
+              HeldReason.CAP: "by the hourly cap"}
 LIFT_REASONS = (BuzzReason.LIFT_STOOP, BuzzReason.LIFT_TWIST)
 
 
@@ -37,6 +47,10 @@ class Day:
     stoops: int
     twisted_lifts: int
     lift_warnings: int
+    held: dict[str, int] = field(default_factory=dict)  # held-back reminders by HELD_WORDS
+    slips: int = 0  # the clip turned on the back and re-measured itself (not undone)
+    worn_off: int = 0  # the clip lay off the body
+    corrections_s: list[float] = field(default_factory=list)  # buzz -> sat up, each
 
     @property
     def upright_pct(self) -> float | None:
@@ -67,6 +81,14 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
     buzzes = store.rows("buzzes", t0, t1, device)
     lifts = store.rows("lifts", t0, t1, device)
     posture = [b for b in buzzes if b["reason"] in POSTURE_REASONS]
+    held: dict[str, int] = {}
+    for h in store.rows("held", t0, t1, device):
+        why = int(h["why"])
+        word = (HELD_WORDS[HeldReason(why)] if why in set(HeldReason)
+                else "for a reason this postureclip does not know")
+        held[word] = held.get(word, 0) + 1
+    slip_rows = store.rows("slips", t0, t1, device)
+    kinds = [s["kind"] for s in slip_rows]
     corrections = []
     for b in posture:
         for e in episodes:
@@ -88,6 +110,10 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
         stoops=sum(1 for x in lifts if x["technique"] == "stoop"),
         twisted_lifts=sum(1 for x in lifts if x["twisted"]),
         lift_warnings=sum(1 for b in buzzes if b["reason"] in LIFT_REASONS),
+        held=held,
+        slips=kinds.count(SlipKind.REANCHORED) - kinds.count(SlipKind.UNDONE),
+        worn_off=kinds.count(SlipKind.WORN_OFF),
+        corrections_s=corrections,
     )
 
 
@@ -109,6 +135,13 @@ def format_day(d: Day, goal_pct: float) -> str:
         f"  slouched       {_minutes(d.slouch_s)} in {d.episodes} episodes, longest "
         f"{_minutes(d.longest_episode_s)}",
         f"  reminders      {d.posture_buzzes} buzzes{correction}",
+        *([f"  held back      {sum(d.held.values())}: " + ", ".join(
+            f"{n} {word}" for word, n in sorted(d.held.items(), key=lambda x: -x[1]))]
+          if d.held else []),
+        *([f"  clip moved     {d.slips} time{'s' if d.slips != 1 else ''} on your back "
+           "(it re-measured itself)"] if d.slips else []),
+        *([f"  taken off      {d.worn_off} time{'s' if d.worn_off != 1 else ''} (calibrate "
+           "when you put it back on)"] if d.worn_off else []),
         f"  lifts          {d.lifts} ({d.squats} squat, {d.stoops} stoop, "
         f"{d.twisted_lifts} twisted); {d.lift_warnings} lift warnings",
     ]

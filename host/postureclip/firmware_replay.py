@@ -182,7 +182,8 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
     status = int(out["calibration"])
     active, still = (int(x) for x in out["steps"].split())
     active_s, still_s = (float(x) for x in out["profiles_s"].split())
-    episodes, lifts, buzzes, held, slips = [], [], [], [], []
+    episodes, lifts, buzzes, held = [], [], [], []
+    slips: list[tuple[float, str, float, float | None]] = []
     for rtype, t_text, payload in events:  # the records the clip would log
         t = float(t_text)
         kind = RecordType(int(rtype))

@@ -33,6 +33,8 @@ TABLES: dict[str, tuple[str, ...]] = {
                   "buzzes"),
     "trace": ("flexion_deg", "lateral_deg"),
     "faults": ("code", "detail"),
+    "held": ("reason", "why"),
+    "slips": ("kind", "turn_deg"),
 }
 COMMON = ("device", "seq", "boot", "utc", "since_boot_s")
 
@@ -108,3 +110,7 @@ def _rows_of(r: Record) -> Iterable[tuple[str, dict[str, Any]]]:
             yield "trace", {"flexion_deg": flex, "lateral_deg": lat, "_at": i * step}
     elif r.rtype is RecordType.FAULT:
         yield "faults", {"code": v["code"], "detail": v["detail"]}
+    elif r.rtype is RecordType.HELD:
+        yield "held", {"reason": v["reason"], "why": v["why"]}
+    elif r.rtype is RecordType.SLIP:
+        yield "slips", {"kind": v["kind"], "turn_deg": v["turn_deg"]}

@@ -126,6 +126,15 @@ def _numbers(d: daily.Day, goal: float) -> str:
         ("lifts", f"{d.lifts}: {d.squats} squat, {d.stoops} stoop, {d.twisted_lifts} "
          f"twisted; {d.lift_warnings} warnings"),
     ]
+    if d.held:
+        rows.insert(4, ("held back", f"{sum(d.held.values())}: " + ", ".join(
+            f"{n} {word}" for word, n in sorted(d.held.items(), key=lambda x: -x[1]))))
+    if d.corrections_s:
+        quick = sum(1 for c in d.corrections_s if c <= 10.0)
+        rows.insert(4, ("sat up", f"within 10 s after {quick} of {len(d.corrections_s)} "
+                                  f"reminders; slowest {max(d.corrections_s):.0f} s"))
+    if d.slips or d.worn_off:
+        rows.append(("clip", f"moved on your back {d.slips}×, taken off {d.worn_off}×"))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v)}</td></tr>"
                    for k, v in rows)
     return f"<table class='numbers'>{body}</table>"

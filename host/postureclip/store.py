@@ -23,7 +23,7 @@ from . import history
 from .errors import StoreError
 from .protocol import Record, RecordType
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the held and slips tables
 
 _RECORDS = """
 CREATE TABLE IF NOT EXISTS records (
@@ -93,8 +93,12 @@ class Store:
             for statement in _decoded_schema().split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            for (device,) in self.db.execute("SELECT DISTINCT device FROM records").fetchall():
-                self._decode(device, list(self._records(device, 0)))  # 1 -> 2
+            if version < 2:  # 1 -> 2: the decoded tables, from every record stored
+                for (device,) in self.db.execute(
+                        "SELECT DISTINCT device FROM records").fetchall():
+                    self._decode(device, list(self._records(device, 0)))
+            # 2 -> 3: the held and slips tables are new, and so are the records they hold
+            # (no clip wrote HELD or SLIP before them): created empty above
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db.execute("COMMIT")
         except BaseException:

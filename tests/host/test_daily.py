@@ -48,6 +48,15 @@ def build(store: Store) -> None:
     add(RecordType.BUZZ, at(DAY1, 9.5) + 3, "<BB", 1, 3)
     add(RecordType.LIFT, at(DAY1, 9.6), "<HhhhBB", 2000, 300, 400, 0, 1, 1)  # squat, twisted
     add(RecordType.BUZZ, at(DAY1, 9.6) + 3, "<BB", 1, 4)
+    # what the clip held back and its mounting: 2 held while walking, 1 lean (lean_buzz 0);
+    # one slip re-measured, one re-measuring undone by the next walk, one time off the body
+    add(RecordType.HELD, at(DAY1, 8.7), "<BB", 1, 4)
+    add(RecordType.HELD, at(DAY1, 8.8), "<BB", 1, 4)
+    add(RecordType.HELD, at(DAY1, 8.9), "<BB", 10, 9)
+    add(RecordType.SLIP, at(DAY1, 9.1), "<Bh", 1, 153)
+    add(RecordType.SLIP, at(DAY1, 9.2), "<Bh", 1, 120)
+    add(RecordType.SLIP, at(DAY1, 9.21), "<Bh", 4, 120)
+    add(RecordType.SLIP, at(DAY1, 9.7), "<Bh", 2, 0)
     # day 2: 1 h, all upright
     for i in range(60):
         add(RecordType.SUMMARY, at(DAY2, 14) + 60 * i, "<HHHHBBB", 60, 60, 0, 0, 0, 0, 0)
@@ -65,7 +74,10 @@ def test_days_from_the_decoded_tables(tmp_path: Path) -> None:
     assert d1.episodes == 2 and d1.longest_episode_s == 90
     assert d1.posture_buzzes == 2 and d1.median_correction_s == pytest.approx(35)
     assert (d1.lifts, d1.squats, d1.stoops, d1.twisted_lifts, d1.lift_warnings) == (2, 1, 1, 1, 2)
+    assert d1.held == {"while walking": 2, "leaning to one side (lean_buzz 0)": 1}
+    assert (d1.slips, d1.worn_off) == (1, 1) and sorted(d1.corrections_s) == [10.0, 60.0]
     assert d2.upright_pct == 100 and d2.goal_met(80) and d3.empty
+    assert d2.held == {} and d2.slips == 0
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -83,6 +95,9 @@ def test_today_and_history_commands(tmp_path: Path) -> None:
     assert "98 % of the time sitting or standing (goal 80 %)" in out.stdout
     assert "2 min in 2 episodes, longest 90 s" in out.stdout
     assert "sat up 35 s after a buzz" in out.stdout and "1 squat, 1 stoop, 1 twisted" in out.stdout
+    assert ("held back      3: 2 while walking, 1 leaning to one side (lean_buzz 0)"
+            in out.stdout)
+    assert "clip moved     1 time on your back" in out.stdout and "taken off      1 time" in out.stdout
     out = cli("history", "--days", "3", "--until", "2026-11-25", "--store", str(path))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()

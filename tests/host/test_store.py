@@ -94,6 +94,22 @@ def test_an_older_store_is_upgraded_and_a_newer_or_foreign_one_refused(tmp_path:
         Store(foreign)
 
 
+def test_a_version_2_store_gains_the_held_and_slips_tables_and_keeps_its_rows(
+        tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    with Store(path) as store:
+        store.add(DEV, day_of_two_boots())
+        before = {t: len(store.rows(t)) for t in ("episodes", "buzzes", "trace")}
+    db = sqlite3.connect(path)  # as the second release left it
+    db.executescript("DROP TABLE held; DROP TABLE slips; PRAGMA user_version = 2;")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert {t: len(store.rows(t)) for t in before} == before  # nothing decoded twice
+        assert store.rows("held") == [] and store.rows("slips") == []
+
+
 def test_readers_work_while_a_sync_writes(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as writer:
         writer.add(DEV, day_of_two_boots()[:3])
