@@ -25,6 +25,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
+from . import risk
 from .errors import CalibrationError
 from .orientation import orientation as _orientation
 from .orientation import up_vectors
@@ -100,11 +101,15 @@ class Analysis:
     slips: list[Slip] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        scores = [lift_risk(x) for x in self.lifts]
         return {
             "duration_s": round(self.duration_s, 3),
             "rate_hz": self.rate_hz,
             "slouch_episodes": [_rounded(asdict(e)) for e in self.slouch_episodes],
-            "lifts": [_rounded(asdict(x)) for x in self.lifts],
+            "lifts": [_rounded(asdict(x)) | {"risk_score": r}
+                      for x, r in zip(self.lifts, scores, strict=True)],
+            "lift_risk_per_hour": [h.to_dict() for h in risk.hourly(
+                [x.start_s for x in self.lifts], scores, 0.0, self.duration_s)],
             "time_in_slouch_s": round(self.time_in_slouch_s, 2),
             "time_in_posture_s": {k: round(v, 2) for k, v in self.time_in_posture_s.items()},
             "lift_count": len(self.lifts),
@@ -114,6 +119,12 @@ class Analysis:
             "slips": [{"t_s": round(x.t_s, 3), "kind": x.kind,
                        "turn_deg": round(x.turn_deg, 1)} for x in self.slips],
         }
+
+
+def lift_risk(x: Lift) -> int:
+    """The lift's ergonomic score (postureclip.risk)."""
+    return risk.lift_score(x.peak_flexion_deg, x.end_s - x.start_s, x.twisted,
+                           abs(x.peak_lateral_deg) >= risk.LATERAL_DEG)
 
 
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
+from . import risk
 from .protocol import BuzzReason, HeldReason, SlipKind
 from .store import Store
 
@@ -51,6 +52,7 @@ class Day:
     slips: int = 0  # the clip turned on the back and re-measured itself (not undone)
     worn_off: int = 0  # the clip lay off the body
     corrections_s: list[float] = field(default_factory=list)  # buzz -> sat up, each
+    lift_scores: list[int] = field(default_factory=list)  # postureclip.risk, per lift
 
     @property
     def upright_pct(self) -> float | None:
@@ -114,6 +116,8 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
         slips=kinds.count(SlipKind.REANCHORED) - kinds.count(SlipKind.UNDONE),
         worn_off=kinds.count(SlipKind.WORN_OFF),
         corrections_s=corrections,
+        lift_scores=[risk.lift_score(x["peak_flexion_deg"], x["duration_s"], bool(x["twisted"]),
+                                     bool(x["lateral"])) for x in lifts],
     )
 
 
@@ -143,7 +147,10 @@ def format_day(d: Day, goal_pct: float) -> str:
         *([f"  taken off      {d.worn_off} time{'s' if d.worn_off != 1 else ''} (calibrate "
            "when you put it back on)"] if d.worn_off else []),
         f"  lifts          {d.lifts} ({d.squats} squat, {d.stoops} stoop, "
-        f"{d.twisted_lifts} twisted); {d.lift_warnings} lift warnings",
+        f"{d.twisted_lifts} twisted); {d.lift_warnings} lift warnings"
+        + ("" if not d.lift_scores else
+           f"; risk {statistics.mean(d.lift_scores):.1f} of 7 on average, "
+           f"{sum(1 for x in d.lift_scores if x >= 5)} at 5 or more"),
     ]
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import risk
 from .analysis import AnalysisSettings, find_still
 from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
@@ -95,6 +96,9 @@ class FirmwareReplay:
             return d
 
         slouch = self.slouch_episodes
+        scores = [risk.lift_score(x.peak_flexion_deg, x.end_s - x.start_s, x.twisted,
+                                  abs(x.peak_lateral_deg) >= risk.LATERAL_DEG)
+                  for x in self.lifts]
         return {
             "duration_s": round(self.duration_s, 3),
             "rate_hz": CLIP_IMU_RATE_HZ,
@@ -103,7 +107,10 @@ class FirmwareReplay:
             "lifts": [{"start_s": round(x.start_s, 3), "end_s": round(x.end_s, 3),
                        "technique": x.technique, "twisted": x.twisted,
                        "twist_deg": x.twist_deg, "peak_flexion_deg": x.peak_flexion_deg,
-                       "peak_lateral_deg": x.peak_lateral_deg} for x in self.lifts],
+                       "peak_lateral_deg": x.peak_lateral_deg, "risk_score": r}
+                      for x, r in zip(self.lifts, scores, strict=True)],
+            "lift_risk_per_hour": [h.to_dict() for h in risk.hourly(
+                [x.start_s for x in self.lifts], scores, 0.0, self.duration_s)],
             "time_in_slouch_s": round(sum(e.end_s - e.start_s for e in slouch), 2),
             "lift_count": len(self.lifts),
             "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),

@@ -126,6 +126,10 @@ def _numbers(d: daily.Day, goal: float) -> str:
         ("lifts", f"{d.lifts}: {d.squats} squat, {d.stoops} stoop, {d.twisted_lifts} "
          f"twisted; {d.lift_warnings} warnings"),
     ]
+    if d.lift_scores:
+        rows.append(("lift risk", f"{sum(d.lift_scores) / len(d.lift_scores):.1f} of 7 on "
+                                  f"average; {sum(1 for x in d.lift_scores if x >= 5)} lifts at "
+                                  "5 or more (docs/analysis.md, Lift risk)"))
     if d.held:
         rows.insert(4, ("held back", f"{sum(d.held.values())}: " + ", ".join(
             f"{n} {word}" for word, n in sorted(d.held.items(), key=lambda x: -x[1]))))

@@ -76,6 +76,8 @@ def test_days_from_the_decoded_tables(tmp_path: Path) -> None:
     assert (d1.lifts, d1.squats, d1.stoops, d1.twisted_lifts, d1.lift_warnings) == (2, 1, 1, 1, 2)
     assert d1.held == {"while walking": 2, "leaning to one side (lean_buzz 0)": 1}
     assert (d1.slips, d1.worn_off) == (1, 1) and sorted(d1.corrections_s) == [10.0, 60.0]
+    # the stoop: 70 deg (4) + 70 deg/s on average (+1); the squat: 30 deg (3) + twisted (+1)
+    assert d1.lift_scores == [5, 4]
     assert d2.upright_pct == 100 and d2.goal_met(80) and d3.empty
     assert d2.held == {} and d2.slips == 0
 
@@ -99,6 +101,7 @@ def test_today_and_history_commands(tmp_path: Path) -> None:
             in out.stdout)
     assert "clip moved     1 time on your back" in out.stdout
     assert "taken off      1 time" in out.stdout
+    assert "risk 4.5 of 7 on average, 1 at 5 or more" in out.stdout
     out = cli("history", "--days", "3", "--until", "2026-11-25", "--store", str(path))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
