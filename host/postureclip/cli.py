@@ -245,13 +245,79 @@ def cmd_sync(args: argparse.Namespace) -> int:
                         print(file=sys.stderr)  # end the progress line first
                     raise
                 battery = await clip.battery()
+                planned = await _apply_plan(store, clip)
             if not args.quiet:
                 print()
                 print(sync_summary(store, report.device, before, report.stored, battery,
                                    report.seconds, args.store))
+                if planned:
+                    print(f"plan: {planned}")
         return 0
 
     return asyncio.run(run())
+
+
+PLAN_KEY = "plan"
+PLAN_DAYS = 120  # the plan looks back this far at most
+
+
+def _plan_days(store: Store, plan: Any, tz: tzinfo) -> list[Any]:
+    from . import daily
+
+    start = max(date.fromisoformat(plan.started), date.today() - timedelta(days=PLAN_DAYS))
+    return [daily.summarize(store, start + timedelta(days=i), tz)
+            for i in range((date.today() - start).days + 1)]
+
+
+async def _apply_plan(store: Store, clip: Clip) -> str | None:
+    """After a sync: advance the training plan (when one runs) and write its settings to the
+    clip where they differ. Returns the plan in words, or None without a plan."""
+    from .plan import Plan, advance, worn
+    from .protocol import Opcode, setting
+
+    text = store.meta(PLAN_KEY)
+    if text is None:
+        return None
+    days = _plan_days(store, Plan.from_json(text), _local_tz())
+    plan = advance(Plan.from_json(text), days)
+    store.set_meta(PLAN_KEY, plan.to_json())
+    for name, value in plan.settings().items():
+        key = setting(name).key
+        if (await clip.command(Opcode.GET_CONFIG, key)).values[1] != value:
+            await clip.command(Opcode.SET_CONFIG, key, value)
+    return plan.describe(len(worn(plan, days)))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Start, stop or show the training plan (it is applied at each sync)."""
+    from .plan import Plan, advance, worn
+    from .store import Store
+
+    with Store(args.store) as store:
+        text = store.meta(PLAN_KEY)
+        if args.action == "start":
+            if not 1.0 <= args.wear_hours <= 16.0:
+                raise_out_of_range(f"--wear-hours takes 1 to 16 ({args.wear_hours:g} given); "
+                                   "nothing was changed")
+            plan = Plan(date.today().isoformat(), args.wear_hours)
+            store.set_meta(PLAN_KEY, plan.to_json())
+            print(f"plan started: {plan.describe()}. It reaches the clip at the next sync "
+                  "(postureclip sync).")
+            return 0
+        if args.action == "off":
+            store.set_meta(PLAN_KEY, None)
+            print("plan stopped: the clip keeps its current settings (postureclip config set "
+                  "coach_phase 1 if it was in the baseline)")
+            return 0
+        if text is None:
+            print("no plan runs: postureclip plan start")
+            return 0
+        days = _plan_days(store, Plan.from_json(text), _local_tz())
+        plan = advance(Plan.from_json(text), days)  # as the next sync will see it
+        print(f"plan since {plan.started}: {plan.describe(len(worn(plan, days)))}")
+        for when, what in plan.log[-10:]:
+            print(f"  {when}  {what}")
+    return 0
 
 
 def _on_clip(args: argparse.Namespace, action: Callable[[Clip], Awaitable[T]]) -> T:
@@ -503,11 +569,25 @@ def cmd_today(args: argparse.Namespace) -> int:
     day = _parse_day(args.date) if args.date else date.today()
     with _open_store_for_reading(args.store) as store:
         d = daily.summarize(store, day, _local_tz())
+        planned = plan_words(store)
     if d.empty:
         raise HistoryError(f"nothing recorded on {day.isoformat()} in {args.store}: wear the "
                            "clip and sync (postureclip sync)")
     print(daily.format_day(d, args.goal))
+    if planned:
+        print(f"  plan           {planned}")
     return 0
+
+
+def plan_words(store: Store) -> str | None:
+    """The training plan as the next sync will see it, in words (None without a plan)."""
+    from .plan import Plan, advance, worn
+
+    text = store.meta(PLAN_KEY)
+    if text is None:
+        return None
+    days = _plan_days(store, Plan.from_json(text), _local_tz())
+    return advance(Plan.from_json(text), days).describe(len(worn(Plan.from_json(text), days)))
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -520,10 +600,18 @@ def cmd_history(args: argparse.Namespace) -> int:
     days = [last - timedelta(days=i) for i in range(args.days - 1, -1, -1)]
     with _open_store_for_reading(args.store) as store:
         summaries = [daily.summarize(store, d, _local_tz()) for d in days]
+        planned = plan_words(store)
+        text = store.meta(PLAN_KEY)
     if all(d.empty for d in summaries):
         raise HistoryError(f"nothing recorded from {days[0].isoformat()} to "
                            f"{days[-1].isoformat()} in {args.store}: wear the clip and sync")
     print(daily.format_history(summaries, args.goal))
+    if planned and text:
+        from .plan import Plan
+
+        print(f"plan: {planned}")
+        for when, what in Plan.from_json(text).log[-5:]:
+            print(f"  {when}  {what}")
     return 0
 
 
@@ -659,7 +747,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise HistoryError(f"nothing recorded from {days[0]} to {days[-1]} in "
                                f"{args.store}: wear the clip and sync")
         try:
-            report.write(store, days, tz, args.goal, title, out)
+            report.write(store, days, tz, args.goal, title, out, plan_words(store))
         except OSError as e:
             raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"report written to {out.resolve()}")
@@ -863,6 +951,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "midnight), or off")
     clip_options(p)
     p.set_defaults(run=cmd_snooze)
+
+    p = sub.add_parser("plan", help="a training plan: a baseline, then coaching that adapts",
+                       description="A baseline of three worn days that only measures, then "
+                                   "posture reminders that get stricter as you slouch less and "
+                                   "gentler when you slouch more. Worked out at every sync and "
+                                   "written to the clip.",
+                       epilog="examples: postureclip plan start   |   postureclip plan   |   "
+                              "postureclip plan off")
+    p.add_argument("action", nargs="?", choices=["start", "show", "off"], default="show")
+    p.add_argument("--wear-hours", type=float, default=6.0,
+                   help="a day counts when the clip was worn this long (default 6)")
+    store_arg(p, "the store sync writes")
+    p.set_defaults(run=cmd_plan)
 
     p = sub.add_parser("quiet", help="set quiet hours: no posture reminders then",
                        description="Quiet hours, in this computer's local time: the clip "

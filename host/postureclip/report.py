@@ -144,8 +144,10 @@ def _numbers(d: daily.Day, goal: float) -> str:
     return f"<table class='numbers'>{body}</table>"
 
 
-def build(store: Store, days: list[date], tz: tzinfo, goal: float, title: str) -> str:
-    """The report's HTML for ``days`` (the last is the one the timeline shows)."""
+def build(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
+          plan: str | None = None) -> str:
+    """The report's HTML for ``days`` (the last is the one the timeline shows); ``plan``:
+    the training plan in words, when one runs."""
     summaries = [daily.summarize(store, d, tz) for d in days]
     focus = summaries[-1]
     timeline_days = [d for d in summaries if not d.empty] if len(days) > 1 else [focus]
@@ -168,6 +170,7 @@ figure {{ margin: 1em 0; }} svg {{ max-width: 100%; height: auto; }}
 footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
+{"" if plan is None else f"<p id='plan'><b>Plan:</b> {html.escape(plan)}</p>"}
 <figure id="trend">{_trend(week, goal)}</figure>
 {"".join(sections)}
 <footer>postureclip report, made {generated} on this computer from the synced log; nothing in it
@@ -178,5 +181,5 @@ or standing that was upright (walking and lifting do not count against it).</foo
 
 
 def write(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
-          out: Path) -> None:
-    out.write_text(build(store, days, tz, goal, title), encoding="utf-8")
+          out: Path, plan: str | None = None) -> None:
+    out.write_text(build(store, days, tz, goal, title, plan), encoding="utf-8")

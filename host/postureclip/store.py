@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
 """
+_META = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
 _RECORD_COLUMNS = ("device", "seq", "type", "time_s", "time_ms", "wall_clock", "payload")
 
 
@@ -90,6 +93,7 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute(_RECORDS)
+            self.db.execute(_META)
             for statement in _decoded_schema().split(";"):
                 if statement.strip():
                     self.db.execute(statement)
@@ -105,6 +109,18 @@ class Store:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+    def meta(self, key: str) -> str | None:
+        """A value the host keeps beside the records (the training plan), or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep ``value`` under ``key`` (None removes it); one statement, so atomic."""
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         self.db.close()

@@ -79,12 +79,19 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert len(lines) >= 2, lines
         flexion = float(lines[-1].split("flexion")[1].split("°")[0])
         assert abs(flexion) < 3 and "upright" in lines[-1] and "today slouched" in lines[-1]
+        # a training plan: its baseline reaches the clip at the next sync, and only then
+        assert "plan started: baseline" in ok("plan", "start", "--store", store)
+        assert "coach_phase               1" in ok("config", "get", "coach_phase", *sim)
+        synced = ok("sync", *sim, "--store", store)
+        assert "plan: baseline, worn day 0 of 3" in synced, synced
+        assert "coach_phase               0" in ok("config", "get", "coach_phase", *sim)
+        assert "plan stopped" in ok("plan", "off", "--store", store)
     finally:
         clip.stop()
 
 
 def test_every_command_explains_itself() -> None:
     for command in (["status"], ["config", "get"], ["config", "set"], ["calibrate"], ["buzz"],
-                    ["snooze"], ["sync"]):
+                    ["snooze"], ["quiet"], ["sync"]):
         text = ok(*command, "--help")
         assert "--sim" in text and "example" in text.lower(), command
