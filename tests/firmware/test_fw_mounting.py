@@ -2,6 +2,8 @@
 # activity behind a held buzz, quiet hours. MicroPython and CPython.
 import math
 
+from test_fw_coaching import Recorder
+
 from clip import protocol as P
 from clip import settings as S
 from clip.pipeline import Pipeline
@@ -106,19 +108,8 @@ class Body:
             self.patterns.append((round(self.t, 1), pattern))
 
 
-class Log:
-    def __init__(self):
-        self.events = []
-
-    def __call__(self, rtype, t, values):
-        self.events.append((rtype, t, values))
-
-    def of(self, rtype):
-        return [e for e in self.events if e[0] == rtype]
-
-
 def calibrated(settings=None):
-    log = Log()
+    log = Recorder()
     p = Pipeline(settings or S.defaults(), log, neutral=[1.0, 0.0, 0.0])
     body = Body(p)
     body.hold(9.0)  # the fusion learns the gyro's offset at rest
