@@ -72,8 +72,11 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
     host = analyze(rec)
     out: dict[str, Any] = {"kind": kind, "hours": float(sim.t[-1]) / 3600, "imu": sim.wearer.imu}
     clip_slips = [t for t, k, _, _ in clip.slips if k == "slip"]
-    undone = [t for t, k, _, u in clip.slips if k == "slip" and u is not None]
     host_slips = [x.t_s for x in host.slips if x.kind == "slip"]
+    undone = {"clip": [u for _, k, _, u in clip.slips if k == "slip" and u is not None],
+              "host": [x.undone_s for x in host.slips if x.kind == "slip" and x.undone_s]}
+    for who in ("clip", "host"):
+        out[f"{who}_undone"] = len(undone[who])
     truth = sim.truth
     if kind == "days":
         out["clip_false_buzzes"] = sum(r in POSTURE_REASONS for _, r in clip.buzzes)
@@ -81,7 +84,6 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
                                        for e in host.slouch_episodes)
         out["held"] = [w for _, _, w in clip.held]
         out["clip_false_slips"] = len(clip_slips)
-        out["clip_undone"] = len(undone)
         out["host_false_slips"] = len(host_slips)
     elif kind == "slouch":
         long_ = [(a, b) for a, b, seg in truth.segments
@@ -93,12 +95,8 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
         out["host_missed"] = sum(not any(e.start_s < b and e.end_s > a
                                          for e in host.slouch_episodes) for a, b in long_)
         out["clip_false_slips"] = len(clip_slips)
-        out["clip_undone"] = len(undone)
         out["host_false_slips"] = len(host_slips)
     else:
-        out["clip_undone_true"] = sum(any(0.0 <= u - s <= FOUND_WITHIN_S for s in truth.slips)
-                                      for u in undone)
-        out["clip_undone"] = len(undone)
         out["slips"] = len(truth.slips)
         t_clip = clip.series[:, 0]
         for who, found, t_f, flex in (
@@ -150,8 +148,7 @@ def main() -> None:
                 n = sum(r[f"{who}_false_buzzes"] for r in rs)
                 print(f"  {who}: false posture buzzes {n} = {n / days8:.2f} per 8 h; "
                       f"false slips {sum(r[f'{who}_false_slips'] for r in rs)}"
-                      + (f" ({sum(r['clip_undone'] for r in rs)} undone by the next walk)"
-                         if who == "clip" else ""))
+                      f" ({sum(r[f'{who}_undone'] for r in rs)} undone by the next walk)")
             held: dict[str, int] = {}
             for r in rs:
                 for w in r["held"]:
@@ -163,8 +160,7 @@ def main() -> None:
                 print(f"  {who}: slouches >= 60 s missed {sum(r[f'{who}_missed'] for r in rs)}"
                       f" of {total}; false slips {sum(r[f'{who}_false_slips'] for r in rs)} "
                       f"= {sum(r[f'{who}_false_slips'] for r in rs) / days8:.2f} per 8 h"
-                      + (f" ({sum(r['clip_undone'] for r in rs)} undone by the next walk)"
-                         if who == "clip" else ""))
+                      f" ({sum(r[f'{who}_undone'] for r in rs)} undone by the next walk)")
         else:
             total = sum(r["slips"] for r in rs)
             for who in ("clip", "host"):
@@ -177,10 +173,8 @@ def main() -> None:
                       f"{np.median(lat) if lat else float('nan'):.2f} s, max "
                       f"{max(lat) if lat else float('nan'):.2f} s; false "
                       f"{sum(r[f'{who}_false_slips'] for r in rs)}")
-                if who == "clip":
-                    print(f"    re-anchorings undone by the next walk: "
-                          f"{sum(r['clip_undone'] for r in rs)}, of them of true slips "
-                          f"{sum(r['clip_undone_true'] for r in rs)}")
+                print(f"    re-anchorings undone by the next walk: "
+                      f"{sum(r[f'{who}_undone'] for r in rs)}")
                 if after:
                     print(f"    flexion |error| after a found slip: median "
                           f"{np.median(after):.2f} deg, worst {max(after):.2f} deg, "

@@ -30,7 +30,7 @@ from .errors import CalibrationError
 from .orientation import orientation as _orientation
 from .orientation import up_vectors
 from .recording import G, Recording, Uniform, to_uniform
-from .slips import Slip, find_slips
+from .slips import Slip, check_by_walking, find_slips
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,7 +117,9 @@ class Analysis:
             "twisted_lifts": sum(x.twisted for x in self.lifts),
             "calibration": _rounded(self.calibration),
             "slips": [{"t_s": round(x.t_s, 3), "kind": x.kind,
-                       "turn_deg": round(x.turn_deg, 1)} for x in self.slips],
+                       "turn_deg": round(x.turn_deg, 1),
+                       "undone_s": None if x.undone_s is None else round(x.undone_s, 3)}
+                      for x in self.slips],
         }
 
 
@@ -399,7 +401,7 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
     frame, start = neutral, 0
-    for slip in [*(x for x in slips or [] if x.turn is not None), None]:
+    for slip in [*(x for x in slips or [] if x.turn is not None and x.undone_s is None), None]:
         stop = len(up_s) if slip is None else slip.index
         m = frame.as_matrix()
         up_t[start:stop] = up_s[start:stop] @ m.T
@@ -456,6 +458,10 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
     slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
+    if any(x.turn is not None for x in slips):
+        fs = u.rate_hz
+        walking = (_moving_std(_norm(u.acc), max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+        slips = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
     core = analyze_core(u, s, up_s, cal.neutral, slips=slips)
     fs = u.rate_hz
     counts = np.bincount(core.posture, minlength=len(POSTURES))

@@ -42,16 +42,67 @@ WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
 
 
+WALK_CHECK_S = 10.0  # the clip's walking check (clip/pipeline.py)
+WALK_MARGIN_DEG = 4.0
+WALK_KNOWN_S = 20.0
+
+
 @dataclass(frozen=True)
 class Slip:
     """A change of mounting at ``t_s``: ``kind`` "slip" (re-anchored by ``turn``, the new
-    sensor frame's orientation in the old one's) or "worn_off" (off the body: stale)."""
+    sensor frame's orientation in the old one's) or "worn_off" (off the body: stale).
+    ``undone_s``: when the next walk contradicted the re-anchoring (then it does not apply)."""
 
     t_s: float
     kind: str
     turn_deg: float
     index: int  # the sample from which the new mounting holds
     turn: Rotation | None = None
+    undone_s: float | None = None
+
+
+def check_by_walking(slips: list[Slip], t: FloatArray, up_s: FloatArray, walking:
+                     npt.NDArray[np.bool_], neutral: Rotation) -> list[Slip]:
+    """The clip's walking check (docs/firmware.md, Slips step 5): people walk upright, so
+    over the first WALK_CHECK_S of walking after a re-anchoring the trunk's mean tilt is
+    measured in the new and the old frame against the wearer's walking tilt so far (the
+    calibration's upright until 20 s of walking, with twice the margin); a re-anchoring the old
+    frame explains better is undone."""
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    out: list[Slip] = []
+    frame, since = neutral, 0
+    for slip in slips:
+        if slip.turn is None:
+            out.append(slip)
+            continue
+        before = np.flatnonzero(walking[since:slip.index]) + since
+        ref = np.zeros(2)
+        known = len(before) * dt >= WALK_KNOWN_S
+        if known:
+            ref = _tilt(frame, up_s[before]).mean(axis=0)
+        after = np.flatnonzero(walking[slip.index:]) + slip.index
+        after = after[:max(1, round(WALK_CHECK_S / dt))]
+        if len(after) * dt < WALK_CHECK_S:
+            out.append(slip)
+            frame, since = frame * slip.turn, slip.index
+            continue
+        new = np.linalg.norm(_tilt(frame * slip.turn, up_s[after]).mean(axis=0) - ref)
+        old = np.linalg.norm(_tilt(frame, up_s[after]).mean(axis=0) - ref)
+        margin = WALK_MARGIN_DEG if known else 2.0 * WALK_MARGIN_DEG
+        if old + margin < new:
+            out.append(Slip(slip.t_s, slip.kind, slip.turn_deg, slip.index, slip.turn,
+                            float(t[after[-1]])))
+        else:
+            out.append(slip)
+            frame, since = frame * slip.turn, slip.index
+    return out
+
+
+def _tilt(frame: Rotation, up_s: FloatArray) -> FloatArray:
+    """(flexion, lateral) in degrees of sensor-frame up vectors in the trunk ``frame``."""
+    up_t = up_s @ frame.as_matrix().T
+    return np.column_stack([np.degrees(np.arctan2(up_t[:, 2], up_t[:, 0])),
+                            np.degrees(np.arcsin(np.clip(-up_t[:, 1], -1.0, 1.0)))])
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
