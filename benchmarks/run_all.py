@@ -8,6 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["fusion_broad.py", "host_broad.py", "firmware_cost.py", "firmware_accuracy.py",
+           "coaching.py",
            "analysis_accuracy.py"]
 
 
