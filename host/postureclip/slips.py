@@ -27,7 +27,8 @@ FloatArray = npt.NDArray[np.float64]
 SLIP_MIN_DEG = 10.0
 EVENT_MAX_S = 3.0
 STILL_GYR = 0.1  # rad/s, bias-corrected
-STILL_ACC = 0.6  # m/s^2 from gravity
+STILL_ACC = 0.6  # m/s^2 from gravity (the clip's learnt gravity; here: the local level, as
+# an accelerometer's offsets and sensitivity make gravity read differently in each posture)
 STILL_S = 0.6
 ANCHOR_GYR = 0.02  # rad/s: truly still - the integration starts from the last such moment,
 ANCHOR_ACC = 0.3  # m/s^2 ...so the slow start of a movement is not lost
@@ -137,7 +138,8 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
     u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, g), u.valid, u.rate_hz)
     w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
-    still = (w < STILL_GYR) & (np.abs(an - g) < STILL_ACC) & u.valid
+    level = _still_level(an, fs)
+    still = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
     starts, ends = _runs(still)
     need = max(1, math.ceil(STILL_S * fs))
     keep = ends - starts >= need
@@ -150,7 +152,7 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
         smooth = uniform_filter1d(u.gyr, k, axis=0)
         turn = np.zeros(len(w))
         turn[k:] = np.linalg.norm(smooth[k:] - smooth[:-k], axis=1) / (k * dt)
-        anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - g) < ANCHOR_ACC)
+        anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - level) < ANCHOR_ACC)
                                  & (turn < ANCHOR_ALPHA) & u.valid)
         last = np.searchsorted(anchors, ends[:-1] - 1, side="right") - 1
         anchor = anchors[np.maximum(last, 0)] if anchors.size else ends[:-1] - 1
@@ -188,6 +190,17 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     return sorted(out, key=lambda s: s.t_s)
 
 
+def _still_level(an: FloatArray, fs: float) -> FloatArray:
+    """What gravity reads as around each sample: the median specific force over the 2 s
+    around it (movement shows as a departure from it)."""
+    from scipy.ndimage import median_filter
+
+    step = max(1, round(fs / 10.0))  # the median at 10 Hz, then held: cheap on long records
+    coarse = median_filter(an[::step], size=21, mode="nearest")
+    out: FloatArray = np.repeat(coarse, step)[:len(an)]
+    return out
+
+
 def _rest_offset(u: Uniform, an: FloatArray, g: float) -> FloatArray:
     """The gyro's zero-rate offset through the recording (N, 3): the mean reading of every
     still stretch, interpolated between them. The clip relearns its offset whenever it rests;
@@ -195,7 +208,8 @@ def _rest_offset(u: Uniform, an: FloatArray, g: float) -> FloatArray:
     n = max(2, round(STILL_S * u.rate_hz))
     mean = uniform_filter1d(u.gyr, n, axis=0)
     spread2 = (uniform_filter1d(u.gyr * u.gyr, n, axis=0) - mean * mean).sum(axis=1)
-    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - g) < STILL_ACC) & u.valid
+    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - _still_level(an, u.rate_hz))
+                                                   < STILL_ACC) & u.valid
     starts, ends = _runs(quiet)
     keep = ends - starts >= n
     if not keep.any():
