@@ -70,6 +70,14 @@ class Body:
             bounce = -0.025 * w * w * math.cos(w * (self.t + DT))
             self._feed(q, q, (0.0, 0.0, bounce), DT)
 
+    def shake(self, seconds):
+        """Rock forward and back without steps (braking and speeding up in a vehicle):
+        2 m/s^2 along the world's x at 0.7 Hz."""
+        q = qmul(self.trunk, self.mount)
+        w = 2 * math.pi * 0.7
+        for _ in range(round(seconds / DT)):
+            self._feed(q, q, (2.0 * math.sin(w * (self.t + DT)), 0.0, 0.0), DT)
+
     def turn(self, seconds, trunk_axis=None, trunk_deg=0.0, mount_axis=None, mount_deg=0.0):
         """Turn the trunk about ``trunk_axis`` (world, about the hip) and/or the clip on the
         back about ``mount_axis`` (trunk frame), smoothly over ``seconds``."""
@@ -221,3 +229,15 @@ def test_a_reanchoring_the_next_walk_agrees_with_stands():
     body.hold(2.0)
     assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED]
     assert abs(p.flexion) < 1.5, p.flexion
+
+
+def test_a_buzz_due_while_walking_or_moving_in_place_is_held_for_that():
+    for move, why in (("walk", P.HELD_WALKING), ("shake", P.HELD_MOVING)):
+        _, body, log = calibrated()
+        body.turn(1.0, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)  # slouched
+        body.hold(25.0)
+        getattr(body, move)(6.0)  # the delay runs out meanwhile: held back, once
+        assert [e[2] for e in log.of(P.REC_HELD)] == [(P.REASON_SLOUCH, why)], move
+        assert [e[2] for e in log.of(P.REC_BUZZ)] == []
+        body.hold(10.0)  # still slouched, sitting: the buzz comes on sitting time
+        assert [e[2][1] for e in log.of(P.REC_BUZZ)] == [P.REASON_SLOUCH], move
