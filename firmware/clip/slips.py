@@ -28,7 +28,6 @@ ANCHOR_ACC = 0.3  # m/s^2 so that the slow start and end of a movement are not l
 ANCHOR_ALPHA = 0.2  # rad/s^2 ...not even beginning to turn (a turn from rest starts with its
 # largest angular acceleration, when its rate is still below ANCHOR_GYR)...
 ANCHOR_S = 0.2  # ...this long: the accelerometer's residual is read there
-_LEVEL_TAU_S = 1.0
 ANCHOR_BEFORE_S = 1.0  # the movement began at most this long after the truly still moment
 LEVER_M = 0.43  # the clip above the trunk's pivot (clip/lifts.py TRUNK_LENGTH_M)
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
@@ -82,8 +81,6 @@ class SlipWatch:
         self.mount = (1.0, 0.0, 0.0, 0.0)  # the slip's turn: old sensor frame <- new
         self._q0 = None  # the strapdown at the anchor
         self._w = (0.0, 0.0, 0.0)  # the last step's body rate
-        self._level = 0.0  # specific force as gravity reads here, averaged over ~1 s: an
-        # accelerometer's offsets and sensitivity make it differ from posture to posture
         self._prev = None  # the last step's anchor, when it was truly still
         self._moved = False  # a movement since the anchor
         self._since_anchor = 0.0
@@ -141,12 +138,8 @@ class SlipWatch:
             if self.off and w > STILL_GYR:
                 self.off = False
                 answer = PUT_ON
-        if self._level == 0.0:
-            self._level = an
-        self._level += dt / (_LEVEL_TAU_S + dt) * (an - self._level)
-        still = w < STILL_GYR and abs(an - self._level) < STILL_ACC
-        anchored = (w < ANCHOR_GYR and abs(an - self._level) < ANCHOR_ACC
-                    and alpha < ANCHOR_ALPHA)
+        still = w < STILL_GYR and abs(an - g) < STILL_ACC
+        anchored = w < ANCHOR_GYR and abs(an - g) < ANCHOR_ACC and alpha < ANCHOR_ALPHA
         if not self._moved and anchored:
             # anchor at the step before: this one may already hold a movement's first
             # moments (a turn from rest begins with its largest acceleration)

@@ -30,7 +30,7 @@ from .errors import CalibrationError
 from .orientation import orientation as _orientation
 from .orientation import up_vectors
 from .recording import G, Recording, Uniform, to_uniform
-from .slips import Slip, check_by_walking, find_slips
+from .slips import Slip, check_by_walking, find_slips, walking_mask
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -460,7 +460,8 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
     if any(x.turn is not None for x in slips):
         fs = u.rate_hz
-        walking = (_moving_std(_norm(u.acc), max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+        moving = (_moving_std(_norm(u.acc), max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+        walking = walking_mask(u.t, u.acc, up_s, float(np.median(_norm(u.acc))), moving)
         slips = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
     core = analyze_core(u, s, up_s, cal.neutral, slips=slips)
     fs = u.rate_hz
