@@ -64,6 +64,9 @@ class Fusion:
         self._a1x = self._a1y = self._a1z = 0.0
         self._a2x = self._a2y = self._a2z = 0.0
         self.ux, self.uy, self.uz = 0.0, 0.0, 1.0
+        self.aix = self.aiy = self.aiz = 0.0  # the last step's accelerometer in I (mid-step)
+        self.gix = self.giy = 0.0  # up in I
+        self.giz = 1.0
         self.bx = self.by = self.bz = 0.0
         self.bias_known = False  # learnt at rest for long enough, or set by a calibration
         # rest detection: low-passed gyro and accelerometer, time at rest
@@ -189,14 +192,20 @@ class Fusion:
 
         # accelerometer into I, low-passed. Every unsaturated sample counts, however large:
         # leaving out strong linear accelerations would bias the average they cancel in.
+        aix = r00 * ax + r01 * ay + r02 * az
+        aiy = r10 * ax + r11 * ay + r12 * az
+        aiz = r20 * ax + r21 * ay + r22 * az
+        self.aix = aix  # kept for the slip watch (clip/slips.py), which integrates it
+        self.aiy = aiy
+        self.aiz = aiz
         if abs(ax) >= _ACC_RANGE or abs(ay) >= _ACC_RANGE or abs(az) >= _ACC_RANGE:
             self.faults |= FAULT_SATURATED
         else:
             self.faults &= ~FAULT_SATURATED
             k = self._k_acc
-            self._a1x += k * (r00 * ax + r01 * ay + r02 * az - self._a1x)
-            self._a1y += k * (r10 * ax + r11 * ay + r12 * az - self._a1y)
-            self._a1z += k * (r20 * ax + r21 * ay + r22 * az - self._a1z)
+            self._a1x += k * (aix - self._a1x)
+            self._a1y += k * (aiy - self._a1y)
+            self._a1z += k * (aiz - self._a1z)
             self._a2x += k * (self._a1x - self._a2x)
             self._a2y += k * (self._a1y - self._a2y)
             self._a2z += k * (self._a1z - self._a2z)
@@ -207,6 +216,9 @@ class Fusion:
         if n > 0.0:
             n = 1.0 / n
             gix, giy, giz = gix * n, giy * n, giz * n
+            self.gix = gix  # up in I, kept for the slip watch
+            self.giy = giy
+            self.giz = giz
             self.ux = r00 * gix + r10 * giy + r20 * giz
             self.uy = r01 * gix + r11 * giy + r21 * giz
             self.uz = r02 * gix + r12 * giy + r22 * giz

@@ -142,10 +142,10 @@ class Pipeline:
             return start <= minute < end
         return minute >= start or minute < end  # across midnight
 
-    def _watch_mounting(self, t, f, ax, ay, az, wx, wy, wz, dt):
+    def _watch_mounting(self, t, f, ax, ay, az, wx, wy, wz, w, dt):
         """Slips and wear-off; returns a buzz reason or 0."""
         n = self.neutral
-        event = self.slips.update(f, ax, ay, az, wx, wy, wz, self.lifts.gravity,
+        event = self.slips.update(f, ax, ay, az, wx, wy, wz, w, self.lifts.gravity,
                                   (n.nx, n.ny, n.nz), dt)
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
@@ -219,7 +219,7 @@ class Pipeline:
         a_up = ax * f.ux + ay * f.uy + az * f.uz
         mounting = 0
         if n.calibrated and self.capture is None:
-            mounting = self._watch_mounting(t, f, ax, ay, az, wx, wy, wz, dt)
+            mounting = self._watch_mounting(t, f, ax, ay, az, wx, wy, wz, w, dt)
         self.flexion = n.flexion
         self.lateral = n.lateral
 

@@ -80,7 +80,7 @@ class SlipWatch:
         self.trunk_travel_m = 0.0  # ...and what a trunk turn would have travelled
         self.mount = (1.0, 0.0, 0.0, 0.0)  # the slip's turn: old sensor frame <- new
         self._q0 = None  # the strapdown at the anchor
-        self._w = (0.0, 0.0, 0.0)  # the last step's body rate
+        self._wx = self._wy = self._wz = 0.0  # the last step's body rate
         self._prev = None  # the last step's anchor, when it was truly still
         self._moved = False  # a movement since the anchor
         self._since_anchor = 0.0
@@ -95,17 +95,16 @@ class SlipWatch:
         self._e1x = self._e1y = self._e1z = 0.0
         self._settled_s = 0.0
 
-    def _snapshot(self, f, ax, ay, az, g):
+    def _snapshot(self, f, g):
         """The anchor this step would be: strapdown, up, gravity and the accelerometer's
-        residual, both in the inertial frame."""
-        q = (f.qw, f.qx, f.qy, f.qz)
-        gx, gy, gz = rotate(q[0], q[1], q[2], q[3], f.ux, f.uy, f.uz)
-        gx, gy, gz = g * gx, g * gy, g * gz
-        lx, ly, lz = rotate(q[0], q[1], q[2], q[3], ax, ay, az)
-        return (q, (f.ux, f.uy, f.uz), (gx, gy, gz), (lx - gx, ly - gy, lz - gz))
+        residual, both in the inertial frame (the fusion's own, turned half-way through the
+        step)."""
+        gx, gy, gz = g * f.gix, g * f.giy, g * f.giz
+        return ((f.qw, f.qx, f.qy, f.qz), (f.ux, f.uy, f.uz), (gx, gy, gz),
+                (f.aix - gx, f.aiy - gy, f.aiz - gz))
 
     def _anchor(self, snap):
-        self._q0 = self._qp = snap[0]
+        self._q0 = snap[0]
         self._u0 = snap[1]
         self._g0 = snap[2]  # gravity in the inertial frame, fixed from here
         e0 = snap[3]
@@ -114,17 +113,19 @@ class SlipWatch:
         self._since_anchor = 0.0
 
     @micropython.native
-    def update(self, f, ax, ay, az, wx, wy, wz, g, trunk_axis, dt):
+    def update(self, f, ax, ay, az, wx, wy, wz, w, g, trunk_axis, dt):
         """One fused step. ``f``: the Fusion (strapdown quaternion qw..qz, sensor -> inertial,
-        and up ux..uz); accelerometer m/s^2; ``w*`` bias-corrected body rate rad/s; ``g`` the
+        and up ux..uz); accelerometer m/s^2; ``w*`` bias-corrected body rate rad/s and ``w``
+        its norm; ``g`` the
         learnt gravity m/s^2; ``trunk_axis`` the trunk's long axis in the sensor frame (the
         neutral up vector). Returns NOTHING, SLIPPED, WORN_OFF or PUT_ON."""
-        an = math.sqrt(ax * ax + ay * ay + az * az)
-        w = math.sqrt(wx * wx + wy * wy + wz * wz)
-        p = self._w
-        dx, dy, dz = wx - p[0], wy - p[1], wz - p[2]
-        alpha = math.sqrt(dx * dx + dy * dy + dz * dz) / dt
-        self._w = (wx, wy, wz)
+        # squared norms against squared bounds: no square roots on the hot path
+        a2 = ax * ax + ay * ay + az * az
+        dx, dy, dz = wx - self._wx, wy - self._wy, wz - self._wz
+        turning2 = dx * dx + dy * dy + dz * dz  # the rate's change this step, squared
+        self._wx = wx
+        self._wy = wy
+        self._wz = wz
         answer = NOTHING
         # wear-off: the long axis lying down and no motion at all for long
         if w < WEAR_OFF_GYR and (f.ux * trunk_axis[0] + f.uy * trunk_axis[1]
@@ -138,25 +139,29 @@ class SlipWatch:
             if self.off and w > STILL_GYR:
                 self.off = False
                 answer = PUT_ON
-        still = w < STILL_GYR and abs(an - g) < STILL_ACC
-        anchored = w < ANCHOR_GYR and abs(an - g) < ANCHOR_ACC and alpha < ANCHOR_ALPHA
+        lo, hi = g - STILL_ACC, g + STILL_ACC
+        still = w < STILL_GYR and lo * lo < a2 < hi * hi
+        lo, hi = g - ANCHOR_ACC, g + ANCHOR_ACC
+        alpha = ANCHOR_ALPHA * dt
+        anchored = (w < ANCHOR_GYR and lo * lo < a2 < hi * hi
+                    and turning2 < alpha * alpha)
         if not self._moved and anchored:
             # anchor at the step before: this one may already hold a movement's first
             # moments (a turn from rest begins with its largest acceleration)
             prev = self._prev
             if prev is not None:
                 self._anchor(prev)
-            self._prev = self._snapshot(f, ax, ay, az, g)
+            self._prev = self._snapshot(f, g)
             q0 = self._q0
             if q0 is not None:
-                self._integrate(f, q0, ax, ay, az, dt)
+                self._integrate(f, q0, dt)
             self.still_s += dt
             return answer
         self._prev = None
         lx = ly = lz = 0.0
         q0 = self._q0
         if q0 is not None:
-            lx, ly, lz = self._integrate(f, q0, ax, ay, az, dt)
+            lx, ly, lz = self._integrate(f, q0, dt)
         if still:
             self.still_s += dt
         else:
@@ -176,7 +181,7 @@ class SlipWatch:
             return answer
         q0 = self._q0
         if q0 is None:  # an unjudged movement is over: watch from here
-            self._anchor(self._snapshot(f, ax, ay, az, g))
+            self._anchor(self._snapshot(f, g))
             return answer
         self._settled_s += dt
         self._e1x += lx * dt
@@ -185,22 +190,18 @@ class SlipWatch:
         if self._settled_s < ANCHOR_S:
             return answer
         slipped = self._judge(f, q0, trunk_axis)
-        self._anchor(self._snapshot(f, ax, ay, az, g))
+        self._anchor(self._snapshot(f, g))
         return SLIPPED if slipped else answer
 
     @micropython.native
-    def _integrate(self, f, q0, ax, ay, az, dt):
+    def _integrate(self, f, q0, dt):
         """One step of the movement; returns the linear acceleration (inertial frame)."""
-        # a step's accelerometer is its samples' mean: turned by the orientation half-way
-        # through the step (the mean of the turns at its ends), not at its end
-        lx, ly, lz = rotate(f.qw, f.qx, f.qy, f.qz, ax, ay, az)
-        qp = self._qp
-        bx, by, bz = rotate(qp[0], qp[1], qp[2], qp[3], ax, ay, az)
-        self._qp = (f.qw, f.qx, f.qy, f.qz)
+        # a step's accelerometer is its samples' mean, which the fusion turned into the
+        # inertial frame by the orientation half-way through the step
         g0 = self._g0
-        lx = 0.5 * (lx + bx) - g0[0]
-        ly = 0.5 * (ly + by) - g0[1]
-        lz = 0.5 * (lz + bz) - g0[2]
+        lx = f.aix - g0[0]
+        ly = f.aiy - g0[1]
+        lz = f.aiz - g0[2]
         self._px += (self._vx + 0.5 * lx * dt) * dt
         self._py += (self._vy + 0.5 * ly * dt) * dt
         self._pz += (self._vz + 0.5 * lz * dt) * dt
