@@ -133,8 +133,9 @@ class Clip:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def connect(self) -> None:
-        """Scan, connect, pair, subscribe; retried with exponential backoff."""
+    async def connect(self, again: bool = False) -> None:
+        """Scan, connect, pair, subscribe; retried with exponential backoff. ``again``: a
+        reconnection (counted in ``reconnects``)."""
         delay = self.backoff_s
         last: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -155,6 +156,8 @@ class Clip:
                 await t.start_notify(STREAM_UUID, self._on_stream)
                 await t.pair()
                 self.device = await self._serial()
+                if again:  # counted before anyone waiting for the link can look
+                    self.reconnects += 1
                 self.connected.set()
                 if self.set_clock:
                     await self.set_time()
@@ -210,8 +213,7 @@ class Clip:
         try:
             if self.t is not None:
                 await self.t.disconnect()
-            await self.connect()
-            self.reconnects += 1
+            await self.connect(again=True)
             if self._stream is not None and self._stream_mode:
                 await self.command(Opcode.STREAM, *self._stream_mode)
         except ConnectionFailed:

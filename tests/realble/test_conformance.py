@@ -46,7 +46,10 @@ SETTINGS = {1: ("slouch_deg", 20, 5, 45), 2: ("lean_deg", 15, 5, 45),
             7: ("exposure_mode", 0, 0, 1), 8: ("exposure_window_s", 1800, 60, 14400),
             9: ("exposure_limit_s", 300, 10, 14400), 10: ("intensity_pct", 80, 10, 100),
             11: ("lift_coach", 1, 0, 1), 12: ("twist_deg", 30, 15, 90),
-            13: ("require_encryption", 1, 0, 1), 14: ("trace_interval_s", 1, 1, 60)}
+            13: ("require_encryption", 1, 0, 1), 14: ("trace_interval_s", 1, 1, 60),
+            15: ("lean_buzz", 0, 0, 1), 16: ("quiet_start_min", 0, 0, 1439),
+            17: ("quiet_end_min", 0, 0, 1439), 18: ("utc_offset_min", 0, -720, 840),
+            19: ("coach_phase", 1, 0, 1), 20: ("positive_tick", 0, 0, 1)}
 # GATT characteristic properties (Core spec): read 0x02, write 0x08, notify 0x10
 PROP_READ, PROP_WRITE, PROP_NOTIFY = 0x02, 0x08, 0x10
 MAX_RATE = {StreamKind.QUAT: 50, StreamKind.RAW: 200}
@@ -239,7 +242,7 @@ async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     for key, (name, default, _lo, _hi) in SETTINGS.items():
         got = await c.command(Opcode.GET_CONFIG, token(), "<B", key)
         assert struct.unpack_from("<Bi", got, 3) == (key, default), name
-    for key in (0, 15, 255):
+    for key in (0, 21, 255):
         assert status_of(await c.command(Opcode.GET_CONFIG, token(), "<B", key)) is \
             Status.OUT_OF_RANGE
         assert status_of(await c.command(Opcode.SET_CONFIG, token(), "<Bi", key, 1)) is \
