@@ -256,16 +256,18 @@ async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     assert status_of(await c.command(Opcode.SET_CONFIG, token(), "<Bi", 8, 1800)) is Status.OK
 
     # SNOOZE, BUZZ_TEST, SET_TIME at and beyond their bounds
-    for minutes, want in ((480, Status.OK), (481, Status.OUT_OF_RANGE),
+    for minutes, want in ((1440, Status.OK), (1441, Status.OUT_OF_RANGE),
                           (65535, Status.OUT_OF_RANGE)):
         assert status_of(await c.command(Opcode.SNOOZE, token(), "<H", minutes)) is want
     assert StateBit.SNOOZED in await status_bits(c, token())
     assert status_of(await c.command(Opcode.SNOOZE, token(), "<H", 0)) is Status.OK
     assert StateBit.SNOOZED not in await status_bits(c, token())
-    for pattern in range(4):
+    for pattern in (0, 1, 2, 3, 5, 6):  # every pattern but the fault code
         r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
         assert status_of(r) is Status.OK and r[3] == pattern
-    assert status_of(await c.command(Opcode.BUZZ_TEST, token(), "<B", 4)) is Status.OUT_OF_RANGE
+    for pattern in (4, 7, 255):
+        r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
+        assert status_of(r) is Status.OUT_OF_RANGE
     assert StateBit.WALL_CLOCK not in await status_bits(c, token())
     for args, want in (((3155760000, 0), Status.OUT_OF_RANGE), ((0, 1000), Status.OUT_OF_RANGE),
                        ((3155759999, 999), Status.OK), ((880000000, 500), Status.OK)):
