@@ -28,9 +28,9 @@ from scipy.spatial.transform import Rotation
 from . import risk
 from .errors import CalibrationError
 from .orientation import orientation as _orientation
-from .orientation import up_vectors
+from .orientation import trunk_angles, up_vectors
 from .recording import G, Recording, Uniform, to_uniform
-from .slips import Slip, check_by_walking, find_slips, walking_mask
+from .slips import Slip, check_by_walking, find_slips, run_bounds, walking_mask
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -101,15 +101,14 @@ class Analysis:
     slips: list[Slip] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        scores = [lift_risk(x) for x in self.lifts]
+        scores, per_hour = risk.scored(self.lifts, self.duration_s)
         return {
             "duration_s": round(self.duration_s, 3),
             "rate_hz": self.rate_hz,
             "slouch_episodes": [_rounded(asdict(e)) for e in self.slouch_episodes],
             "lifts": [_rounded(asdict(x)) | {"risk_score": r}
                       for x, r in zip(self.lifts, scores, strict=True)],
-            "lift_risk_per_hour": [h.to_dict() for h in risk.hourly(
-                [x.start_s for x in self.lifts], scores, 0.0, self.duration_s)],
+            "lift_risk_per_hour": per_hour,
             "time_in_slouch_s": round(self.time_in_slouch_s, 2),
             "time_in_posture_s": {k: round(v, 2) for k, v in self.time_in_posture_s.items()},
             "lift_count": len(self.lifts),
@@ -121,12 +120,6 @@ class Analysis:
                        "undone_s": None if x.undone_s is None else round(x.undone_s, 3)}
                       for x in self.slips],
         }
-
-
-def lift_risk(x: Lift) -> int:
-    """The lift's ergonomic score (postureclip.risk)."""
-    return risk.lift_score(x.peak_flexion_deg, x.end_s - x.start_s, x.twisted,
-                           abs(x.peak_lateral_deg) >= risk.LATERAL_DEG)
 
 
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:
@@ -184,18 +177,10 @@ def calibrate(up_sensor: FloatArray) -> Rotation:
     return Rotation.from_rotvec(axis / s * angle)
 
 
-def trunk_angles(up_trunk: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Flexion and lateral bend in degrees from world-up in the trunk frame (DESIGN.md)."""
-    flex = np.degrees(np.arctan2(up_trunk[:, 2], up_trunk[:, 0]))
-    lat = np.degrees(np.arcsin(np.clip(-up_trunk[:, 1], -1.0, 1.0)))
-    return flex, lat
-
-
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     """[start, end) index pairs of the True runs of ``mask``."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
-                    strict=True))
+    starts, ends = run_bounds(mask)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _sustained(mask: npt.NDArray[np.bool_], n: int) -> npt.NDArray[np.bool_]:

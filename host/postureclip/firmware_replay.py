@@ -96,9 +96,7 @@ class FirmwareReplay:
             return d
 
         slouch = self.slouch_episodes
-        scores = [risk.lift_score(x.peak_flexion_deg, x.end_s - x.start_s, x.twisted,
-                                  abs(x.peak_lateral_deg) >= risk.LATERAL_DEG)
-                  for x in self.lifts]
+        scores, per_hour = risk.scored(self.lifts, self.duration_s)
         return {
             "duration_s": round(self.duration_s, 3),
             "rate_hz": CLIP_IMU_RATE_HZ,
@@ -109,8 +107,7 @@ class FirmwareReplay:
                        "twist_deg": x.twist_deg, "peak_flexion_deg": x.peak_flexion_deg,
                        "peak_lateral_deg": x.peak_lateral_deg, "risk_score": r}
                       for x, r in zip(self.lifts, scores, strict=True)],
-            "lift_risk_per_hour": [h.to_dict() for h in risk.hourly(
-                [x.start_s for x in self.lifts], scores, 0.0, self.duration_s)],
+            "lift_risk_per_hour": per_hour,
             "time_in_slouch_s": round(sum(e.end_s - e.start_s for e in slouch), 2),
             "lift_count": len(self.lifts),
             "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),

@@ -173,3 +173,10 @@ def up_in_sensor(q: FloatArray) -> FloatArray:
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
     return np.column_stack([2.0 * (x * z - w * y), 2.0 * (y * z + w * x),
                             1.0 - 2.0 * (x * x + y * y)])
+
+
+def trunk_angles(up_trunk: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Flexion and lateral bend in degrees from world-up in the trunk frame (DESIGN.md)."""
+    flex = np.degrees(np.arctan2(up_trunk[:, 2], up_trunk[:, 0]))
+    lat = np.degrees(np.arcsin(np.clip(-up_trunk[:, 1], -1.0, 1.0)))
+    return flex, lat

@@ -17,7 +17,9 @@ multiplier is 0 and the index is reported as infinite.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -87,3 +89,28 @@ def hourly(starts_s: list[float], scores: list[int], t0: float, t1: float) -> li
         mean = float(np.mean(inside))
         out.append(HourRisk(a, len(inside), mean, fm, mean / fm if fm > 0 else math.inf))
     return out
+
+
+class MeasuredLift(Protocol):
+    """A lift as the analysis or the clip measured it (times in s, angles in degrees)."""
+
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+    @property
+    def peak_flexion_deg(self) -> float: ...
+    @property
+    def peak_lateral_deg(self) -> float: ...
+    @property
+    def twisted(self) -> bool: ...
+
+
+def scored(lifts: Sequence[MeasuredLift], duration_s: float
+           ) -> tuple[list[int], list[dict[str, Any]]]:
+    """Each lift's score and the hours of a recording ``duration_s`` long that hold lifts, as
+    `analyze` and `firmware replay` print them (``lift_risk_per_hour``)."""
+    scores = [lift_score(x.peak_flexion_deg, x.end_s - x.start_s, x.twisted,
+                         abs(x.peak_lateral_deg) >= LATERAL_DEG) for x in lifts]
+    hours = hourly([x.start_s for x in lifts], scores, 0.0, duration_s)
+    return scores, [h.to_dict() for h in hours]

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import median_filter, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from .orientation import qmul
+from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles
 from .recording import Uniform
 
 FloatArray = npt.NDArray[np.float64]
@@ -118,30 +118,22 @@ def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
 
 def _tilt(frame: Rotation, up_s: FloatArray) -> FloatArray:
     """(flexion, lateral) in degrees of sensor-frame up vectors in the trunk ``frame``."""
-    up_t = up_s @ frame.as_matrix().T
-    return np.column_stack([np.degrees(np.arctan2(up_t[:, 2], up_t[:, 0])),
-                            np.degrees(np.arcsin(np.clip(-up_t[:, 1], -1.0, 1.0)))])
+    return np.column_stack(trunk_angles(up_s @ frame.as_matrix().T))
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def run_bounds(mask: npt.NDArray[np.bool_]
+               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Starts and ends (exclusive) of the True runs of ``mask``."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
-def _quat_exp(rotvec: FloatArray) -> FloatArray:
-    """Quaternions (w, x, y, z) of rotation vectors (M, 3)."""
-    angle = np.sqrt(np.einsum("ij,ij->i", rotvec, rotvec))
-    half = 0.5 * angle
-    scale = np.where(angle > 1e-12, np.sin(half) / np.where(angle > 1e-12, angle, 1.0), 0.5)
-    return np.column_stack([np.cos(half), rotvec * scale[:, None]])
+_CONJUGATE = np.array([1.0, -1.0, -1.0, -1.0])[:, None]
 
 
 def _rotate(q: FloatArray, v: FloatArray) -> FloatArray:
-    """v (M, 3) rotated by unit quaternions q (M, 4): q v q*."""
-    w, x, y, z = q[:, 0:1], q[:, 1:2], q[:, 2:3], q[:, 3:4]
-    u = np.hstack([x, y, z])
-    t = 2.0 * np.cross(u, v)
-    out: FloatArray = v + w * t + np.cross(u, t)
+    """v (M, 3) rotated by unit quaternions q (4, M), component-first: q v q*."""
+    out: FloatArray = rotate_inverse(q * _CONJUGATE, v.T).T
     return out
 
 
@@ -153,11 +145,11 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
     dt = 1.0 / fs
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
     g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
-    u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, g), u.valid, u.rate_hz)
-    w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
     level = _still_level(an, fs)
+    u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, level), u.valid, u.rate_hz)
+    w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
     still = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
-    starts, ends = _runs(still)
+    starts, ends = run_bounds(still)
     need = max(1, math.ceil(STILL_S * fs))
     keep = ends - starts >= need
     starts, ends = starts[keep], ends[keep]
@@ -210,24 +202,22 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
 def _still_level(an: FloatArray, fs: float) -> FloatArray:
     """What gravity reads as around each sample: the median specific force over the 2 s
     around it (movement shows as a departure from it)."""
-    from scipy.ndimage import median_filter
-
     step = max(1, round(fs / 10.0))  # the median at 10 Hz, then held: cheap on long records
     coarse = median_filter(an[::step], size=21, mode="nearest")
     out: FloatArray = np.repeat(coarse, step)[:len(an)]
     return out
 
 
-def _rest_offset(u: Uniform, an: FloatArray, g: float) -> FloatArray:
+def _rest_offset(u: Uniform, an: FloatArray, level: FloatArray) -> FloatArray:
     """The gyro's zero-rate offset through the recording (N, 3): the mean reading of every
     still stretch, interpolated between them. The clip relearns its offset whenever it rests;
-    a warming MPU-6050's drifts by degrees per second, more than a still test allows."""
+    a warming MPU-6050's drifts by degrees per second, more than a still test allows.
+    ``an``: the specific force's norm, ``level``: its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
     mean = uniform_filter1d(u.gyr, n, axis=0)
     spread2 = (uniform_filter1d(u.gyr * u.gyr, n, axis=0) - mean * mean).sum(axis=1)
-    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - _still_level(an, u.rate_hz))
-                                                   < STILL_ACC) & u.valid
-    starts, ends = _runs(quiet)
+    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - level) < STILL_ACC) & u.valid
+    starts, ends = run_bounds(quiet)
     keep = ends - starts >= n
     if not keep.any():
         return np.zeros_like(u.gyr)
@@ -249,7 +239,8 @@ def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
     to the turn so far; what remains of the velocity at the end is then forced to zero."""
     dt = 1.0 / u.rate_hz
     m = len(i0)
-    q = np.tile([1.0, 0.0, 0.0, 0.0], (m, 1))  # sensor now -> sensor at i0
+    q = np.zeros((4, m))  # sensor now -> sensor at i0, component-first
+    q[0] = 1.0
     v = np.zeros((m, 3))
     p = np.zeros((m, 3))
     va = np.zeros(m)  # the integrals of the turn angle so far, once and twice
@@ -261,17 +252,16 @@ def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
     for k in range(1, int(span.max()) + 1):
         live = k <= span
         idx = np.minimum(i0 + k, len(u.t) - 1)
-        step = _quat_exp(u.gyr[idx] * dt)
-        q = np.where(live[:, None], qmul(q.T, step.T).T, q)
+        q = np.where(live, qmul(q, gyro_increments(u.gyr[idx].T, dt)), q)
         lin = _rotate(q, u.acc[idx]) - gravity
-        angle = 2.0 * np.arccos(np.clip(np.abs(q[:, 0]), 0.0, 1.0))
+        angle = 2.0 * np.arccos(np.clip(np.abs(q[0]), 0.0, 1.0))
         p = np.where(live[:, None], p + (v + 0.5 * lin * dt) * dt, p)
         v = np.where(live[:, None], v + lin * dt, v)
         pa = np.where(live, pa + (va + 0.5 * angle * dt) * dt, pa)
         va = np.where(live, va + angle * dt, va)
         e1 += np.where((live & (k > span - tail))[:, None], lin, 0.0)
     e1 /= np.minimum(tail, span)[:, None]
-    total = 2.0 * np.arccos(np.clip(np.abs(q[:, 0]), 0.0, 1.0))
+    total = 2.0 * np.arccos(np.clip(np.abs(q[0]), 0.0, 1.0))
     t_end = span * dt
     vf = (va / np.maximum(total, 1e-9))[:, None]  # the turn's share, integrated
     pf = (pa / np.maximum(total, 1e-9))[:, None]
@@ -284,7 +274,7 @@ def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
     slipped = (trunk_travel >= MIN_TRAVEL_M) & (travel <= LEVER_RATIO * trunk_travel)
     out = []
     for c in np.flatnonzero(slipped):
-        turn = Rotation.from_quat(np.roll(q[c], -1))  # scipy's order: x, y, z, w
+        turn = Rotation.from_quat(np.roll(q[:, c], -1))  # scipy's order: x, y, z, w
         tilt = math.degrees(math.acos(float(np.clip(up_s[i0[c]] @ up_s[i1[c]], -1.0, 1.0))))
         out.append(Slip(float(u.t[i1[c]]), "slip", tilt, int(i1[c]), turn))
     return out
@@ -304,6 +294,6 @@ def _worn_off(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray
     spread2 = uniform_filter1d(mean * mean, k5, axis=0) - uniform_filter1d(mean, k5, axis=0) ** 2
     w_step = np.sqrt(np.maximum(spread2.sum(axis=1), 0.0))
     quiet = (w_step < WEAR_OFF_GYR) & (up_s @ trunk_axis < WEAR_OFF_COS) & u.valid
-    starts, ends = _runs(quiet)
+    starts, ends = run_bounds(quiet)
     return [Slip(float(u.t[s + n - 1]), "worn_off", 0.0, int(s + n - 1))
             for s, e in zip(starts, ends, strict=True) if e - s >= n]
