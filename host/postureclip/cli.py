@@ -24,6 +24,8 @@ from .recording import read_csv
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .client import Clip
+    from .daily import Day
+    from .plan import Plan
     from .store import Store
     from .transport import Transport
 
@@ -261,7 +263,7 @@ PLAN_KEY = "plan"
 PLAN_DAYS = 120  # the plan looks back this far at most
 
 
-def _plan_days(store: Store, plan: Any, tz: tzinfo) -> list[Any]:
+def _plan_days(store: Store, plan: Plan, tz: tzinfo) -> list[Day]:
     from . import daily
 
     start = max(date.fromisoformat(plan.started), date.today() - timedelta(days=PLAN_DAYS))
@@ -269,32 +271,42 @@ def _plan_days(store: Store, plan: Any, tz: tzinfo) -> list[Any]:
             for i in range((date.today() - start).days + 1)]
 
 
-async def _apply_plan(store: Store, clip: Clip) -> str | None:
-    """After a sync: advance the training plan (when one runs) and write its settings to the
-    clip where they differ. Returns the plan in words, or None without a plan."""
+def current_plan(store: Store) -> tuple[Plan, int] | None:
+    """The training plan as the next sync will see it (advanced by the days known now, not
+    stored) and the worn days it counts; None without a plan."""
     from .plan import Plan, advance, worn
-    from .protocol import Opcode, setting
 
     text = store.meta(PLAN_KEY)
     if text is None:
         return None
-    days = _plan_days(store, Plan.from_json(text), _local_tz())
-    plan = advance(Plan.from_json(text), days)
+    stored = Plan.from_json(text)
+    days = _plan_days(store, stored, _local_tz())
+    return advance(stored, days), len(worn(stored, days))
+
+
+async def _apply_plan(store: Store, clip: Clip) -> str | None:
+    """After a sync: advance the training plan (when one runs) and write its settings to the
+    clip where they differ. Returns the plan in words, or None without a plan."""
+    from .protocol import Opcode, setting
+
+    current = current_plan(store)
+    if current is None:
+        return None
+    plan, worn_days = current
     store.set_meta(PLAN_KEY, plan.to_json())
     for name, value in plan.settings().items():
         key = setting(name).key
         if (await clip.command(Opcode.GET_CONFIG, key)).values[1] != value:
             await clip.command(Opcode.SET_CONFIG, key, value)
-    return plan.describe(len(worn(plan, days)))
+    return plan.describe(worn_days)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Start, stop or show the training plan (it is applied at each sync)."""
-    from .plan import Plan, advance, worn
+    from .plan import Plan
     from .store import Store
 
     with Store(args.store) as store:
-        text = store.meta(PLAN_KEY)
         if args.action == "start":
             if not 1.0 <= args.wear_hours <= 16.0:
                 raise_out_of_range(f"--wear-hours takes 1 to 16 ({args.wear_hours:g} given); "
@@ -309,12 +321,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print("plan stopped: the clip keeps its current settings (postureclip config set "
                   "coach_phase 1 if it was in the baseline)")
             return 0
-        if text is None:
+        current = current_plan(store)
+        if current is None:
             print("no plan runs: postureclip plan start")
             return 0
-        days = _plan_days(store, Plan.from_json(text), _local_tz())
-        plan = advance(Plan.from_json(text), days)  # as the next sync will see it
-        print(f"plan since {plan.started}: {plan.describe(len(worn(plan, days)))}")
+        plan, worn_days = current
+        print(f"plan since {plan.started}: {plan.describe(worn_days)}")
         for when, what in plan.log[-10:]:
             print(f"  {when}  {what}")
     return 0
@@ -581,13 +593,8 @@ def cmd_today(args: argparse.Namespace) -> int:
 
 def plan_words(store: Store) -> str | None:
     """The training plan as the next sync will see it, in words (None without a plan)."""
-    from .plan import Plan, advance, worn
-
-    text = store.meta(PLAN_KEY)
-    if text is None:
-        return None
-    days = _plan_days(store, Plan.from_json(text), _local_tz())
-    return advance(Plan.from_json(text), days).describe(len(worn(Plan.from_json(text), days)))
+    current = current_plan(store)
+    return None if current is None else current[0].describe(current[1])
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -600,17 +607,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     days = [last - timedelta(days=i) for i in range(args.days - 1, -1, -1)]
     with _open_store_for_reading(args.store) as store:
         summaries = [daily.summarize(store, d, _local_tz()) for d in days]
-        planned = plan_words(store)
-        text = store.meta(PLAN_KEY)
+        current = current_plan(store)
     if all(d.empty for d in summaries):
         raise HistoryError(f"nothing recorded from {days[0].isoformat()} to "
                            f"{days[-1].isoformat()} in {args.store}: wear the clip and sync")
     print(daily.format_history(summaries, args.goal))
-    if planned and text:
-        from .plan import Plan
-
-        print(f"plan: {planned}")
-        for when, what in Plan.from_json(text).log[-5:]:
+    if current is not None:
+        plan, worn_days = current
+        print(f"plan: {plan.describe(worn_days)}")
+        for when, what in plan.log[-5:]:  # the same plan as the line above describes
             print(f"  {when}  {what}")
     return 0
 
