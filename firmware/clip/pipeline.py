@@ -80,7 +80,7 @@ class Pipeline:
         self._walk_flex = self._walk_lat = 0.0  # the wearer's tilt while walking, deg
         self._walked_s = 0.0
         self._before = None  # the neutral before a re-anchoring being checked
-        self._check = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # walked s, sums: flex, lat new; old
+        self._check = [0.0, 0.0, 0.0, 0.0, 0.0]  # walked s; sums of flex, lat: new, old frame
 
     def configure(self, settings):
         self.settings = settings
@@ -151,7 +151,7 @@ class Pipeline:
             self.posture.finish(t)  # an episode measured against the old mounting ends
             self._before = C.Neutral(n.quat, True)  # checked on the next walk
             c = self._check
-            c[0] = c[1] = c[2] = c[3] = c[4] = c[5] = 0.0
+            c[0] = c[1] = c[2] = c[3] = c[4] = 0.0
             n.set_quat(multiply(n.quat, self.slips.mount))
             n.angles(f.ux, f.uy, f.uz)
             self.neutral_changed = True

@@ -445,8 +445,9 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
     if any(x.turn is not None for x in slips):
         fs = u.rate_hz
-        moving = (_moving_std(_norm(u.acc), max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
-        walking = walking_mask(u.t, u.acc, up_s, float(np.median(_norm(u.acc))), moving)
+        an = _norm(u.acc)
+        moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+        walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
         slips = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
     core = analyze_core(u, s, up_s, cal.neutral, slips=slips)
     fs = u.rate_hz
