@@ -32,18 +32,31 @@ _RECLINE_DEG = 15.0
 _SWING_ACC = 0.5  # m/s^2 either side of gravity: the vertical bounce of a step
 _STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving in place
 # People walk upright: the trunk's mean tilt while walking is the wearer's own and changes
-# little. A re-anchoring after a slip is checked against it over the next WALK_CHECK_S of
-# walking, and undone when the old mounting explains the walk better by WALK_MARGIN_DEG.
+# little. It is learnt in the calibration's own frame. A re-anchoring after a slip is checked
+# against it over the next WALK_CHECK_S of walking, and undone when the old mounting explains
+# the walk better by WALK_MARGIN_DEG. A re-anchored frame stays provisional until the next
+# calibration: every WALK_CHECK_S of walking turns it PULL_GAIN of the way (at most
+# PULL_MAX_DEG) towards the learnt walking tilt, so that the errors of successive
+# re-anchorings do not add up.
 _WALK_TAU_S = 120.0  # the walking tilt's average
 _WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is the wearer's
 WALK_CHECK_S = 10.0
 WALK_MARGIN_DEG = 4.0
+PULL_GAIN = 0.3  # one walk's tilt differs from the usual by a few degrees: average ~3 walks
+PULL_MAX_DEG = 2.0
+_SAVE_DEG = 1.0  # a pulled frame is written to flash once it moved this far from the stored
 
 _PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTERN_REMINDER,
                 P.REASON_LIFT_STOOP: P.PATTERN_LIFT, P.REASON_LIFT_TWIST: P.PATTERN_LIFT,
                 P.REASON_LEAN: P.PATTERN_REMINDER, P.REASON_CALIBRATION: P.PATTERN_CALIBRATED,
                 P.REASON_SLIP: P.PATTERN_RECALIBRATE, P.REASON_PUT_ON: P.PATTERN_RECALIBRATE,
                 P.REASON_CORRECTED: P.PATTERN_TICK}
+
+
+def _up(flex, lat):
+    """Earth's up in the trunk frame at ``flex``, ``lat`` degrees (Neutral.angles' inverse)."""
+    fr, lr = flex / C.DEG, lat / C.DEG
+    return math.cos(lr) * math.cos(fr), -math.sin(lr), math.cos(lr) * math.sin(fr)
 
 
 class Pipeline:
@@ -80,7 +93,10 @@ class Pipeline:
         self._walk_flex = self._walk_lat = 0.0  # the wearer's tilt while walking, deg
         self._walked_s = 0.0
         self._before = None  # the neutral before a re-anchoring being checked
+        self._before_provisional = False
         self._check = [0.0, 0.0, 0.0, 0.0, 0.0]  # walked s; sums of flex, lat: new, old frame
+        self.provisional = False  # re-anchored since the last calibration
+        self._saved = self.neutral.quat  # the frame as last stored
 
     def configure(self, settings):
         self.settings = settings
@@ -106,6 +122,7 @@ class Pipeline:
         self.slips.off = False
         self._walked_s = 0.0
         self._before = None
+        self.provisional = False
         q = self.neutral.quat
         values = (round(q[0] * 32767), round(q[1] * 32767), round(q[2] * 32767),
                   round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
@@ -150,11 +167,12 @@ class Pipeline:
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
             self._before = C.Neutral(n.quat, True)  # checked on the next walk
-            c = self._check
-            c[0] = c[1] = c[2] = c[3] = c[4] = 0.0
+            self._before_provisional = self.provisional
+            self._clear_check()
             n.set_quat(multiply(n.quat, self.slips.mount))
             n.angles(f.ux, f.uy, f.uz)
-            self.neutral_changed = True
+            self.provisional = True
+            self._changed()
             self.emit(P.REC_SLIP, t, (P.SLIP_REANCHORED, round(self.slips.turn_deg * 10)))
             return P.REASON_SLIP
         if event == WORN_OFF:
@@ -166,12 +184,35 @@ class Pipeline:
             return P.REASON_PUT_ON
         return 0
 
+    def _clear_check(self):
+        c = self._check
+        c[0] = c[1] = c[2] = c[3] = c[4] = 0.0
+
+    def _changed(self, least_deg=0.0):
+        """The neutral frame changed: stored by the app when it moved ``least_deg`` from the
+        stored one (a walking pull moves it a little at a time; flash is not written for
+        each)."""
+        if least_deg <= 0.0 or C.angle_between(self.neutral.quat, self._saved) >= least_deg:
+            self._saved = self.neutral.quat
+            self.neutral_changed = True
+
     def _check_walk(self, t, f, dt):
-        """A walking step: learn the wearer's walking tilt, or check a re-anchoring against
-        it. Returns True when the re-anchoring was undone."""
+        """A walking step: learn the wearer's walking tilt, check a re-anchoring against it,
+        or pull a provisional frame towards it. Returns True when the frame changed."""
         n = self.neutral
         before = self._before
+        c = self._check
         if before is None:
+            if self.provisional:
+                c[0] += dt
+                c[1] += n.flexion * dt
+                c[2] += n.lateral * dt
+                if c[0] < WALK_CHECK_S:
+                    return False
+                k = 1.0 / c[0]
+                flex, lat = c[1] * k, c[2] * k
+                self._clear_check()
+                return self._pull(f, flex, lat)
             k = dt / (_WALK_TAU_S + dt) if self._walked_s > _WALK_TAU_S else dt / (
                 self._walked_s + dt)
             self._walk_flex += k * (n.flexion - self._walk_flex)
@@ -179,7 +220,6 @@ class Pipeline:
             self._walked_s += dt
             return False
         before.angles(f.ux, f.uy, f.uz)
-        c = self._check
         c[0] += dt
         c[1] += n.flexion * dt
         c[2] += n.lateral * dt
@@ -189,19 +229,42 @@ class Pipeline:
             return False
         self._before = None
         k = 1.0 / c[0]
-        new = math.sqrt((c[1] * k - self._walk_flex) ** 2 + (c[2] * k - self._walk_lat) ** 2)
+        flex, lat = c[1] * k, c[2] * k
+        new = math.sqrt((flex - self._walk_flex) ** 2 + (lat - self._walk_lat) ** 2)
         old = math.sqrt((c[3] * k - self._walk_flex) ** 2 + (c[4] * k - self._walk_lat) ** 2)
+        self._clear_check()
         # until the wearer's own walking tilt is learnt, the calibration's upright stands for
         # it, with twice the margin
         margin = WALK_MARGIN_DEG if self._walked_s >= _WALK_KNOWN_S else 2.0 * WALK_MARGIN_DEG
-        if old + margin >= new:
-            return False  # the new mounting explains the walk: confirmed
+        if old + margin >= new:  # the new mounting explains the walk: confirmed
+            return self._pull(f, flex, lat)
         self.posture.finish(t)
         turn = C.angle_between(n.quat, before.quat)
         n.set_quat(before.quat)
         n.angles(f.ux, f.uy, f.uz)
-        self.neutral_changed = True
+        self.provisional = self._before_provisional
+        self._changed()
         self.emit(P.REC_SLIP, t, (P.SLIP_UNDONE, round(turn * 10)))
+        return True
+
+    def _pull(self, f, flex, lat):
+        """Turn the provisional frame a share of the way from the walk's mean tilt (degrees,
+        this frame) to the learnt walking tilt, about the axis between them."""
+        if self._walked_s < _WALK_KNOWN_S:
+            return False  # nothing learnt to pull towards
+        mx, my, mz = _up(flex, lat)
+        rx, ry, rz = _up(self._walk_flex, self._walk_lat)
+        ax, ay, az = my * rz - mz * ry, mz * rx - mx * rz, mx * ry - my * rx
+        s = math.sqrt(ax * ax + ay * ay + az * az)
+        if s < 1e-6:
+            return False
+        angle = min(PULL_GAIN * math.atan2(s, mx * rx + my * ry + mz * rz),
+                    PULL_MAX_DEG / C.DEG)
+        h = math.sin(0.5 * angle) / s
+        n = self.neutral
+        n.set_quat(multiply((math.cos(0.5 * angle), ax * h, ay * h, az * h), n.quat))
+        n.angles(f.ux, f.uy, f.uz)
+        self._changed(_SAVE_DEG)
         return True
 
     # --- the step -----------------------------------------------------------------------

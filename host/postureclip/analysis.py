@@ -30,7 +30,7 @@ from .errors import CalibrationError
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles, up_vectors
 from .recording import G, Recording, Uniform, to_uniform
-from .slips import Slip, check_by_walking, find_slips, run_bounds, walking_mask
+from .slips import Frames, Slip, check_by_walking, find_slips, run_bounds, walking_mask
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -377,23 +377,21 @@ class Core:
 
 
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
-                 with_lifts: bool = True, slips: list[Slip] | None = None) -> Core:
+                 with_lifts: bool = True, frames: Frames | None = None) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
-    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. After each re-anchored
-    slip in ``slips`` the trunk frame is the neutral composed with the clip's turns so far.
+    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
+    ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
+    ``slips.check_by_walking``), the one holding at each sample.
     Batch analysis and the live analyzer (postureclip.live) both run this."""
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
-    frame, start = neutral, 0
-    for slip in [*(x for x in slips or [] if x.turn is not None and x.undone_s is None), None]:
-        stop = len(up_s) if slip is None else slip.index
+    spans = frames or [(0, neutral)]
+    for k, (start, frame) in enumerate(spans):
+        stop = spans[k + 1][0] if k + 1 < len(spans) else len(up_s)
         m = frame.as_matrix()
         up_t[start:stop] = up_s[start:stop] @ m.T
         twist_rate[start:stop] = u.gyr[start:stop] @ m[0]  # trunk-frame x (the spine) rate
-        if slip is not None:
-            assert slip.turn is not None
-            frame, start = frame * slip.turn, stop
     flex, lat = trunk_angles(up_t)
     fs = u.rate_hz
     if with_lifts:
@@ -443,13 +441,14 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
     slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
+    frames = None
     if any(x.turn is not None for x in slips):
         fs = u.rate_hz
         an = _norm(u.acc)
         moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
         walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
-        slips = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
-    core = analyze_core(u, s, up_s, cal.neutral, slips=slips)
+        slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
+    core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
     fs = u.rate_hz
     counts = np.bincount(core.posture, minlength=len(POSTURES))
     time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}

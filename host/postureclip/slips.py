@@ -11,6 +11,7 @@ is the new mounting: the neutral frame is composed with it from then on.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -43,9 +44,12 @@ WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
 
 
-WALK_CHECK_S = 10.0  # the clip's walking check (clip/pipeline.py)
+WALK_CHECK_S = 10.0  # the clip's walking check and pull (clip/pipeline.py)
 WALK_MARGIN_DEG = 4.0
 WALK_KNOWN_S = 20.0
+WALK_TAU_S = 120.0
+PULL_GAIN = 0.3
+PULL_MAX_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,41 +66,121 @@ class Slip:
     undone_s: float | None = None
 
 
+Frames = list[tuple[int, Rotation]]
+
+
 def check_by_walking(slips: list[Slip], t: FloatArray, up_s: FloatArray, walking:
-                     npt.NDArray[np.bool_], neutral: Rotation) -> list[Slip]:
-    """The clip's walking check (docs/firmware.md, Slips step 5): people walk upright, so
-    over the first WALK_CHECK_S of walking after a re-anchoring the trunk's mean tilt is
-    measured in the new and the old frame against the wearer's walking tilt so far (the
-    calibration's upright until 20 s of walking, with twice the margin); a re-anchoring the old
-    frame explains better is undone."""
+                     npt.NDArray[np.bool_], neutral: Rotation) -> tuple[list[Slip], Frames]:
+    """The clip's walking check and pull (docs/firmware.md, Slips steps 5 and 6).
+
+    People walk upright: the trunk's mean tilt while walking, learnt in the calibration's
+    frame (the last 2 min of it; the calibration's upright until 20 s of walking, with twice
+    the margin), is the wearer's own. Over the first WALK_CHECK_S of walking after a
+    re-anchoring the tilt is measured in the new and the old frame; a re-anchoring the old
+    frame explains better is undone. A re-anchored frame is provisional: every WALK_CHECK_S of
+    walking turns it PULL_GAIN of the way towards the learnt walking tilt.
+
+    Returns the slips (``undone_s`` set where undone) and the trunk frame through the
+    recording: (first sample, sensor -> trunk rotation) pairs in time order."""
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    m = _Mounting(up_s, np.flatnonzero(walking), neutral, dt)
+    n_check = m.n_check
     out: list[Slip] = []
-    frame, since = neutral, 0
+    turned = [x.index for x in slips if x.turn is not None]
+    pos = 0
     for slip in slips:
         if slip.turn is None:
             out.append(slip)
             continue
-        before = np.flatnonzero(walking[since:slip.index]) + since
-        ref = np.zeros(2)
-        known = len(before) * dt >= WALK_KNOWN_S
-        if known:
-            ref = _tilt(frame, up_s[before]).mean(axis=0)
-        after = np.flatnonzero(walking[slip.index:]) + slip.index
-        after = after[:max(1, round(WALK_CHECK_S / dt))]
-        if len(after) * dt < WALK_CHECK_S:
+        m.advance(pos, slip.index)
+        before, before_provisional = m.frame, m.provisional
+        ref, known = m.reference()
+        m.set(slip.index, before * slip.turn, True)
+        following = [i for i in turned if i > slip.index]
+        after = m.walking_in(slip.index, following[0] if following else len(t))
+        if len(after) < n_check:
             out.append(slip)
-            frame, since = frame * slip.turn, slip.index
+            pos = slip.index
             continue
-        new = np.linalg.norm(_tilt(frame * slip.turn, up_s[after]).mean(axis=0) - ref)
-        old = np.linalg.norm(_tilt(frame, up_s[after]).mean(axis=0) - ref)
+        after = after[:n_check]
+        new = np.linalg.norm(_tilt(m.frame, up_s[after]).mean(axis=0) - ref)
+        old = np.linalg.norm(_tilt(before, up_s[after]).mean(axis=0) - ref)
         margin = WALK_MARGIN_DEG if known else 2.0 * WALK_MARGIN_DEG
         if old + margin < new:
-            out.append(Slip(slip.t_s, slip.kind, slip.turn_deg, slip.index, slip.turn,
-                            float(t[after[-1]])))
+            out.append(dataclasses.replace(slip, undone_s=float(t[after[-1]])))
+            m.set(int(after[-1]) + 1, before, before_provisional)
         else:
             out.append(slip)
-            frame, since = frame * slip.turn, slip.index
-    return out
+            m.pull(after)
+        pos = int(after[-1]) + 1
+    m.advance(pos, len(t))
+    return out, m.frames
+
+
+class _Mounting:
+    """The trunk frame as the walking check goes through a recording (``check_by_walking``)."""
+
+    def __init__(self, up_s: FloatArray, walk_idx: npt.NDArray[np.intp], neutral: Rotation,
+                 dt: float) -> None:
+        self.up_s, self.walk_idx, self.neutral, self.dt = up_s, walk_idx, neutral, dt
+        self.n_check = max(1, round(WALK_CHECK_S / dt))
+        self.n_ref = max(1, round(WALK_TAU_S / dt))
+        self.frame, self.provisional = neutral, False
+        self.frames: Frames = [(0, neutral)]
+        self.learnt: list[npt.NDArray[np.intp]] = []  # walking in the calibration's frame
+        self.pending: npt.NDArray[np.intp] = np.zeros(0, np.intp)  # walked since a pull
+
+    def set(self, index: int, frame: Rotation, provisional: bool) -> None:
+        self.frame, self.provisional = frame, provisional
+        self.frames.append((index, frame))
+        self.pending = np.zeros(0, np.intp)
+
+    def walking_in(self, a: int, b: int) -> npt.NDArray[np.intp]:
+        w = self.walk_idx
+        out: npt.NDArray[np.intp] = w[np.searchsorted(w, a):np.searchsorted(w, b)]
+        return out
+
+    def reference(self) -> tuple[FloatArray, bool]:
+        """The learnt walking tilt (flexion, lateral) and whether there is enough of it."""
+        idx = np.concatenate(self.learnt)[-self.n_ref:] if self.learnt else np.zeros(0, int)
+        if len(idx) * self.dt < WALK_KNOWN_S:
+            return np.zeros(2), False
+        return _tilt(self.neutral, self.up_s[idx]).mean(axis=0), True
+
+    def advance(self, a: int, b: int) -> None:
+        """Walking in samples [a, b) under the current frame: learnt, or pulled on."""
+        idx = self.walking_in(a, b)
+        if not self.provisional:
+            self.learnt.append(idx)
+            return
+        rest = np.concatenate([self.pending, idx])
+        while len(rest) >= self.n_check:
+            self.pull(rest[:self.n_check])
+            rest = rest[self.n_check:]
+        self.pending = rest
+
+    def pull(self, window: npt.NDArray[np.intp]) -> None:
+        """Turn the frame PULL_GAIN of the way from the window's mean tilt to the learnt."""
+        ref, known = self.reference()
+        if not known:
+            return
+        m = _up(_tilt(self.frame, self.up_s[window]).mean(axis=0))
+        r = _up(ref)
+        axis = np.cross(m, r)
+        sin = float(np.linalg.norm(axis))
+        if sin < 1e-6:
+            return
+        angle = min(PULL_GAIN * math.atan2(sin, float(m @ r)), math.radians(PULL_MAX_DEG))
+        pending = self.pending
+        self.set(int(window[-1]) + 1, Rotation.from_rotvec(axis / sin * angle) * self.frame,
+                 True)
+        self.pending = pending
+
+
+def _up(tilt: FloatArray) -> FloatArray:
+    """Earth's up in the trunk frame at (flexion, lateral) degrees (trunk_angles' inverse)."""
+    f, la = np.radians(tilt[0]), np.radians(tilt[1])
+    return np.array([math.cos(la) * math.cos(f), -math.sin(la), math.cos(la) * math.sin(f)])
 
 
 def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,

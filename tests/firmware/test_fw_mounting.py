@@ -241,3 +241,36 @@ def test_a_buzz_due_while_walking_or_moving_in_place_is_held_for_that():
         assert [e[2] for e in log.of(P.REC_BUZZ)] == []
         body.hold(10.0)  # still slouched, sitting: the buzz comes on sitting time
         assert [e[2][1] for e in log.of(P.REC_BUZZ)] == [P.REASON_SLOUCH], move
+
+
+def test_a_reanchored_frame_is_pulled_to_the_walking_tilt_so_errors_do_not_add_up():
+    p, body, log = calibrated()
+    body.walk(25.0)  # the wearer's usual walking tilt: upright
+    body.hold(2.0)
+    body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=15.0)  # a real slip: re-anchored
+    body.hold(2.0)
+    # the clip creeps 5 deg more, too little for a slip: the re-anchored frame is now wrong
+    body.turn(1.0, mount_axis=(0.0, 0.7071, 0.7071), mount_deg=5.0)
+    body.hold(2.0)
+    assert 3.0 < math.sqrt(p.flexion ** 2 + p.lateral ** 2) < 6.0, (p.flexion, p.lateral)
+    for _ in range(6):  # walks about the office
+        body.walk(15.0)
+        body.hold(2.0)
+    assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED]
+    assert math.sqrt(p.flexion ** 2 + p.lateral ** 2) < 1.0, (p.flexion, p.lateral)
+    assert p.neutral_changed  # the pulled frame is stored
+
+
+def test_the_calibrated_frame_is_not_pulled():
+    # the walking tilt is learnt in the calibration's frame: without a re-anchoring the frame
+    # is the wearer's own statement of upright and walking changes nothing
+    p, body, log = calibrated()
+    body.walk(25.0)
+    body.hold(2.0)
+    body.turn(1.0, mount_axis=(0.0, 1.0, 0.0), mount_deg=5.0)
+    body.hold(2.0)
+    p.neutral_changed = False
+    body.walk(60.0)
+    body.hold(2.0)
+    assert log.of(P.REC_SLIP) == [] and not p.neutral_changed
+    assert 4.0 < p.flexion < 6.0, p.flexion
