@@ -32,6 +32,7 @@ ANCHOR_BEFORE_S = 1.0  # the movement began at most this long after the truly st
 LEVER_M = 0.43  # the clip above the trunk's pivot (clip/lifts.py TRUNK_LENGTH_M)
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
 MIN_TRAVEL_M = 0.08  # what a trunk turn under ~11 deg moves the clip is within the errors
+UPRIGHT_COS = 0.5  # judged only with the spine within 60 deg of vertical at both ends
 WEAR_OFF_S = 900.0  # a quarter of an hour: no one lies that still for so long
 WEAR_OFF_GYR = 0.006  # rad/s: below breathing (about 0.5 deg of trunk motion at 0.25 Hz)
 WEAR_OFF_COS = 0.5  # the long axis more than 60 deg from vertical
@@ -222,6 +223,9 @@ class SlipWatch:
         self.turn_deg = math.acos(max(-1.0, min(1.0, c))) * 57.29577951308232
         if self.turn_deg < SLIP_MIN_DEG:
             return False
+        if (u0[0] * n[0] + u0[1] * n[1] + u0[2] * n[2] < UPRIGHT_COS
+                or f.ux * n[0] + f.uy * n[1] + f.uz * n[2] < UPRIGHT_COS):
+            return False  # lying: a bridge turns the clip with the shoulders on the floor
         c = abs(q0[0] * f.qw + q0[1] * f.qx + q0[2] * f.qy + q0[3] * f.qz)
         total = 2.0 * math.acos(c if c < 1.0 else 1.0)
         t = self._t

@@ -26,11 +26,21 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from . import risk
+from .breaks import Breaks, find_breaks
 from .errors import CalibrationError
+from .exercise import ExerciseSet, find_sets
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles, up_vectors
 from .recording import G, Recording, Uniform, to_uniform
-from .slips import Frames, Slip, check_by_walking, find_slips, run_bounds, walking_mask
+from .slips import (
+    Frames,
+    Slip,
+    check_by_walking,
+    find_slips,
+    motionless,
+    run_bounds,
+    walking_mask,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -65,6 +75,10 @@ class AnalysisSettings:
     lever_m: float = 0.08
     twist_deg: float = 30.0
     moving_acc_std: float = 0.8  # m/s^2 over 2 s windows
+    move_after_min: float = 30.0  # the still stretch before a "time to move" reminder; 0 off
+
+
+GETTING_UP_S = 10.0  # a lift this close to lying down is getting down or up
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,8 @@ class Analysis:
     calibration: dict[str, float]
     series: dict[str, Any] = field(repr=False, default_factory=dict)
     slips: list[Slip] = field(default_factory=list)
+    exercise_sets: list[ExerciseSet] = field(default_factory=list)
+    breaks: Breaks = field(default_factory=lambda: Breaks([], [], 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         scores, per_hour = risk.scored(self.lifts, self.duration_s)
@@ -119,6 +135,10 @@ class Analysis:
                        "turn_deg": round(x.turn_deg, 1),
                        "undone_s": None if x.undone_s is None else round(x.undone_s, 3)}
                       for x in self.slips],
+            "exercise_sets": [_rounded(asdict(x)) for x in self.exercise_sets],
+            "move_reminders": [{"t_s": round(x, 3)} for x in self.breaks.reminders],
+            "breaks": [{"t_s": round(x, 3)} for x in self.breaks.breaks],
+            "longest_still_s": round(self.breaks.longest_still_s, 1),
         }
 
 
@@ -406,6 +426,11 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
         acc_std = np.zeros(len(u.t))
     code = dict(zip(POSTURES, range(len(POSTURES)), strict=True))
     lying = _sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
+    # getting down to the floor or up from it (an exercise, a nap) is no lift
+    near = maximum_filter1d(lying, 2 * math.ceil(GETTING_UP_S * fs) + 1)
+    t0 = u.t[0]
+    lifts = [x for x in lifts
+             if not near[round((x.start_s - t0) * fs):round((x.end_s - t0) * fs) + 1].any()]
     posture = np.zeros(len(u.t), np.int8)  # upright
     posture[lat > s.lean_deg] = code["leaning_left"]
     posture[lat < -s.lean_deg] = code["leaning_right"]
@@ -414,7 +439,6 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     posture[acc_std > s.moving_acc_std] = code["moving"]
     posture[lying] = code["lying"]
     in_lift = np.zeros(len(u.t), bool)
-    t0 = u.t[0]
     for lift in lifts:
         in_lift[round((lift.start_s - t0) * fs):round((lift.end_s - t0) * fs) + 1] = True
     posture[in_lift] = code["lifting"]
@@ -440,16 +464,23 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     cal = calibrate_start(u, s)
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
-    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]))
+    no_motion = motionless(u)
+    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]), no_motion)
     frames = None
+    fs = u.rate_hz
+    an = _norm(u.acc)
+    moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+    walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
     if any(x.turn is not None for x in slips):
-        fs = u.rate_hz
-        an = _norm(u.acc)
-        moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
-        walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
         slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
     core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
-    fs = u.rate_hz
+    sets = find_sets(u.t, core.flex, core.lat)
+    lying = core.posture == POSTURES.index("lying")
+    in_set = np.zeros(len(u.t), bool)
+    for x in sets:
+        in_set[np.searchsorted(u.t, x.start_s):np.searchsorted(u.t, x.end_s, "right")] = True
+    breaks = find_breaks(u.t, walking & ~lying, lying | in_set, no_motion,
+                         [(x.start_s, x.end_s) for x in sets], s.move_after_min * 60.0)
     counts = np.bincount(core.posture, minlength=len(POSTURES))
     time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}
     still = cal.still
@@ -467,4 +498,6 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
         series={"t": u.t, "flexion_deg": core.flex, "lateral_deg": core.lat,
                 "posture": posture_names(core.posture), "height_m": core.h},
         slips=slips,
+        exercise_sets=sets,
+        breaks=breaks,
     )

@@ -52,6 +52,15 @@ def format_table(result: Analysis) -> str:
                          f"  {x['technique']:9s}  {x['peak_flexion_deg']:5.1f}  "
                          f"{x['twist_deg']:6.1f}{' twisted' if x['twisted'] else ''}")
         lines.append("")
+    if d["exercise_sets"]:
+        lines.append("exercise sets        start  dur s  kind              reps  hold s")
+        for x in d["exercise_sets"]:
+            lines.append(f"                  {x['start_s']:7.1f}  {x['end_s'] - x['start_s']:5.1f}"
+                         f"  {x['kind']:16s}  {x['reps']:4d}  {x['hold_s']:6.1f}")
+        lines.append("")
+    lines.append(f"movement breaks   {len(d['breaks']):8d} (longest still stretch "
+                 f"{d['longest_still_s'] / 60:.0f} min; {len(d['move_reminders'])} reminders "
+                 "to move)")
     lines.append("posture time (min): " + ", ".join(
         f"{k} {v / 60:.1f}" for k, v in d["time_in_posture_s"].items() if v > 0))
     return "\n".join(lines)
@@ -88,7 +97,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     loader.join()
     from .analysis import AnalysisSettings, analyze
 
-    settings = AnalysisSettings(slouch_deg=args.slouch_deg)
+    settings = AnalysisSettings(slouch_deg=args.slouch_deg, move_after_min=args.move_after)
     result = analyze(rec, settings)
     if args.series:
         write_series(result, args.series)
@@ -128,15 +137,20 @@ def cmd_firmware_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import Wearer, default_day, simulate
+    from .simulate import Wearer, default_day, exercise_session, simulate, sitting_day
 
     rng = np.random.default_rng(args.seed)
     wearer = Wearer.random(rng, rate_hz=args.rate)
-    sim = simulate(default_day(rng, hours=args.hours), wearer, rng, gaps=args.gaps)
+    if args.day == "exercise":
+        segments = exercise_session(rng)
+    else:
+        segments = (sitting_day if args.day == "sitting" else default_day)(rng, args.hours)
+    sim = simulate(segments, wearer, rng, gaps=args.gaps)
     sim.write_csv(args.output)
     if args.truth:
         Path(args.truth).write_text(json.dumps({
             "lifts": [asdict(x) for x in sim.truth.lifts],
+            "exercise_sets": [asdict(x) for x in sim.truth.exercise_sets],
             "wearer": sim.wearer.__dict__}, indent=1))
     print(f"wrote {args.output}: {sim.t[-1] / 60:.1f} min at {wearer.rate_hz:g} Hz, "
           f"{len(sim.truth.lifts)} lifts")
@@ -828,6 +842,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write t,flexion_deg,lateral_deg,posture per sample")
     p.add_argument("--slouch-deg", type=float, default=20.0,
                    help="flexion beyond neutral that counts as slouching (default 20)")
+    p.add_argument("--move-after", type=bounded(float, 0, 240, "a number of minutes"),
+                   default=30.0, metavar="MIN",
+                   help="still stretch before a reminder to move, minutes; 0 for none "
+                        "(default 30, the clip's move_after_min)")
     p.set_defaults(run=cmd_analyze)
 
     p = sub.add_parser("simulate", help="write a synthetic wearer's recording CSV")
@@ -840,6 +858,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gaps", type=bounded(int, 0, 1000, "a count"), default=0,
                    help="number of gaps in the timestamps")
     p.add_argument("--truth", metavar="OUT.json", help="also write the ground truth")
+    p.add_argument("--day", choices=["default", "sitting", "exercise"], default="default",
+                   help="an office/warehouse day (default), a desk day of long sittings, or a "
+                        "home exercise session (all five exercises; --hours does not apply)")
     p.set_defaults(run=cmd_simulate)
 
     p = sub.add_parser("firmware", help="work with the clip's firmware")

@@ -180,3 +180,10 @@ def trunk_angles(up_trunk: FloatArray) -> tuple[FloatArray, FloatArray]:
     flex = np.degrees(np.arctan2(up_trunk[:, 2], up_trunk[:, 0]))
     lat = np.degrees(np.arcsin(np.clip(-up_trunk[:, 1], -1.0, 1.0)))
     return flex, lat
+
+
+def up_in_trunk(flex: FloatArray, lat: FloatArray) -> FloatArray:
+    """Earth's up in the trunk frame (N, 3) at flexion and lateral bend in degrees: the
+    inverse of ``trunk_angles``."""
+    f, la = np.radians(flex), np.radians(lat)
+    return np.column_stack([np.cos(la) * np.cos(f), -np.sin(la), np.cos(la) * np.sin(f)])

@@ -23,7 +23,10 @@ from scipy.spatial.transform import Rotation, Slerp
 G = 9.81
 FloatArray = npt.NDArray[np.float64]
 Activity = Literal["sit", "slouch", "lean", "recline", "stand", "walk", "lift", "reach", "lie",
-                   "type", "lean_hand", "drive", "slip", "off"]
+                   "type", "lean_hand", "drive", "slip", "off", "floor", "plank", "side_plank",
+                   "bridge", "back_extension"]
+#: On the floor: the hips drop to it (a rest between sets, or an exercise)
+FLOOR_ACTIVITIES = ("floor", "plank", "side_plank", "bridge", "back_extension")
 
 
 def _vec3(a: FloatArray) -> tuple[float, float, float]:
@@ -152,6 +155,11 @@ class Segment:
     technique: str = ""  # "squat" or "stoop" for lifts
     clip_turn_deg: tuple[float, float] = (0.0, 0.0)  # "slip", "off": the clip's new tilt on
     # the back about the trunk's y (forward) and z (sideways) axes
+    # exercises (``flexion_deg``/``lateral_deg`` the pose lying on the floor, as "floor"):
+    # the spine raised ``incline_deg`` above it (holds) or through it and back (``reps``)
+    incline_deg: float = 0.0
+    reps: int = 0
+    wobble_deg: float = 0.0  # a hold's slow wobble (amplitude), degrees
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,18 @@ class TrueLift:
     twisted: bool
     twist_deg: float
     peak_flexion_deg: float
+
+
+@dataclass(frozen=True)
+class TrueSet:
+    """A scripted exercise set: kind (as ``exercise_sets`` in docs/json.md), span in s, reps
+    (0 for holds) and the held time (mid-ramp up to mid-ramp down, s; 0 for rep sets)."""
+
+    kind: str
+    start_s: float
+    end_s: float
+    reps: int
+    hold_s: float
 
 
 @dataclass
@@ -179,6 +199,7 @@ class Truth:
     segments: list[tuple[float, float, Segment]] = field(default_factory=list)
     slips: list[float] = field(default_factory=list)  # when the clip slipped on the back
     worn_off: list[tuple[float, float]] = field(default_factory=list)  # off the body: from, to
+    exercise_sets: list[TrueSet] = field(default_factory=list)
 
 
 @dataclass
@@ -219,6 +240,125 @@ def _profile(n: int, up: int, down: int) -> FloatArray:
     if down:
         p[n - down:] = _ramp(down)[::-1]
     return p
+
+
+def _exercise(seg: Segment, c: int, fs: float, t: FloatArray, rng: np.random.Generator,
+              prev_flex: float, prev_lat: float, sets: list[TrueSet], t0: float
+              ) -> tuple[FloatArray, FloatArray]:
+    """Flexion and lateral bend (degrees, ``c`` samples at ``fs``) of a segment on the floor:
+    getting into the pose ("floor"), a hold, or repetitions. The spine is raised
+    ``incline_deg`` towards upright from the pose lying on the floor (a bridge lowers the
+    shoulders' end below the hips instead). Appends the set's truth to ``sets``."""
+    flex0, lat0 = seg.flexion_deg, seg.lateral_deg
+    if seg.activity == "floor":  # getting down (or settling between sets) in ~3 s
+        p = np.ones(c)
+        ramp = min(int(3.0 * fs), c // 2)
+        p[:ramp] = _ramp(ramp)
+        return prev_flex + (flex0 - prev_flex) * p, prev_lat + (lat0 - prev_lat) * p
+    if seg.reps:
+        p = np.zeros(c)
+        lead = int(rng.uniform(0.5, 1.5) * fs)
+        span = (c - 2 * lead) / seg.reps
+        for r in range(seg.reps):
+            a = lead + int(r * span)
+            n = int(span * rng.uniform(0.75, 0.95))  # the rest of the slot: a pause
+            up = int(n * rng.uniform(0.35, 0.45))
+            down = int(n * rng.uniform(0.35, 0.45))
+            p[a:a + n] = rng.uniform(0.8, 1.2) * _profile(n, up, down)
+        hold = 0.0
+    else:
+        up = int(rng.uniform(0.6, 1.5) * fs)
+        down = int(rng.uniform(0.6, 1.5) * fs)
+        p = _profile(c, up, down)
+        hold = (c - 0.5 * (up + down)) / fs
+        wob = seg.wobble_deg * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * t
+                                      + rng.uniform(0, 6.3))
+        tremor = 0.3 * seg.wobble_deg * np.sin(2 * np.pi * rng.uniform(6.0, 10.0) * t)
+        p = p + (wob + tremor) * p / max(seg.incline_deg, 1.0)
+    towards = -1.0 if seg.activity == "bridge" else 1.0  # towards upright: raised
+    flex, lat = np.full(c, flex0), np.full(c, lat0)
+    if abs(lat0) > abs(flex0):  # on the side
+        lat = lat0 - towards * np.sign(lat0) * seg.incline_deg * p
+        kind = "side_plank_left" if lat0 > 0 else "side_plank_right"
+    else:
+        flex = flex0 - towards * np.sign(flex0) * seg.incline_deg * p
+        kind = seg.activity
+    sets.append(TrueSet(kind, t0, t0 + c / fs, seg.reps, hold))
+    return flex, lat
+
+
+#: Each exercise's pose lying on the floor (flexion, lateral) and its incline range (deg)
+EXERCISE_POSES: dict[str, tuple[Activity, float, float, tuple[float, float]]] = {
+    "plank": ("plank", 90.0, 0.0, (7.0, 20.0)),
+    "side_plank_left": ("side_plank", 0.0, 90.0, (10.0, 25.0)),
+    "side_plank_right": ("side_plank", 0.0, -90.0, (10.0, 25.0)),
+    "bridge": ("bridge", -90.0, 0.0, (18.0, 40.0)),
+    "back_extension": ("back_extension", 90.0, 0.0, (12.0, 30.0)),
+}
+
+
+def exercise_session(rng: np.random.Generator, kinds: list[str] | None = None
+                     ) -> list[Segment]:
+    """A home exercise session: for each exercise (all five, in a random order, unless
+    ``kinds``), getting down into its pose, 2-3 sets with rests lying on the floor, and
+    standing up. Planks and side planks are holds of 15-60 s with a slow wobble; bridges are
+    8-15 repetitions (a fifth of the time a 15-40 s hold); back extensions 6-15 repetitions,
+    2.2-4 s each with a pause. Speeds, depths and rests vary per set and per repetition."""
+    order = list(kinds) if kinds is not None else [str(k) for k in rng.permutation(
+        list(EXERCISE_POSES))]
+    segs = [Segment("stand", float(rng.uniform(5, 15)))]
+    for kind in order:
+        activity, flex, lat, (lo, hi) = EXERCISE_POSES[kind]
+        segs.append(Segment("floor", float(rng.uniform(5, 9)), flex, lat))
+        for _ in range(int(rng.integers(2, 4))):
+            incline = float(rng.uniform(lo, hi))
+            holds = activity in ("plank", "side_plank") or (
+                activity == "bridge" and rng.uniform() < 0.2)
+            if holds:
+                segs.append(Segment(activity, float(rng.uniform(15, 60)), flex, lat,
+                                    incline_deg=incline,
+                                    wobble_deg=float(rng.uniform(0.3, 1.5))))
+            else:
+                reps = int(rng.integers(8 if activity == "bridge" else 6, 16))
+                segs.append(Segment(activity, reps * float(rng.uniform(2.2, 4.0)) + 2.0, flex,
+                                    lat, incline_deg=incline, reps=reps))
+            segs.append(Segment("floor", float(rng.uniform(10, 40)), flex, lat))
+        segs.append(Segment("stand", float(rng.uniform(10, 30)), float(rng.uniform(-2, 4))))
+    return segs
+
+
+def sitting_day(rng: np.random.Generator, hours: float = 8.0) -> list[Segment]:
+    """A desk day of long sittings: 10-80 min at the desk (sitting, typing, slouching a little,
+    leaning on a hand), then a break - a walk of 20 s to 5 min, standing about - or now and
+    then just standing up for a moment."""
+    segs = [Segment("stand", 10.0)]
+    total = 10.0
+    while total < hours * 3600:
+        sitting = float(rng.uniform(600, 4800))
+        spent = 0.0
+        while spent < sitting:
+            r = rng.uniform()
+            if r < 0.5:
+                seg = Segment("sit", float(rng.uniform(60, 600)), float(rng.uniform(-3, 10)))
+            elif r < 0.75:
+                seg = Segment("type", float(rng.uniform(60, 600)), float(rng.uniform(0, 8)),
+                              clip_turn_deg=(float(rng.uniform(3, 8)), 0.0))
+            elif r < 0.9:
+                seg = Segment("slouch", float(rng.uniform(20, 120)), float(rng.uniform(22, 35)))
+            else:
+                seg = Segment("lean_hand", float(rng.uniform(30, 180)),
+                              float(rng.uniform(5, 14)),
+                              float(rng.choice([-1, 1]) * rng.uniform(15, 28)))
+            segs.append(seg)
+            spent += seg.duration_s
+        if rng.uniform() < 0.25:  # stands up for a moment and sits down again
+            between = [Segment("stand", float(rng.uniform(5, 30)))]
+        else:
+            between = [Segment("walk", float(rng.uniform(20, 300)), float(rng.uniform(0, 8))),
+                       Segment("stand", float(rng.uniform(10, 120)), float(rng.uniform(-2, 6)))]
+        segs += between
+        total += spent + sum(x.duration_s for x in between)
+    return segs
 
 
 def default_day(rng: np.random.Generator, hours: float = 1.0, lifts_per_hour: float = 12.0
@@ -384,6 +524,7 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     bounce = np.zeros(n)
     act = np.empty(n, dtype="<U9")
     truth_lifts: list[TrueLift] = []
+    truth_sets: list[TrueSet] = []
     spans: list[tuple[float, float, Segment]] = []
     # the clip's turn on the back (trunk frame): slips and put-ons keep theirs, typing with
     # raised arms drags the skin under the clip only while it lasts
@@ -432,6 +573,13 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
         elif seg.activity in ("slip", "off"):  # the trunk holds its posture
             flex[sl] = prev_flex
             lat[sl] = prev_lat
+        elif seg.activity in FLOOR_ACTIVITIES:
+            f_seg, l_seg = _exercise(seg, c, fs, t[sl] - t[i], rng, prev_flex, prev_lat,
+                                     truth_sets, float(t[i]))
+            flex[sl], lat[sl] = f_seg, l_seg
+            if seg.activity == "bridge":  # the shoulders stay on the floor: the hips rise
+                drop[sl] -= wearer.trunk_length_m * np.sin(np.radians(
+                    np.abs(f_seg - seg.flexion_deg)))
         elif seg.activity == "lie":
             # lying on the back: trunk axis horizontal, reached over 2 s and left at the end
             ramp = min(int(2 * fs), c // 3)
@@ -457,14 +605,19 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
                 twist[sl] += 4.0 * np.sin(ph / 2) * env
             prev_flex = seg.flexion_deg
             prev_lat = seg.lateral_deg
-        if seg.activity in ("lift", "reach", "lie"):
+        if seg.activity in ("lift", "reach", "lie", *FLOOR_ACTIVITIES):
             prev_flex = float(flex[i + c - 1])
             prev_lat = float(lat[i + c - 1])
         spans.append((t[i], t[i + c - 1] + dt, seg))
         i += c
     # slow sway everywhere (not during lying)
     sway = wearer.sway_deg * np.sin(2 * np.pi * 0.05 * t + rng.uniform(0, 6.3))
-    flex = flex + np.where(act == "lie", 0.0, sway)
+    lying = np.isin(act, ["lie", *FLOOR_ACTIVITIES])
+    flex = flex + np.where(lying, 0.0, sway)
+    # on the floor the hips are down there too: they drop (and rise again) over ~2 s
+    k = np.hanning(int(2 * fs))
+    drop += 0.75 * np.clip(np.convolve(np.isin(act, FLOOR_ACTIVITIES).astype(float),
+                                       k / k.sum(), "same"), 0.0, 1.0)
     # heading turns only while walking (smoothly), so still stretches are truly still
     turn_rate = np.where(act == "walk", 0.3 * np.sin(2 * np.pi * t / 17.0), 0.0)
     turn_rate = np.convolve(turn_rate, np.hanning(int(fs)) / np.hanning(int(fs)).sum(), "same")
@@ -541,7 +694,7 @@ def simulate(segments: list[Segment], wearer: Wearer, rng: np.random.Generator,
     acc = np.clip(acc, -wearer.acc_range, wearer.acc_range)
     gyr = np.clip(gyr, -wearer.gyro_range, wearer.gyro_range)
     truth = Truth(t, true_flex, true_lat, twist, act, truth_lifts, spans, slips,
-                  [(float(t[i0]), float(t[i0 + c - 1])) for i0, c in off])
+                  [(float(t[i0]), float(t[i0 + c - 1])) for i0, c in off], truth_sets)
     return Simulation(t_out, acc, gyr, truth, wearer)
 
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from scipy.ndimage import median_filter, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles
+from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles, up_in_trunk
 from .recording import Uniform
 
 FloatArray = npt.NDArray[np.float64]
@@ -39,6 +39,7 @@ ANCHOR_ALPHA = 0.2  # rad/s^2: not even beginning to turn (a turn from rest star
 LEVER_M = 0.43
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
 MIN_TRAVEL_M = 0.08  # ...and what a trunk turn under ~11 deg moves it is within the errors
+UPRIGHT_COS = 0.5  # judged only with the spine within 60 deg of vertical at both ends
 WEAR_OFF_S = 900.0
 WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
@@ -164,8 +165,8 @@ class _Mounting:
         ref, known = self.reference()
         if not known:
             return
-        m = _up(_tilt(self.frame, self.up_s[window]).mean(axis=0))
-        r = _up(ref)
+        m = up_in_trunk(*_tilt(self.frame, self.up_s[window]).mean(axis=0)[:, None])[0]
+        r = up_in_trunk(*ref[:, None])[0]
         axis = np.cross(m, r)
         sin = float(np.linalg.norm(axis))
         if sin < 1e-6:
@@ -175,12 +176,6 @@ class _Mounting:
         self.set(int(window[-1]) + 1, Rotation.from_rotvec(axis / sin * angle) * self.frame,
                  True)
         self.pending = pending
-
-
-def _up(tilt: FloatArray) -> FloatArray:
-    """Earth's up in the trunk frame at (flexion, lateral) degrees (trunk_angles' inverse)."""
-    f, la = np.radians(tilt[0]), np.radians(tilt[1])
-    return np.array([math.cos(la) * math.cos(f), -math.sin(la), math.cos(la) * math.sin(f)])
 
 
 def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
@@ -221,10 +216,12 @@ def _rotate(q: FloatArray, v: FloatArray) -> FloatArray:
     return out
 
 
-def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Slip]:
+def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
+               still: npt.NDArray[np.bool_] | None = None) -> list[Slip]:
     """Slips and wear-offs in ``u`` (gyro bias-corrected); ``up_s``: earth +z in the sensor
     frame per sample; ``trunk_axis``: the spine's direction in the sensor frame (neutral up)
-    at the start. Slips are judged in time order, the trunk axis following each one."""
+    at the start; ``still``: ``motionless(u)``, when known. Slips are judged in time order, the
+    trunk axis following each one."""
     fs = u.rate_hz
     dt = 1.0 / fs
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
@@ -259,7 +256,7 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
         tail = max(1, round(ANCHOR_S * fs))
         after = np.searchsorted(anchors, starts[1:] + need - 1) if anchors.size else None
         if after is None:
-            return _worn_off(u, up_s, trunk_axis)
+            return _worn_off(u, up_s, trunk_axis, still)
         settled = anchors[np.minimum(after, anchors.size - 1)]
         i1 = settled + tail - 1
         # the anchor run must last ``tail`` samples inside the still stretch
@@ -268,6 +265,9 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
                  & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
         cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
         tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
+        # not lying at either end: a bridge turns the clip with the shoulders on the floor
+        tilted &= ((up_s[i0] @ trunk_axis >= UPRIGHT_COS)
+                   & (up_s[i1] @ trunk_axis >= UPRIGHT_COS))
         cand = np.flatnonzero(short & tilted)
         axis = np.asarray(trunk_axis, float)
         while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
@@ -279,7 +279,7 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray) -> list[Sli
             assert first.turn is not None
             axis = first.turn.inv().apply(axis)
             cand = cand[i0[cand] >= first.index]
-    out += _worn_off(u, up_s, trunk_axis)
+    out += _worn_off(u, up_s, trunk_axis, still)
     return sorted(out, key=lambda s: s.t_s)
 
 
@@ -364,20 +364,26 @@ def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
     return out
 
 
-def _worn_off(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray
-              ) -> list[Slip]:
+def _worn_off(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
+              still: npt.NDArray[np.bool_] | None) -> list[Slip]:
     """No motion at all for WEAR_OFF_S with the spine's axis lying down."""
     n = math.ceil(WEAR_OFF_S * u.rate_hz)
     if len(u.t) < n:
         return []
-    # the turn rate as the clip's fused steps see it lying still (0.5 s means of the gyro),
-    # as a spread over 5 s: the clip relearns its gyro's offset at rest, which warms and drifts
+    quiet = (motionless(u) if still is None else still) & (up_s @ trunk_axis < WEAR_OFF_COS)
+    starts, ends = run_bounds(quiet)
+    return [Slip(float(u.t[s + n - 1]), "worn_off", 0.0, int(s + n - 1))
+            for s, e in zip(starts, ends, strict=True) if e - s >= n]
+
+
+def motionless(u: Uniform) -> npt.NDArray[np.bool_]:
+    """No motion at all, not even breathing: the turn rate as the clip's fused steps see it
+    lying still (0.5 s means of the gyro), as a spread over 5 s (the clip relearns its gyro's
+    offset at rest, which warms and drifts), under WEAR_OFF_GYR."""
     k = max(1, round(0.5 * u.rate_hz))
     mean = uniform_filter1d(u.gyr, k, axis=0)
     k5 = max(1, round(5.0 * u.rate_hz))
     spread2 = uniform_filter1d(mean * mean, k5, axis=0) - uniform_filter1d(mean, k5, axis=0) ** 2
     w_step = np.sqrt(np.maximum(spread2.sum(axis=1), 0.0))
-    quiet = (w_step < WEAR_OFF_GYR) & (up_s @ trunk_axis < WEAR_OFF_COS) & u.valid
-    starts, ends = run_bounds(quiet)
-    return [Slip(float(u.t[s + n - 1]), "worn_off", 0.0, int(s + n - 1))
-            for s, e in zip(starts, ends, strict=True) if e - s >= n]
+    out: npt.NDArray[np.bool_] = (w_step < WEAR_OFF_GYR) & u.valid
+    return out

@@ -39,7 +39,7 @@ def flat(d: dict[str, Any], prefix: str = "") -> set[str]:
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """A short day with a slouch, a slip of the clip, a lean, a stooped and a twisted squat
-    lift."""
+    lift, a walk and a plank."""
     rng = np.random.default_rng(11)
     segs = [Segment("sit", 8), Segment("slouch", 60, flexion_deg=35), Segment("sit", 10),
             Segment("slip", 0.2, clip_turn_deg=(15.0, 6.0)), Segment("sit", 10),
@@ -48,7 +48,10 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
             Segment("stand", 5),
             Segment("lift", 3.5, flexion_deg=30, twist_deg=55, hip_drop_m=0.45,
                     technique="squat"),
-            Segment("stand", 8)]
+            Segment("stand", 8), Segment("walk", 65, flexion_deg=3), Segment("stand", 5),
+            Segment("floor", 8, flexion_deg=90),
+            Segment("plank", 20, flexion_deg=90, incline_deg=15, wobble_deg=1.0),
+            Segment("floor", 10, flexion_deg=90), Segment("stand", 8)]
     wearer = Wearer.random(rng, rate_hz=100.0)
     sim = simulate(segs, wearer, rng)
     path = tmp_path_factory.mktemp("json") / "day.csv"
@@ -64,8 +67,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
 
 def test_analyze_prints_the_documented_keys(recording: tuple[Path, Any],
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    d = run_json(capsys, "analyze", str(recording[0]), "--format", "json")
-    assert d["slouch_episodes"] and d["lifts"]
+    d = run_json(capsys, "analyze", str(recording[0]), "--format", "json", "--move-after", "1")
+    assert d["slouch_episodes"] and d["lifts"] and d["move_reminders"] and d["breaks"]
+    assert [x["kind"] for x in d["exercise_sets"]] == ["plank"]
     assert flat(d) == documented("analyze")
     (slip,) = d["slips"]
     assert slip["kind"] == "slip" and abs(slip["turn_deg"] - 16.2) < 2.0

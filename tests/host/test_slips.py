@@ -3,6 +3,7 @@ pull on constructed up vectors."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -88,7 +89,7 @@ def test_a_reanchored_frame_is_pulled_to_the_walking_tilt() -> None:
     assert abs(before_walk - 5.0) < 0.1  # the creep, uncorrected until the wearer walks
     # the first pulls are capped; then each takes a share of what is left
     steps = [abs(_tilt_at(frames, i, up_s[-1]) - _tilt_at(frames, j, up_s[-1]))
-             for (i, _), (j, _) in zip(frames[2:], frames[3:], strict=False)]
+             for (i, _), (j, _) in itertools.pairwise(frames[2:])]
     assert max(steps) <= PULL_MAX_DEG + 1e-6
     assert abs(_tilt_at(frames, len(t) - 1, up_s[-1])) < 0.5  # sitting upright: 0 deg
 
