@@ -69,6 +69,8 @@ class Neutral:
         self.flexion = math.atan2(tz, tx) * DEG
         self.lateral = -math.asin(max(-1.0, min(1.0, ty))) * DEG
         self.vertical = tx  # cosine of the trunk axis' angle from vertical
+        self.side = ty  # earth's up in the trunk frame, the other two axes
+        self.front = tz
 
     def twist_rate(self, gx, gy, gz):
         """Angular rate about the trunk's own long axis (rad/s)."""

@@ -9,7 +9,9 @@ PATTERNS = (
     ((50, 600),),  # low battery: one long soft pulse
     ((100, 100), (0, 100), (100, 100), (0, 700)),  # fault code
     ((90, 500), (0, 200), (90, 500), (0, 200), (90, 500)),  # recalibrate: long, long, long
-    ((40, 40),),  # tick: straightened after a reminder
+    ((40, 40),),  # tick: straightened after a reminder, a rep, 10 s of a hold
+    ((30, 300), (60, 300), (90, 300), (0, 400), (30, 300), (60, 300), (90, 300)),  # move
+    ((100, 60), (0, 60), (100, 60), (0, 60), (100, 60), (0, 60), (100, 60)),  # check form
 )
 
 

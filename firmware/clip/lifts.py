@@ -26,6 +26,7 @@ SQUAT_EXCESS_M = 0.20
 TRUNK_LENGTH_M = 0.43  # nominal: the middle of the wearers of docs/analysis.md
 LEVER_M = 0.08
 LATERAL_DEG = 20.0  # peak lateral bend that flags a lift as bent sideways
+GETTING_UP_S = 10.0  # a lift starting this soon after lying down is getting up from it
 _STILL_ACC = 0.35  # m/s^2: low-passed |vertical acceleration| below this may be still
 _STILL_GYR = 0.2  # rad/s
 _STILL_S = 0.2  # still this long anchors the height (zero velocity)
@@ -67,6 +68,7 @@ class LiftCoach:
         self._swings = 0
         self.state = IDLE
         self._level = 0.0
+        self.lying_t = -1e9  # when the trunk last lay (the pipeline says so)
         self._start(0.0, 0.0)
         self.count = 0
         self.stooped = 0
@@ -193,6 +195,8 @@ class LiftCoach:
         return buzz
 
     def _lift(self, t):
+        if self.lying_t >= self.t0 - GETTING_UP_S:
+            return 0  # getting down to the floor or up from it (an exercise, a nap): no lift
         flex = self.peak_flex if self.peak_flex > 0.0 else 0.0
         th = math.radians(flex)
         explained = TRUNK_LENGTH_M * (1.0 - math.cos(th)) - LEVER_M * math.sin(th)

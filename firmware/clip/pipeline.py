@@ -11,14 +11,17 @@ from clip import calibration as C
 from clip import posture as PC
 from clip import power as PW
 from clip import protocol as P
+from clip.breaks import BREAK, DUE, MoveWatch
+from clip.exercise import ExerciseWatch
 from clip.fusion import Fusion
 from clip.lifts import LiftCoach
-from clip.slips import PUT_ON, SLIPPED, WORN_OFF, SlipWatch, multiply
+from clip.slips import PUT_ON, SLIPPED, WEAR_OFF_GYR, WORN_OFF, SlipWatch, multiply
 
 _TAU_ENERGY = 1.0  # s: averaging of the dynamic acceleration's energy
 _MOVING_ACC2 = 0.64  # (0.8 m/s^2)^2: walking and handling, as the host's classifier
 _MOVING_HOLD_S = 2.0
 _LYING_COS = 0.5  # trunk axis more than 60 deg from vertical
+_LYING_S = 5.0  # ...this long: lying down (the host's rule), not a deep stoop
 SUMMARY_S = const(60)
 
 # posture classes (stream status, summaries), as the host's
@@ -50,7 +53,7 @@ _PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTER
                 P.REASON_LIFT_STOOP: P.PATTERN_LIFT, P.REASON_LIFT_TWIST: P.PATTERN_LIFT,
                 P.REASON_LEAN: P.PATTERN_REMINDER, P.REASON_CALIBRATION: P.PATTERN_CALIBRATED,
                 P.REASON_SLIP: P.PATTERN_RECALIBRATE, P.REASON_PUT_ON: P.PATTERN_RECALIBRATE,
-                P.REASON_CORRECTED: P.PATTERN_TICK}
+                P.REASON_CORRECTED: P.PATTERN_TICK, P.REASON_MOVE: P.PATTERN_MOVE}
 
 
 def _up(flex, lat):
@@ -67,6 +70,13 @@ class Pipeline:
         self.neutral = C.Neutral(neutral, True) if neutral else C.Neutral()
         self.posture = PC.PostureCoach(settings, emit)
         self.lifts = LiftCoach(settings, emit)
+        self.exercise = ExerciseWatch(emit)
+        self.moves = MoveWatch()
+        self.moves.configure(settings)
+        self.exercise.cues = settings["exercise_cues"] == 1
+        self._sets_seen = 0
+        self._lying_s = 0.0
+        self._move_held = 0  # why the due move reminder is held back (logged once a stretch)
         self.capture = None
         self.calibration_result = None  # (status, payload) of the last capture, for the app
         self.flexion = 0.0
@@ -102,6 +112,8 @@ class Pipeline:
         self.settings = settings
         self.posture.configure(settings)
         self.lifts.configure(settings)
+        self.moves.configure(settings)
+        self.exercise.cues = settings["exercise_cues"] == 1
 
     # --- calibration --------------------------------------------------------------------
     def start_calibration(self):
@@ -130,12 +142,55 @@ class Pipeline:
         self.calibration_result = (P.ST_OK, values)
         return self._buzz(t, P.REASON_CALIBRATION)
 
-    def _buzz(self, t, reason):
-        pattern = _PATTERN_FOR[reason]
+    def _buzz(self, t, reason, pattern=-1):
+        if pattern < 0:
+            pattern = _PATTERN_FOR[reason]
         self.emit(P.REC_BUZZ, t, (pattern, reason))
-        if reason != P.REASON_CORRECTED:  # a tick is praise, not a buzz the summary counts
-            self.buzzes += 1
+        if reason != P.REASON_CORRECTED and reason != P.REASON_EXERCISE:
+            self.buzzes += 1  # praise and exercise cues are not buzzes the summary counts
         return pattern
+
+    def _exercise(self, t, n, dt):
+        """The exercise watch's step; returns its cue pattern or -1."""
+        ex = self.exercise
+        cue = ex.update(t, n.vertical, n.side, n.front, dt)
+        if ex.sets != self._sets_seen:
+            self._sets_seen = ex.sets
+            if self.moves.set_done(ex.last_set_start, ex.last_set_end):
+                self.emit(P.REC_BREAK, t, (round(self.moves.still_s),))
+        return cue
+
+    def _move(self, t, walking, lying, w, dt):
+        """The movement-break rule's step; returns REASON_MOVE when a reminder is to be
+        given now, else 0 (a held one is logged once per stretch of what holds it)."""
+        m = self.moves
+        event = m.update(walking, w < WEAR_OFF_GYR, dt)
+        if event == BREAK:
+            self.emit(P.REC_BREAK, t, (round(m.still_s),))
+            self._move_held = 0
+            return 0
+        if event != DUE:
+            self._move_held = 0
+            return 0
+        why = 0
+        if walking:
+            why = P.HELD_WALKING
+        elif self.exercise.active():
+            why = P.HELD_EXERCISE
+        elif lying:
+            why = P.HELD_LYING
+        elif m.off_body():
+            why = P.HELD_OFF
+        elif self.posture.quiet:
+            why = P.HELD_QUIET
+        elif t < self.posture.snooze_until:
+            why = P.HELD_SNOOZED
+        if why:
+            if why != self._move_held:
+                self._move_held = why
+                self.emit(P.REC_HELD, t, (P.REASON_MOVE, why))
+            return 0
+        return P.REASON_MOVE
 
     def _walking(self, t, a_up):
         """Count the vertical swings of steps; True while they come in a rhythm."""
@@ -309,6 +364,12 @@ class Pipeline:
                 self.capture = None
                 self.calibration_result = (P.ST_MOVING, ())
 
+        cue = -1
+        if n.calibrated:
+            cue = self._exercise(t, n, dt)
+        self._lying_s = self._lying_s + dt if lying else 0.0
+        if self._lying_s >= _LYING_S:  # lay down (a deep stoop passes through "lying")
+            self.lifts.lying_t = t
         reason = self.lifts.update(t, self.flexion, self.lateral, a_up, w,
                                    n.twist_rate(wx, wy, wz), dt)
         walking = self._walking(t, a_up)
@@ -319,6 +380,8 @@ class Pipeline:
         gated = 0
         if self.capture is not None:
             gated = P.HELD_CALIBRATING
+        elif self.exercise.active():
+            gated = P.HELD_EXERCISE
         elif self.lifts.active():
             gated = P.HELD_LIFTING
         elif lying:
@@ -331,9 +394,18 @@ class Pipeline:
             self.posture.quiet = self._quiet(t)
             r = self.posture.update(t, self.flexion, self.lateral, dt, gated)
             reason = reason or r
+        move = 0
+        if n.calibrated:
+            move = self._move(t, walking and self.moving and not lying, lying, w, dt)
         reason = mounting or reason  # the clip moving on the back outranks a reminder
         if reason:
             pattern = self._buzz(t, reason)
+        elif move:
+            pattern = self._buzz(t, move)
+            self.moves.given()
+            self._move_held = 0
+        elif cue >= 0:
+            pattern = self._buzz(t, P.REASON_EXERCISE, cue)
 
         # class of the moment
         if lying:

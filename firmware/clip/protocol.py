@@ -53,6 +53,8 @@ REC_SNOOZE = const(12)
 REC_FAULT = const(13)
 REC_HELD = const(14)
 REC_SLIP = const(15)
+REC_EXERCISE = const(16)
+REC_BREAK = const(17)
 
 # Payload layouts by record type; TRACE is variable (header byte then i8 pairs).
 RECORD_PAYLOAD = {
@@ -71,6 +73,10 @@ RECORD_PAYLOAD = {
     REC_FAULT: "<BB",  # fault code, detail
     REC_HELD: "<BB",  # the reason a buzz was due (REASON_*), why it was held back (HELD_*)
     REC_SLIP: "<Bh",  # SLIP_* kind, the clip's turn on the back (0.1 deg; 0 unless re-anchored)
+    # EXERCISE_* kind, reps (0: a hold), held time 0.1 s, the set's span 0.1 s, a hold's
+    # largest drift from its level (deg)
+    REC_EXERCISE: "<BBHHB",
+    REC_BREAK: "<I",  # the still stretch the break ended, s
 }
 TRACE_MAX_PAIRS = const(99)
 
@@ -95,7 +101,10 @@ PATTERN_CALIBRATED = const(2)  # calibration done: three ticks
 PATTERN_LOW_BATTERY = const(3)  # one long soft pulse
 PATTERN_FAULT = const(4)  # fault code, repeated every 10 s while an IMU fault lasts
 PATTERN_RECALIBRATE = const(5)  # the clip moved on the back or was taken off: long, long, long
-PATTERN_TICK = const(6)  # one short tick: well done (straightened after a reminder)
+PATTERN_TICK = const(6)  # one short tick: well done (straightened after a reminder), a rep
+# counted, 10 s more of a hold
+PATTERN_MOVE = const(7)  # time to move: a slow swell, twice
+PATTERN_FORM = const(8)  # check your form: four quick taps
 REASON_SLOUCH = const(1)
 REASON_EXPOSURE = const(2)
 REASON_LIFT_STOOP = const(3)
@@ -107,6 +116,8 @@ REASON_SLIP = const(8)  # the clip turned on the back and re-anchored itself
 REASON_CORRECTED = const(9)  # straightened within CORRECTION_S of a posture reminder
 REASON_LEAN = const(10)  # a lateral lean held past the delay (only with lean_buzz on)
 REASON_PUT_ON = const(11)  # moved again after lying still off the body: recalibrate
+REASON_MOVE = const(12)  # still for move_after_min without a break
+REASON_EXERCISE = const(13)  # an exercise cue (a rep, a hold's ticks, its form)
 
 # HELD record: why a due buzz was not given. Activity (the episode's clock stops; logged once
 # per stretch of it), then the clip's state and the wearer's choices, in this order.
@@ -122,12 +133,20 @@ HELD_LEAN_OFF = const(9)  # a lean episode, lean_buzz is 0
 HELD_QUIET = const(10)  # quiet hours
 HELD_SNOOZED = const(11)  # snooze or timed pause
 HELD_CAP = const(12)  # max_buzz_per_hour reached
+HELD_EXERCISE = const(13)  # in an exercise set
+HELD_OFF = const(14)  # no motion at all for a minute: the clip is off the body
 
 # SLIP record kinds
 SLIP_REANCHORED = const(1)  # turned on the back while the trunk held still: neutral turned too
 SLIP_WORN_OFF = const(2)  # lay still off the body: calibration stale
 SLIP_PUT_ON = const(3)  # moved again after SLIP_WORN_OFF
 SLIP_UNDONE = const(4)  # the next walk contradicted a re-anchoring: the old neutral is back
+
+EXERCISE_PLANK = const(1)
+EXERCISE_SIDE_PLANK_LEFT = const(2)  # lying on the left side
+EXERCISE_SIDE_PLANK_RIGHT = const(3)
+EXERCISE_BRIDGE = const(4)
+EXERCISE_BACK_EXTENSION = const(5)
 
 # FAULT record codes; the detail byte: I2C address (1, 2), task number (4, TASK_*)
 FAULT_NO_IMU = const(1)

@@ -24,6 +24,8 @@ TABLE = (
     (18, "utc_offset_min", 0, -720, 840),  # local time = UTC + this (the host sets it)
     (19, "coach_phase", 1, 0, 1),  # 0: baseline, measure only (no posture buzzes); 1: coach
     (20, "positive_tick", 0, 0, 1),  # a tick when the wearer straightens after a reminder
+    (21, "move_after_min", 30, 0, 240),  # still this long without a break: time to move; 0 off
+    (22, "exercise_cues", 1, 0, 1),  # ticks for reps and holds, the form cue
 )
 _KEY = const(0)
 _NAME = const(1)

@@ -121,8 +121,8 @@ class Analysis:
         return {
             "duration_s": round(self.duration_s, 3),
             "rate_hz": self.rate_hz,
-            "slouch_episodes": [_rounded(asdict(e)) for e in self.slouch_episodes],
-            "lifts": [_rounded(asdict(x)) | {"risk_score": r}
+            "slouch_episodes": [round_floats(asdict(e)) for e in self.slouch_episodes],
+            "lifts": [round_floats(asdict(x)) | {"risk_score": r}
                       for x, r in zip(self.lifts, scores, strict=True)],
             "lift_risk_per_hour": per_hour,
             "time_in_slouch_s": round(self.time_in_slouch_s, 2),
@@ -130,19 +130,19 @@ class Analysis:
             "lift_count": len(self.lifts),
             "stooped_lifts": sum(x.technique == "stoop" for x in self.lifts),
             "twisted_lifts": sum(x.twisted for x in self.lifts),
-            "calibration": _rounded(self.calibration),
+            "calibration": round_floats(self.calibration),
             "slips": [{"t_s": round(x.t_s, 3), "kind": x.kind,
                        "turn_deg": round(x.turn_deg, 1),
                        "undone_s": None if x.undone_s is None else round(x.undone_s, 3)}
                       for x in self.slips],
-            "exercise_sets": [_rounded(asdict(x)) for x in self.exercise_sets],
+            "exercise_sets": [round_floats(asdict(x)) for x in self.exercise_sets],
             "move_reminders": [{"t_s": round(x, 3)} for x in self.breaks.reminders],
             "breaks": [{"t_s": round(x, 3)} for x in self.breaks.breaks],
             "longest_still_s": round(self.breaks.longest_still_s, 1),
         }
 
 
-def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+def round_floats(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
 
 

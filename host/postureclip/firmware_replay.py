@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from . import risk
-from .analysis import AnalysisSettings, find_still
+from .analysis import AnalysisSettings, find_still, round_floats
 from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
+from .exercise import ExerciseSet
 from .protocol import SETTINGS, RecordType, SlipKind, Status, decode_payload
 from .recording import Recording, to_uniform
 from .simulate import CLIP_IMU_RATE_HZ, as_clip_reads
@@ -74,6 +75,16 @@ class FirmwareReplay:
     slips: list[tuple[float, str, float, float | None]]
     profiles: dict[str, float]  # seconds and fused steps in each power profile
     series: FloatArray = field(repr=False)  # (N, 3): t, flexion, lateral per fused step
+    exercise_sets: list[ExerciseSet] = field(default_factory=list)  # EXERCISE records
+    breaks: list[tuple[float, float]] = field(default_factory=list)  # BREAK: (t, still s)
+
+    @property
+    def longest_still_s(self) -> float:
+        """The stretches the BREAK records ended, and the last one: from the last break or
+        exercise set (the clock restarts after each) to the end."""
+        restarts = [t for t, _ in self.breaks] + [x.end_s for x in self.exercise_sets]
+        last = max(restarts, default=float(self.calibration["pressed_s"]))
+        return max([s for _, s in self.breaks] + [self.duration_s - last])
 
     @property
     def slouch_episodes(self) -> list[ClipEpisode]:
@@ -117,6 +128,10 @@ class FirmwareReplay:
             "slips": [{"t_s": round(t, 3), "kind": k, "turn_deg": d,
                        "undone_s": None if u is None else round(u, 3)}
                       for t, k, d, u in self.slips],
+            "exercise_sets": [round_floats(asdict(x)) for x in self.exercise_sets],
+            "move_reminders": [{"t_s": round(t, 3)} for t, r in self.buzzes if r == "move"],
+            "breaks": [{"t_s": round(t, 3)} for t, _ in self.breaks],
+            "longest_still_s": round(self.longest_still_s, 1),
             "calibration": self.calibration,
             "power_profiles": self.profiles,
         }
@@ -187,6 +202,8 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
     active, still = (int(x) for x in out["steps"].split())
     active_s, still_s = (float(x) for x in out["profiles_s"].split())
     episodes, lifts, buzzes, held = [], [], [], []
+    sets: list[ExerciseSet] = []
+    breaks: list[tuple[float, float]] = []
     slips: list[tuple[float, str, float, float | None]] = []
     for rtype, t_text, payload in events:  # the records the clip would log
         t = float(t_text)
@@ -207,6 +224,11 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
         elif kind is RecordType.SLIP and v["kind"] == SlipKind.UNDONE and slips:
             last = slips[-1]
             slips[-1] = (last[0], last[1], last[2], t)
+        elif kind is RecordType.EXERCISE:
+            sets.append(ExerciseSet(v["kind_name"], t, round(t + v["span_s"], 3), v["reps"],
+                                    v["hold_s"]))
+        elif kind is RecordType.BREAK:
+            breaks.append((t, float(v["still_s"])))
         elif kind is RecordType.SLIP and v["kind"] != SlipKind.PUT_ON:
             slips.append((t, "slip" if v["kind"] == SlipKind.REANCHORED else "worn_off",
                           _deg(v["turn_deg"]), None))
@@ -218,7 +240,8 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
                      "status": "ok" if status == Status.OK else "refused"},
         episodes=episodes, lifts=lifts, buzzes=buzzes, held=held, slips=slips,
         profiles={"active_s": round(active_s, 1), "still_s": round(still_s, 1),
-                  "active_steps": active, "still_steps": still}, series=series)
+                  "active_steps": active, "still_steps": still}, series=series,
+        exercise_sets=sorted(sets, key=lambda x: x.start_s), breaks=breaks)
 
 
 def write_series(result: FirmwareReplay, path: str | Path) -> None:

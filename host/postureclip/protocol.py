@@ -57,6 +57,8 @@ class RecordType(IntEnum):
     FAULT = 13
     HELD = 14
     SLIP = 15
+    EXERCISE = 16
+    BREAK = 17
 
 
 class Opcode(IntEnum):
@@ -108,7 +110,7 @@ class StateBit(IntFlag):
 
 
 class BuzzPattern(IntEnum):
-    """The haptic pattern of a BUZZ record (and of BUZZ_TEST, which plays 0..3)."""
+    """The haptic pattern of a BUZZ record (and of BUZZ_TEST, which plays all but FAULT)."""
 
     REMINDER = 0
     LIFT = 1
@@ -117,6 +119,8 @@ class BuzzPattern(IntEnum):
     FAULT = 4
     RECALIBRATE = 5
     TICK = 6
+    MOVE = 7
+    FORM = 8
 
 
 class BuzzReason(IntEnum):
@@ -133,6 +137,8 @@ class BuzzReason(IntEnum):
     CORRECTED = 9
     LEAN = 10
     PUT_ON = 11
+    MOVE = 12
+    EXERCISE = 13
 
 
 class HeldReason(IntEnum):
@@ -150,6 +156,8 @@ class HeldReason(IntEnum):
     QUIET = 10
     SNOOZED = 11
     CAP = 12
+    EXERCISE = 13
+    OFF = 14
 
 
 class SlipKind(IntEnum):
@@ -159,6 +167,16 @@ class SlipKind(IntEnum):
     WORN_OFF = 2
     PUT_ON = 3
     UNDONE = 4
+
+
+class ExerciseKind(IntEnum):
+    """EXERCISE record kinds (the names are analyze's ``exercise_sets[].kind``)."""
+
+    PLANK = 1
+    SIDE_PLANK_LEFT = 2
+    SIDE_PLANK_RIGHT = 3
+    BRIDGE = 4
+    BACK_EXTENSION = 5
 
 
 class FaultCode(IntEnum):
@@ -245,6 +263,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(18, "utc_offset_min", 0, -720, 840, "min", "local time = UTC + this (sync sets it)"),
     Setting(19, "coach_phase", 1, 0, 1, "", "0: baseline, measuring only; 1: coaching"),
     Setting(20, "positive_tick", 0, 0, 1, "", "a tick when you straighten after a reminder"),
+    Setting(21, "move_after_min", 30, 0, 240, "min",
+            "still this long without a break: a reminder to move (0: none)"),
+    Setting(22, "exercise_cues", 1, 0, 1, "", "ticks for reps and holds, the form cue"),
 )
 
 
@@ -307,6 +328,8 @@ _PAYLOAD: Final[dict[RecordType, str]] = {
     RecordType.FAULT: "<BB",
     RecordType.HELD: "<BB",
     RecordType.SLIP: "<Bh",
+    RecordType.EXERCISE: "<BBHHB",
+    RecordType.BREAK: "<I",
 }
 
 _COMMAND_ARGS: Final[dict[Opcode, str]] = {
@@ -567,6 +590,11 @@ def decode_payload(rtype: RecordType | int, payload: bytes) -> dict[str, Any]:
                     "why_name": _name(HeldReason, v[1])}
         case RecordType.SLIP:
             return {"kind": v[0], "kind_name": _name(SlipKind, v[0]), "turn_deg": v[1] * a}
+        case RecordType.EXERCISE:
+            return {"kind": v[0], "kind_name": _name(ExerciseKind, v[0]), "reps": v[1],
+                    "hold_s": v[2] / 10.0, "span_s": v[3] / 10.0, "drift_deg": v[4]}
+        case RecordType.BREAK:
+            return {"still_s": v[0]}
     raise AssertionError(rtype)  # pragma: no cover - every RecordType is matched above
 
 

@@ -79,8 +79,12 @@ def test_analyze_prints_the_documented_keys(recording: tuple[Path, Any],
 def test_replay_prints_the_documented_keys_and_what_the_clip_did(
         recording: tuple[Path, Any], capsys: pytest.CaptureFixture[str]) -> None:
     path, sim = recording
-    d = run_json(capsys, "firmware", "replay", str(path), "--format", "json")
+    d = run_json(capsys, "firmware", "replay", str(path), "--format", "json",
+                 "--set", "move_after_min=1")
     assert flat(d) == documented("replay")
+    assert d["move_reminders"] and d["breaks"]
+    assert [(x["kind"], x["reps"]) for x in d["exercise_sets"]] == [("plank", 0)]
+    assert abs(d["exercise_sets"][0]["hold_s"] - sim.truth.exercise_sets[0].hold_s) < 1.0
     assert d["calibration"]["status"] == "ok" and d["calibration"]["pressed_s"] < 8.0
     truth = sim.truth
     assert len(d["slouch_episodes"]) == 1 and len(d["lean_episodes"]) == 1
@@ -94,7 +98,8 @@ def test_replay_prints_the_documented_keys_and_what_the_clip_did(
     assert [d["lifts"][j]["twisted"] for _, j in pairs] == [False, True]
     (slip,) = d["slips"]
     assert slip["kind"] == "slip" and 78.0 < slip["t_s"] < 80.0
-    assert {(h["reason"], h["why"]) for h in d["held"]} == {("lean", "lean_off")}
+    assert {(h["reason"], h["why"]) for h in d["held"]} == {("lean", "lean_off"),
+                                                           ("move", "walking")}
     reasons = [b["reason"] for b in d["buzzes"]]
     assert reasons[0] == "calibration" and "slip" in reasons
     assert "slouch" in reasons and "lift_stoop" in reasons and "lift_twist" in reasons
@@ -109,7 +114,8 @@ def test_replay_settings_change_the_clips_coaching(recording: tuple[Path, Any],
                  "--set", "lift_coach=0", "--set", "slouch_delay_s=600",
                  "--series", str(series))
     reasons = {b["reason"] for b in d["buzzes"]}
-    assert reasons == {"calibration", "slip"}  # lifts still logged, nothing buzzed for them
+    # lifts still logged, nothing buzzed for them; the plank's ticks are not posture buzzes
+    assert reasons == {"calibration", "slip", "exercise"}
     assert d["lift_count"] == 2
     rows = np.loadtxt(series, delimiter=",", skiprows=1)
     assert series.read_text().startswith("t,flexion_deg,lateral_deg\n")

@@ -77,6 +77,7 @@ TABLES = {
     "buzz-reasons": ("REASON_", H.BuzzReason),
     "held-reasons": ("HELD_", H.HeldReason),
     "slip-kinds": ("SLIP_", H.SlipKind),
+    "exercise-kinds": ("EXERCISE_", H.ExerciseKind),
     "fault-codes": ("FAULT_", H.FaultCode),
     "clip-tasks": ("TASK_", H.ClipTask),
     "reset-causes": ("RESET_CAUSE_", H.ResetCause),
@@ -147,6 +148,8 @@ def test_vectors_cover_every_record_type_reason_fault_and_reset_cause() -> None:
     assert {v["why"] for v in held} == set(H.HeldReason)
     slips = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.SLIP]
     assert {v["kind"] for v in slips} == set(H.SlipKind)
+    sets = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.EXERCISE]
+    assert {v["kind"] for v in sets} == set(H.ExerciseKind)
     boots = [v for r, v in zip(records, values, strict=True) if r.rtype is H.RecordType.BOOT]
     assert {v["reset_cause"] for v in boots} == set(H.ResetCause)
     assert all(v["reset_cause_name"] != "unknown" or v["reset_cause"] == 0 for v in boots)
