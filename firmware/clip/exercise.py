@@ -29,7 +29,7 @@ MIN_REPS = const(3)
 HOLD_MIN_S = 5.0
 HOLD_MAX_S = 180.0
 TICK_S = 10.0  # a hold's tick, every this long
-FORM_DEG = 8.0  # a hold drifting this far from its level over its first 8 s: check form
+FORM_DEG = 8.0  # a hold drifting this far from its level over its first 8 s...
 FORM_S = 2.0  # ...for this long
 _LEVELS = const(60)  # crossing times kept for each whole degree of excursion below this
 _DEG = 57.29577951308232
@@ -122,9 +122,9 @@ class ExerciseWatch:
             self.ref = self.area / span if span > 0.0 else x
             return -1
         d = x - self.ref if x > self.ref else self.ref - x
-        if d > self.drift:
-            self.drift = d
         self._form_s = self._form_s + dt if d > FORM_DEG else 0.0
+        if self._form_s >= FORM_S and d > self.drift:
+            self.drift = d  # the largest drift that lasted (not the hold's end)
         if not self.cues:
             return -1
         if self._form_s >= FORM_S and not self._formed:

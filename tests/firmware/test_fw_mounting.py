@@ -274,3 +274,22 @@ def test_the_calibrated_frame_is_not_pulled():
     body.hold(2.0)
     assert log.of(P.REC_SLIP) == [] and not p.neutral_changed
     assert 4.0 < p.flexion < 6.0, p.flexion
+
+
+def test_a_reminder_to_move_waits_for_the_walk_to_end_and_a_minute_of_walking_is_a_break():
+    s = S.defaults()
+    s["move_after_min"] = 1
+    p, body, log = calibrated(s)
+    body.hold(45.0)
+    body.walk(25.0)  # due at 60 s of the clock: held while walking
+    body.hold(10.0)
+    held = [v for _, _, v in log.of(P.REC_HELD)]
+    assert (P.REASON_MOVE, P.HELD_WALKING) in held, held
+    moves = [t for _, t, v in log.of(P.REC_BUZZ) if v[1] == P.REASON_MOVE]
+    assert len(moves) == 1 and body.t - 10.0 < moves[0] < body.t - 6.0, (moves, body.t)
+    body.walk(65.0)
+    # the first walk counts too (less than 2 min between): 25 + 35 s of walking
+    (brk,) = log.of(P.REC_BREAK)
+    assert abs(brk[1] - (body.t - 30.0)) < 3.0 and abs(brk[2][0] - brk[1]) < 1.5, brk
+    body.hold(30.0)
+    assert len([1 for _, _, v in log.of(P.REC_BUZZ) if v[1] == P.REASON_MOVE]) == 1
