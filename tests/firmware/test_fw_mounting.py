@@ -279,7 +279,7 @@ def test_the_calibrated_frame_is_not_pulled():
 def test_a_reminder_to_move_waits_for_the_walk_to_end_and_a_minute_of_walking_is_a_break():
     s = S.defaults()
     s["move_after_min"] = 1
-    p, body, log = calibrated(s)
+    _, body, log = calibrated(s)
     body.hold(45.0)
     body.walk(25.0)  # due at 60 s of the clock: held while walking
     body.hold(10.0)
