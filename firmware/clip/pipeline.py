@@ -164,7 +164,9 @@ class Pipeline:
         """The movement-break rule's step; returns REASON_MOVE when a reminder is to be
         given now, else 0 (a held one is logged once per stretch of what holds it)."""
         m = self.moves
-        event = m.update(walking, w < WEAR_OFF_GYR and not self.moving, dt)
+        # off the body: lying down without any motion, not even breathing (the wear-off
+        # test's, a minute long)
+        event = m.update(walking, lying and w < WEAR_OFF_GYR and not self.moving, dt)
         if event == BREAK:
             self.emit(P.REC_BREAK, t, (round(m.still_s),))
             self._move_held = 0

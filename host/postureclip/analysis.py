@@ -479,7 +479,8 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     in_set = np.zeros(len(u.t), bool)
     for x in sets:
         in_set[np.searchsorted(u.t, x.start_s):np.searchsorted(u.t, x.end_s, "right")] = True
-    breaks = find_breaks(u.t, walking & ~lying, lying | in_set, no_motion & ~moving,
+    # off the body: lying without any motion, not even breathing (the wear-off test's)
+    breaks = find_breaks(u.t, walking & ~lying, lying | in_set, no_motion & ~moving & lying,
                          [(x.start_s, x.end_s) for x in sets], s.move_after_min * 60.0)
     counts = np.bincount(core.posture, minlength=len(POSTURES))
     time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}
