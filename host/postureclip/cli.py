@@ -470,7 +470,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-BUZZ_NAMES = {"reminder": 0, "lift": 1, "calibrated": 2, "low_battery": 3}
+BUZZ_NAMES = {"reminder": 0, "lift": 1, "calibrated": 2, "low_battery": 3, "recalibrate": 5,
+              "tick": 6, "move": 7, "form": 8}
 
 
 def cmd_buzz(args: argparse.Namespace) -> int:
@@ -635,7 +636,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 EXPORT_MOMENT = {"episodes": "start", "lifts": "start", "summaries": "start", "buzzes": "time",
-                 "trace": "time", "faults": "time", "held": "time", "slips": "time"}
+                 "trace": "time", "faults": "time", "held": "time", "slips": "time",
+                 "exercise_sets": "start", "breaks": "time"}
 
 
 def export_table(store: Store, what: str, start: float | None, end: float | None) -> Any:
@@ -656,9 +658,9 @@ def export_table(store: Store, what: str, start: float | None, end: float | None
     columns: dict[str, list[Any]] = {"device": [r["device"] for r in rows],
                                      "seq": [r["seq"] for r in rows],
                                      moment: [iso(r["utc"]) for r in rows]}
-    if "duration_s" in TABLES[what]:
-        columns["end"] = [None if r["utc"] is None else iso(r["utc"] + r["duration_s"])
-                          for r in rows]
+    span = next((c for c in ("duration_s", "span_s") if c in TABLES[what]), None)
+    if span:
+        columns["end"] = [None if r["utc"] is None else iso(r["utc"] + r[span]) for r in rows]
     columns["boot"] = [r["boot"] for r in rows]
     columns["since_boot_s"] = [r["since_boot_s"] for r in rows]
     for c in TABLES[what]:

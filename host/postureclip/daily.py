@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from . import risk
-from .protocol import BuzzReason, HeldReason, SlipKind
+from .protocol import BuzzReason, ExerciseKind, HeldReason, SlipKind
 from .store import Store
 
 DEFAULT_GOAL_UPRIGHT_PCT = 80.0  # of the time sitting or standing; `--goal` changes it
@@ -26,7 +26,8 @@ HELD_WORDS = {HeldReason.CALIBRATING: "while calibrating", HeldReason.LIFTING: "
               "until you calibrate (the clip was off)", HeldReason.BASELINE:
               "in the baseline phase", HeldReason.LEAN_OFF: "leaning to one side (lean_buzz 0)",
               HeldReason.QUIET: "in quiet hours", HeldReason.SNOOZED: "while snoozed",
-              HeldReason.CAP: "by the hourly cap"}
+              HeldReason.CAP: "by the hourly cap", HeldReason.EXERCISE: "while exercising",
+              HeldReason.OFF: "with the clip off"}
 LIFT_REASONS = (BuzzReason.LIFT_STOOP, BuzzReason.LIFT_TWIST)
 
 
@@ -53,6 +54,10 @@ class Day:
     worn_off: int = 0  # the clip lay off the body
     corrections_s: list[float] = field(default_factory=list)  # buzz -> sat up, each
     lift_scores: list[int] = field(default_factory=list)  # postureclip.risk, per lift
+    exercise: list[tuple[str, int, float]] = field(default_factory=list)  # kind, reps, hold s
+    breaks: int = 0
+    longest_still_s: float = 0.0  # the longest still stretch a break ended
+    move_reminders: int = 0
 
     @property
     def upright_pct(self) -> float | None:
@@ -90,6 +95,7 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
                 else "for a reason this postureclip does not know")
         held[word] = held.get(word, 0) + 1
     slip_rows = store.rows("slips", t0, t1, device)
+    breaks = store.rows("breaks", t0, t1, device)
     kinds = [s["kind"] for s in slip_rows]
     corrections = []
     for b in posture:
@@ -118,7 +124,37 @@ def summarize(store: Store, day: date, tz: tzinfo, device: str | None = None) ->
         corrections_s=corrections,
         lift_scores=[risk.lift_score(x["peak_flexion_deg"], x["duration_s"], bool(x["twisted"]),
                                      bool(x["lateral"])) for x in lifts],
+        exercise=[(_exercise_name(int(x["kind"])), int(x["reps"]), float(x["hold_s"]))
+                  for x in store.rows("exercise_sets", t0, t1, device)],
+        breaks=len(breaks),
+        longest_still_s=max((float(b["still_s"]) for b in breaks), default=0.0),
+        move_reminders=sum(1 for b in buzzes if b["reason"] == BuzzReason.MOVE),
     )
+
+
+def _exercise_name(kind: int) -> str:
+    """An exercise kind as a person reads it ("side plank (left)")."""
+    try:
+        name = ExerciseKind(kind).name.lower()
+    except ValueError:
+        return "an exercise this postureclip does not know"
+    side = name.partition("_plank_")[2]
+    return f"side plank ({side})" if side else name.replace("_", " ")
+
+
+def format_exercise(sets: list[tuple[str, int, float]]) -> str:
+    """"plank 2 × (45 s, 52 s), bridge 12 + 10 reps"."""
+    by_kind: dict[str, list[tuple[int, float]]] = {}
+    for kind, reps, hold in sets:
+        by_kind.setdefault(kind, []).append((reps, hold))
+    parts = []
+    for kind, done in by_kind.items():
+        if all(reps == 0 for reps, _ in done):
+            parts.append(f"{kind} {len(done)} × (" + ", ".join(f"{h:.0f} s" for _, h in done)
+                         + ")")
+        else:
+            parts.append(f"{kind} " + " + ".join(str(r) for r, _ in done) + " reps")
+    return ", ".join(parts)
 
 
 def _minutes(seconds: float) -> str:
@@ -146,6 +182,11 @@ def format_day(d: Day, goal_pct: float) -> str:
            "(it re-measured itself)"] if d.slips else []),
         *([f"  taken off      {d.worn_off} time{'s' if d.worn_off != 1 else ''} (calibrate "
            "when you put it back on)"] if d.worn_off else []),
+        *([f"  exercise       {len(d.exercise)} set{'s' if len(d.exercise) != 1 else ''}: "
+           + format_exercise(d.exercise)] if d.exercise else []),
+        f"  breaks         {d.breaks} (a minute's walk or an exercise session); longest "
+        f"still stretch {_minutes(d.longest_still_s)}; {d.move_reminders} reminder"
+        f"{'s' if d.move_reminders != 1 else ''} to move",
         f"  lifts          {d.lifts} ({d.squats} squat, {d.stoops} stoop, "
         f"{d.twisted_lifts} twisted); {d.lift_warnings} lift warnings"
         + ("" if not d.lift_scores else

@@ -35,6 +35,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "faults": ("code", "detail"),
     "held": ("reason", "why"),
     "slips": ("kind", "turn_deg"),
+    "exercise_sets": ("kind", "reps", "hold_s", "span_s", "drift_deg"),
+    "breaks": ("still_s",),
 }
 COMMON = ("device", "seq", "boot", "utc", "since_boot_s")
 
@@ -114,3 +116,7 @@ def _rows_of(r: Record) -> Iterable[tuple[str, dict[str, Any]]]:
         yield "held", {"reason": v["reason"], "why": v["why"]}
     elif r.rtype is RecordType.SLIP:
         yield "slips", {"kind": v["kind"], "turn_deg": v["turn_deg"]}
+    elif r.rtype is RecordType.EXERCISE:
+        yield "exercise_sets", {k: v[k] for k in TABLES["exercise_sets"]}
+    elif r.rtype is RecordType.BREAK:
+        yield "breaks", {"still_s": v["still_s"]}

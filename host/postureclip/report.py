@@ -139,6 +139,12 @@ def _numbers(d: daily.Day, goal: float) -> str:
                                   f"reminders; slowest {max(d.corrections_s):.0f} s"))
     if d.slips or d.worn_off:
         rows.append(("clip", f"moved on your back {d.slips}×, taken off {d.worn_off}×"))
+    if d.exercise:
+        rows.append(("exercise", f"{len(d.exercise)} sets: {daily.format_exercise(d.exercise)}"))
+    still = max(0.0, d.recorded_s - d.moving_s)
+    rows.append(("sitting and still", f"{still / 3600:.1f} h; longest stretch without a break "
+                 f"{d.longest_still_s / 60:.0f} min; {d.breaks} breaks, {d.move_reminders} "
+                 "reminders to move"))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v)}</td></tr>"
                    for k, v in rows)
     return f"<table class='numbers'>{body}</table>"

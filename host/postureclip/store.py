@@ -23,7 +23,7 @@ from . import history
 from .errors import StoreError
 from .protocol import Record, RecordType
 
-SCHEMA_VERSION = 3  # 3: the held and slips tables
+SCHEMA_VERSION = 4  # 3: the held and slips tables; 4: exercise_sets and breaks
 
 _RECORDS = """
 CREATE TABLE IF NOT EXISTS records (
@@ -102,7 +102,15 @@ class Store:
                         "SELECT DISTINCT device FROM records").fetchall():
                     self._decode(device, list(self._records(device, 0)))
             # 2 -> 3: the held and slips tables are new, and so are the records they hold
-            # (no clip wrote HELD or SLIP before them): created empty above
+            # (no clip wrote HELD or SLIP before them): created empty above.
+            # 3 -> 4: exercise_sets and breaks; a store of 3 may hold such records of a
+            # newer clip, undecoded: decoded now, into those two tables alone
+            if version == 3:
+                for (device,) in self.db.execute(
+                        "SELECT DISTINCT device FROM records").fetchall():
+                    stored = list(self._records(device, 0))
+                    if stored:
+                        self._decode(device, stored, only=("exercise_sets", "breaks"))
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db.execute("COMMIT")
         except BaseException:
@@ -159,7 +167,8 @@ class Store:
             raise StoreError(f"cannot write to {self.path}: {e}{hint}") from None
         return added
 
-    def _decode(self, device: str, new: list[Record]) -> None:
+    def _decode(self, device: str, new: list[Record],
+                only: tuple[str, ...] = tuple(history.TABLES)) -> None:
         """Write the decoded rows of ``new`` (records just stored, in sequence order); when
         they bring the TIME_SET that places a boot, give that boot's earlier rows their UTC
         time. Only the boot's BOOT and TIME_SET records are read back, so a sync of many
@@ -174,8 +183,8 @@ class Store:
         placed_before = history.boot_offsets(known)
         offsets = history.boot_offsets(known + new)
         decoded = history.decode(device, new, boot, offsets)
-        for name, columns in history.TABLES.items():
-            marks = ", ".join("?" * (len(history.COMMON) + len(columns)))
+        for name in only:
+            marks = ", ".join("?" * (len(history.COMMON) + len(history.TABLES[name])))
             self.db.executemany(f"INSERT INTO {name} VALUES ({marks})", decoded.tables[name])
         for b, offset in offsets.items():
             if offset is not None and placed_before.get(b) is None:

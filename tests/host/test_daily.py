@@ -57,6 +57,16 @@ def build(store: Store) -> None:
     add(RecordType.SLIP, at(DAY1, 9.2), "<Bh", 1, 120)
     add(RecordType.SLIP, at(DAY1, 9.21), "<Bh", 4, 120)
     add(RecordType.SLIP, at(DAY1, 9.7), "<Bh", 2, 0)
+    # an exercise session: two planks, 12 bridges, a side plank on the left; two breaks, one
+    # reminder to move (and one held while walking)
+    add(RecordType.EXERCISE, at(DAY1, 7), "<BBHHB", 1, 0, 452, 461, 0)
+    add(RecordType.EXERCISE, at(DAY1, 7.02), "<BBHHB", 1, 0, 380, 390, 9)
+    add(RecordType.EXERCISE, at(DAY1, 7.04), "<BBHHB", 4, 12, 0, 360, 0)
+    add(RecordType.EXERCISE, at(DAY1, 7.06), "<BBHHB", 2, 0, 301, 310, 0)
+    add(RecordType.BREAK, at(DAY1, 7.1), "<I", 600)
+    add(RecordType.BREAK, at(DAY1, 9.9), "<I", 2880)
+    add(RecordType.BUZZ, at(DAY1, 9.4), "<BB", 7, 12)
+    add(RecordType.HELD, at(DAY1, 9.45), "<BB", 12, 4)
     # day 2: 1 h, all upright
     for i in range(60):
         add(RecordType.SUMMARY, at(DAY2, 14) + 60 * i, "<HHHHBBB", 60, 60, 0, 0, 0, 0, 0)
@@ -74,7 +84,11 @@ def test_days_from_the_decoded_tables(tmp_path: Path) -> None:
     assert d1.episodes == 2 and d1.longest_episode_s == 90
     assert d1.posture_buzzes == 2 and d1.median_correction_s == pytest.approx(35)
     assert (d1.lifts, d1.squats, d1.stoops, d1.twisted_lifts, d1.lift_warnings) == (2, 1, 1, 1, 2)
-    assert d1.held == {"while walking": 2, "leaning to one side (lean_buzz 0)": 1}
+    assert d1.held == {"while walking": 3, "leaning to one side (lean_buzz 0)": 1}
+    assert d1.exercise == [("plank", 0, 45.2), ("plank", 0, 38.0), ("bridge", 12, 0.0),
+                           ("side plank (left)", 0, 30.1)]
+    assert (d1.breaks, d1.longest_still_s, d1.move_reminders) == (2, 2880, 1)
+    assert d1.posture_buzzes == 2  # the reminder to move is not a posture buzz
     assert (d1.slips, d1.worn_off) == (1, 1) and sorted(d1.corrections_s) == [10.0, 60.0]
     # the stoop: 70 deg (4) + 70 deg/s on average (+1); the squat: 30 deg (3) + twisted (+1)
     assert d1.lift_scores == [5, 4]
@@ -97,8 +111,12 @@ def test_today_and_history_commands(tmp_path: Path) -> None:
     assert "98 % of the time sitting or standing (goal 80 %)" in out.stdout
     assert "2 min in 2 episodes, longest 90 s" in out.stdout
     assert "sat up 35 s after a buzz" in out.stdout and "1 squat, 1 stoop, 1 twisted" in out.stdout
-    assert ("held back      3: 2 while walking, 1 leaning to one side (lean_buzz 0)"
+    assert ("held back      4: 3 while walking, 1 leaning to one side (lean_buzz 0)"
             in out.stdout)
+    assert ("exercise       4 sets: plank 2 × (45 s, 38 s), bridge 12 reps, side plank (left) "
+            "1 × (30 s)") in out.stdout
+    assert "breaks         2 (a minute's walk or an exercise session); longest still stretch " \
+        "48 min; 1 reminder to move" in out.stdout
     assert "clip moved     1 time on your back" in out.stdout
     assert "taken off      1 time" in out.stdout
     assert "risk 4.5 of 7 on average, 1 at 5 or more" in out.stdout

@@ -105,9 +105,28 @@ def test_a_version_2_store_gains_the_held_and_slips_tables_and_keeps_its_rows(
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert {t: len(store.rows(t)) for t in before} == before  # nothing decoded twice
         assert store.rows("held") == [] and store.rows("slips") == []
+
+
+def test_a_version_3_store_decodes_the_exercise_and_break_records_it_kept_undecoded(
+        tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    extra = [rec(RecordType.EXERCISE, 8, 200, False, 1, 0, 452, 461, 3, fmt="<BBHHB"),
+             rec(RecordType.BREAK, 9, 400, False, 2710, fmt="<I")]
+    with Store(path) as store:
+        store.add(DEV, day_of_two_boots() + extra)
+        before = {t: len(store.rows(t)) for t in ("episodes", "buzzes", "trace", "held")}
+    db = sqlite3.connect(path)  # as the third release left it: the records kept, undecoded
+    db.executescript("DROP TABLE exercise_sets; DROP TABLE breaks; PRAGMA user_version = 3;")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert {t: len(store.rows(t)) for t in before} == before  # nothing decoded twice
+        (s,) = store.rows("exercise_sets")
+        assert (s["kind"], s["reps"], s["hold_s"], s["span_s"]) == (1, 0, 45.2, 46.1)
+        assert [b["still_s"] for b in store.rows("breaks")] == [2710]
 
 
 def test_readers_work_while_a_sync_writes(tmp_path: Path) -> None:
