@@ -265,12 +265,14 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
                  & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
         cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
         tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
-        # not lying at either end: a bridge turns the clip with the shoulders on the floor
-        tilted &= ((up_s[i0] @ trunk_axis >= UPRIGHT_COS)
-                   & (up_s[i1] @ trunk_axis >= UPRIGHT_COS))
         cand = np.flatnonzero(short & tilted)
         axis = np.asarray(trunk_axis, float)
         while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
+            # not lying at either end: a bridge turns the clip with the shoulders on the floor
+            cand = cand[(up_s[i0[cand]] @ axis >= UPRIGHT_COS)
+                        & (up_s[i1[cand]] @ axis >= UPRIGHT_COS)]
+            if not cand.size:
+                break
             found = _judge(u, up_s, g, i0[cand], i1[cand], tail, axis)
             if not found:
                 break
