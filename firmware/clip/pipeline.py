@@ -40,12 +40,14 @@ _STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving
 # the walk better by WALK_MARGIN_DEG. A re-anchored frame stays provisional until the next
 # calibration: every WALK_CHECK_S of walking turns it PULL_GAIN of the way (at most
 # PULL_MAX_DEG) towards the learnt walking tilt, so that the errors of successive
-# re-anchorings do not add up.
+# re-anchorings do not add up. One walk's tilt differs from the usual by a few degrees
+# (carrying, hurrying): the gain averages the correction over PULL_TAU_S of walking.
 _WALK_TAU_S = 120.0  # the walking tilt's average
 _WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is the wearer's
 WALK_CHECK_S = 10.0
 WALK_MARGIN_DEG = 4.0
-PULL_GAIN = 0.3  # one walk's tilt differs from the usual by a few degrees: average ~3 walks
+PULL_TAU_S = 300.0
+PULL_GAIN = WALK_CHECK_S / PULL_TAU_S
 PULL_MAX_DEG = 2.0
 _SAVE_DEG = 1.0  # a pulled frame is written to flash once it moved this far from the stored
 
@@ -287,12 +289,14 @@ class Pipeline:
         self._before = None
         k = 1.0 / c[0]
         flex, lat = c[1] * k, c[2] * k
-        new = math.sqrt((flex - self._walk_flex) ** 2 + (lat - self._walk_lat) ** 2)
-        old = math.sqrt((c[3] * k - self._walk_flex) ** 2 + (c[4] * k - self._walk_lat) ** 2)
-        self._clear_check()
         # until the wearer's own walking tilt is learnt, the calibration's upright stands for
         # it, with twice the margin
-        margin = WALK_MARGIN_DEG if self._walked_s >= _WALK_KNOWN_S else 2.0 * WALK_MARGIN_DEG
+        margin, rf, rl = WALK_MARGIN_DEG, self._walk_flex, self._walk_lat
+        if self._walked_s < _WALK_KNOWN_S:
+            margin, rf, rl = 2.0 * WALK_MARGIN_DEG, 0.0, 0.0
+        new = math.sqrt((flex - rf) ** 2 + (lat - rl) ** 2)
+        old = math.sqrt((c[3] * k - rf) ** 2 + (c[4] * k - rl) ** 2)
+        self._clear_check()
         if old + margin >= new:  # the new mounting explains the walk: confirmed
             return self._pull(f, flex, lat)
         self.posture.finish(t)

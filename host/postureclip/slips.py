@@ -49,7 +49,7 @@ WALK_CHECK_S = 10.0  # the clip's walking check and pull (clip/pipeline.py)
 WALK_MARGIN_DEG = 4.0
 WALK_KNOWN_S = 20.0
 WALK_TAU_S = 120.0
-PULL_GAIN = 0.3
+PULL_GAIN = WALK_CHECK_S / 300.0  # the clip's: averaged over 5 min of walking
 PULL_MAX_DEG = 2.0
 
 

@@ -252,12 +252,13 @@ def test_a_reanchored_frame_is_pulled_to_the_walking_tilt_so_errors_do_not_add_u
     # the clip creeps 5 deg more, too little for a slip: the re-anchored frame is now wrong
     body.turn(1.0, mount_axis=(0.0, 0.7071, 0.7071), mount_deg=5.0)
     body.hold(2.0)
-    assert 3.0 < math.sqrt(p.flexion ** 2 + p.lateral ** 2) < 6.0, (p.flexion, p.lateral)
-    for _ in range(6):  # walks about the office
+    before = math.sqrt(p.flexion ** 2 + p.lateral ** 2)
+    assert 3.0 < before < 6.0, (p.flexion, p.lateral)
+    for _ in range(24):  # walks about the office; the pull's time constant is 5 min walked
         body.walk(15.0)
         body.hold(2.0)
     assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED]
-    assert math.sqrt(p.flexion ** 2 + p.lateral ** 2) < 1.0, (p.flexion, p.lateral)
+    assert math.sqrt(p.flexion ** 2 + p.lateral ** 2) < 0.6 * before, (p.flexion, p.lateral)
     assert p.neutral_changed  # the pulled frame is stored
 
 

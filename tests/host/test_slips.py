@@ -81,17 +81,17 @@ def test_a_reanchored_frame_is_pulled_to_the_walking_tilt() -> None:
     crept = Rotation.from_euler("y", 20.0, degrees=True)
     t, up_s, walking = _script([(30.0, True, 4.0, ident), (10.0, False, 0.0, ident),
                                 (10.0, False, 0.0, slipped), (40.0, False, 0.0, crept),
-                                (120.0, True, 4.0, crept), (5.0, False, 0.0, crept)])
+                                (600.0, True, 4.0, crept), (5.0, False, 0.0, crept)])
     slip = Slip(40.0, "slip", 15.0, round(40.0 * FS), slipped)
     slips, frames = check_by_walking([slip], t, up_s, walking, ident)
     assert slips == [slip]
     before_walk = _tilt_at(frames, round(89.0 * FS), up_s[round(89.0 * FS)])
     assert abs(before_walk - 5.0) < 0.1  # the creep, uncorrected until the wearer walks
-    # the first pulls are capped; then each takes a share of what is left
+    # each pull takes a share of what is left, at most PULL_MAX_DEG
     steps = [abs(_tilt_at(frames, i, up_s[-1]) - _tilt_at(frames, j, up_s[-1]))
              for (i, _), (j, _) in itertools.pairwise(frames[2:])]
     assert max(steps) <= PULL_MAX_DEG + 1e-6
-    assert abs(_tilt_at(frames, len(t) - 1, up_s[-1])) < 0.5  # sitting upright: 0 deg
+    assert abs(_tilt_at(frames, len(t) - 1, up_s[-1])) < 1.0  # sitting upright: 0 deg
 
 
 def test_the_calibrated_frame_is_never_pulled_and_a_contradicted_slip_is_undone() -> None:
