@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .client import Clip
     from .daily import Day
     from .plan import Plan
+    from .program import Adherence, Program
     from .store import Store
     from .transport import Transport
 
@@ -262,12 +263,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     raise
                 battery = await clip.battery()
                 planned = await _apply_plan(store, clip)
+                programme = await _apply_program(store, clip)
             if not args.quiet:
                 print()
                 print(sync_summary(store, report.device, before, report.stored, battery,
                                    report.seconds, args.store))
                 if planned:
                     print(f"plan: {planned}")
+                if programme:
+                    print(f"exercise: {programme}")
         return 0
 
     return asyncio.run(run())
@@ -301,18 +305,89 @@ def current_plan(store: Store) -> tuple[Plan, int] | None:
 async def _apply_plan(store: Store, clip: Clip) -> str | None:
     """After a sync: advance the training plan (when one runs) and write its settings to the
     clip where they differ. Returns the plan in words, or None without a plan."""
-    from .protocol import Opcode, setting
-
     current = current_plan(store)
     if current is None:
         return None
     plan, worn_days = current
     store.set_meta(PLAN_KEY, plan.to_json())
-    for name, value in plan.settings().items():
+    await _set_on_clip(clip, plan.settings())
+    return plan.describe(worn_days)
+
+
+PROGRAM_KEY = "exercise_program"
+
+
+def current_program(store: Store) -> tuple[Program, Adherence] | None:
+    """The exercise programme as the next sync will see it (advanced by the sessions known
+    now, not stored) and the wearer's adherence; None without one."""
+    from .program import Program, adherence, advance, sessions
+
+    text = store.meta(PROGRAM_KEY)
+    if text is None:
+        return None
+    stored = Program.from_json(text)
+    tz = _local_tz()
+    known = sessions(store.rows("exercise_sets"))
+    program = advance(stored, known, datetime.now(UTC).timestamp(), tz)
+    return program, adherence(program, known, date.today(), tz)
+
+
+async def _set_on_clip(clip: Clip, settings: dict[str, int]) -> None:
+    """Write ``settings`` to the clip where they differ."""
+    from .protocol import Opcode, setting
+
+    for name, value in settings.items():
         key = setting(name).key
         if (await clip.command(Opcode.GET_CONFIG, key)).values[1] != value:
             await clip.command(Opcode.SET_CONFIG, key, value)
-    return plan.describe(worn_days)
+
+
+async def _apply_program(store: Store, clip: Clip) -> str | None:
+    """After a sync: advance the exercise programme (when one runs), write its targets to the
+    clip. Returns it and the adherence in words, or None without one."""
+    current = current_program(store)
+    if current is None:
+        return None
+    program, adh = current
+    store.set_meta(PROGRAM_KEY, program.to_json())
+    await _set_on_clip(clip, program.settings())
+    return f"{program.describe()}; {adh.describe()}"
+
+
+def program_words(store: Store) -> str | None:
+    current = current_program(store)
+    return None if current is None else f"{current[0].describe()}; {current[1].describe()}"
+
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    """Start, stop or show the exercise programme (its targets reach the clip at each sync)."""
+    from .program import START_LEVELS, Program
+    from .store import Store
+
+    with Store(args.store) as store:
+        if args.action == "start":
+            level = START_LEVELS[args.plan]
+            program = Program(date.today().isoformat(), level)
+            store.set_meta(PROGRAM_KEY, program.to_json())
+            print(f"exercise programme started ({args.plan}): {program.describe()}. Its targets "
+                  "reach the clip at the next sync (postureclip sync).")
+            return 0
+        if args.action == "off":
+            store.set_meta(PROGRAM_KEY, None)
+            print("exercise programme stopped: the clip keeps recognising and counting "
+                  "exercises (postureclip config set hold_target_s 0 and rep_target 0 to stop "
+                  "the target buzz)")
+            return 0
+        current = current_program(store)
+        if current is None:
+            print("no exercise programme runs: postureclip exercise start [easy|standard|strong]")
+            return 0
+        program, adh = current
+        print(f"exercise programme since {program.started}: {program.describe()}")
+        print(f"  {adh.describe()}")
+        for when, what in program.log[-10:]:
+            print(f"  {when}  {what}")
+    return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -597,12 +672,15 @@ def cmd_today(args: argparse.Namespace) -> int:
     with _open_store_for_reading(args.store) as store:
         d = daily.summarize(store, day, _local_tz())
         planned = plan_words(store)
+        programme = program_words(store)
     if d.empty:
         raise HistoryError(f"nothing recorded on {day.isoformat()} in {args.store}: wear the "
                            "clip and sync (postureclip sync)")
     print(daily.format_day(d, args.goal))
     if planned:
         print(f"  plan           {planned}")
+    if programme:
+        print(f"  programme      {programme}")
     return 0
 
 
@@ -623,6 +701,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     with _open_store_for_reading(args.store) as store:
         summaries = [daily.summarize(store, d, _local_tz()) for d in days]
         current = current_plan(store)
+        programme = current_program(store)
     if all(d.empty for d in summaries):
         raise HistoryError(f"nothing recorded from {days[0].isoformat()} to "
                            f"{days[-1].isoformat()} in {args.store}: wear the clip and sync")
@@ -631,6 +710,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         plan, worn_days = current
         print(f"plan: {plan.describe(worn_days)}")
         for when, what in plan.log[-5:]:  # the same plan as the line above describes
+            print(f"  {when}  {what}")
+    if programme is not None:
+        print(f"exercise: {programme[0].describe()}; {programme[1].describe()}")
+        for when, what in programme[0].log[-5:]:
             print(f"  {when}  {what}")
     return 0
 
@@ -1002,6 +1085,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("hours", help="HH:MM-HH:MM (may cross midnight), or off")
     clip_options(p)
     p.set_defaults(run=cmd_quiet)
+
+    p = sub.add_parser("exercise", help="start, show or stop the exercise programme",
+                       description="The exercise programme: hold and repetition targets for "
+                                   "the planks, side planks, bridges and back extensions the "
+                                   "clip recognises, growing as you complete sessions and "
+                                   "easing off after missed weeks (docs/exercise.md). Worked "
+                                   "out at every sync and written to the clip.")
+    p.add_argument("action", nargs="?", choices=["start", "show", "off"], default="show")
+    p.add_argument("plan", nargs="?", choices=["easy", "standard", "strong"],
+                   default="standard", help="where a new programme starts (default standard)")
+    store_arg(p, "the store sync writes")
+    p.set_defaults(run=cmd_exercise)
 
     def store_option(p: argparse.ArgumentParser) -> None:
         store_arg(p, "the store sync writes")
