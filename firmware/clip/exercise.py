@@ -47,6 +47,9 @@ class ExerciseWatch:
     def __init__(self, emit):
         self.emit = emit
         self.cues = True
+        self.hold_target_s = 0.0  # the programme's targets (0: none)
+        self.rep_target = 0
+        self._targeted = False  # this hold's target was announced
         self.face = -1
         self.rest = 0.0
         self.settled_s = 0.0
@@ -106,7 +109,7 @@ class ExerciseWatch:
                 self.start = t
                 self.peak = x
                 self.area = self.drift = self._form_s = 0.0
-                self._formed = False
+                self._formed = self._targeted = False
                 self._next_tick = t + TICK_S
             return -1
         if x > self.peak:
@@ -130,6 +133,9 @@ class ExerciseWatch:
         if self._form_s >= FORM_S and not self._formed:
             self._formed = True
             return P.PATTERN_FORM
+        if 0.0 < self.hold_target_s <= span and not self._targeted:
+            self._targeted = True
+            return P.PATTERN_TARGET
         if t >= self._next_tick:
             self._next_tick += TICK_S
             return P.PATTERN_TICK
@@ -165,7 +171,9 @@ class ExerciseWatch:
                     self.rep_first = start
                 self.reps += 1
                 self.rep_last = t
-                return P.PATTERN_TICK if self.cues and _REP_KIND[self.face] else -1
+                if not self.cues or not _REP_KIND[self.face]:
+                    return -1
+                return P.PATTERN_TARGET if self.reps == self.rep_target else P.PATTERN_TICK
             return -1
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S:

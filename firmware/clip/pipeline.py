@@ -75,7 +75,7 @@ class Pipeline:
         self.exercise = ExerciseWatch(emit)
         self.moves = MoveWatch()
         self.moves.configure(settings)
-        self.exercise.cues = settings["exercise_cues"] == 1
+        self._configure_exercise(settings)
         self._sets_seen = 0
         self._lying_s = 0.0
         self._move_held = 0  # why the due move reminder is held back (logged once a stretch)
@@ -115,7 +115,13 @@ class Pipeline:
         self.posture.configure(settings)
         self.lifts.configure(settings)
         self.moves.configure(settings)
-        self.exercise.cues = settings["exercise_cues"] == 1
+        self._configure_exercise(settings)
+
+    def _configure_exercise(self, s):
+        ex = self.exercise
+        ex.cues = s["exercise_cues"] == 1
+        ex.hold_target_s = float(s["hold_target_s"])
+        ex.rep_target = s["rep_target"]
 
     # --- calibration --------------------------------------------------------------------
     def start_calibration(self):

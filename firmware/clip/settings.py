@@ -26,6 +26,8 @@ TABLE = (
     (20, "positive_tick", 0, 0, 1),  # a tick when the wearer straightens after a reminder
     (21, "move_after_min", 30, 0, 240),  # still this long without a break: time to move; 0 off
     (22, "exercise_cues", 1, 0, 1),  # ticks for reps and holds, the form cue
+    (23, "hold_target_s", 0, 0, 600),  # a hold this long plays TARGET (the programme); 0 none
+    (24, "rep_target", 0, 0, 50),  # ...and a set of this many repetitions; 0 none
 )
 _KEY = const(0)
 _NAME = const(1)

@@ -121,6 +121,7 @@ class BuzzPattern(IntEnum):
     TICK = 6
     MOVE = 7
     FORM = 8
+    TARGET = 9
 
 
 class BuzzReason(IntEnum):
@@ -266,6 +267,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(21, "move_after_min", 30, 0, 240, "min",
             "still this long without a break: a reminder to move (0: none)"),
     Setting(22, "exercise_cues", 1, 0, 1, "", "ticks for reps and holds, the form cue"),
+    Setting(23, "hold_target_s", 0, 0, 600, "s",
+            "a hold this long plays the target pattern (the exercise programme sets it)"),
+    Setting(24, "rep_target", 0, 0, 50, "", "a set of this many repetitions plays the target"),
 )
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from virtualclip import VirtualClip
 
+from postureclip.protocol import SETTINGS
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
@@ -41,7 +43,7 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert "records waiting" in status
 
         every = ok("config", "get", *sim)
-        assert len(every.strip().splitlines()) == 20 and "slouch_delay_s" in every
+        assert len(every.strip().splitlines()) == len(SETTINGS) == 24 and "slouch_delay_s" in every
         assert ok("config", "set", "slouch_delay_s", "45", *sim).strip() == "slouch_delay_s = 45s"
         assert "45" in ok("config", "get", "slouch_delay_s", *sim)
         # refused before anything is sent: unknown name, out of range, not a number
@@ -86,6 +88,14 @@ def test_device_commands_against_the_virtual_clip(tmp_path: Path) -> None:
         assert "plan: baseline, worn day 0 of 3" in synced, synced
         assert "coach_phase               0" in ok("config", "get", "coach_phase", *sim)
         assert "plan stopped" in ok("plan", "off", "--store", store)
+        # an exercise programme: its targets reach the clip at the next sync
+        assert "level 2 of 7: holds of 30 s" in ok("exercise", "start", "--store", store)
+        assert ok("config", "get", "hold_target_s", *sim).split()[:2] == ["hold_target_s", "0s"]
+        synced = ok("sync", *sim, "--store", store)
+        assert "exercise: level 2 of 7" in synced and "0 of 3 sessions" in synced, synced
+        assert ok("config", "get", "hold_target_s", *sim).split()[:2] == ["hold_target_s", "30s"]
+        assert ok("config", "get", "rep_target", *sim).split()[:2] == ["rep_target", "10"]
+        assert "exercise programme stopped" in ok("exercise", "off", "--store", store)
     finally:
         clip.stop()
 

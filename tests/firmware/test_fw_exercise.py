@@ -184,3 +184,26 @@ def test_off_the_body_the_clock_starts_afresh_and_a_session_is_one_break():
     assert not m.set_done(1260.0, 1290.0)  # the same session
     assert m.set_done(1900.0, 1930.0)
     assert _watch(0).update(False, False, 1e6) == NOTHING  # 0: no reminders
+
+
+def test_the_programmes_targets_play_once_a_hold_or_a_set_reaches_them():
+    fl = Floor(90.0, 0.0)
+    fl.w.hold_target_s = 25.0
+    fl.hold(5.0)
+    fl.ramp(1.0, 0.0, 15.0)
+    fl.hold(40.0, 15.0)
+    fl.ramp(1.0, 15.0, 0.0)
+    fl.stand_up()
+    cues = [c for _, c in fl.cues]
+    assert cues.count(P.PATTERN_TARGET) == 1 and cues.count(P.PATTERN_TICK) == 4, fl.cues
+    at = next(t for t, c in fl.cues if c == P.PATTERN_TARGET)
+    assert 30.0 < at < 32.0, fl.cues  # 25 s after the rise began at ~5.5 s
+    fl = Floor(-90.0, 0.0)
+    fl.w.rep_target = 5
+    fl.hold(4.0)
+    for _ in range(7):
+        fl.ramp(1.2, 0.0, 25.0)
+        fl.ramp(1.2, 25.0, 0.0)
+        fl.hold(0.5)
+    assert [c for _, c in fl.cues] == [P.PATTERN_TICK] * 4 + [P.PATTERN_TARGET] + \
+        [P.PATTERN_TICK] * 2

@@ -50,7 +50,8 @@ SETTINGS = {1: ("slouch_deg", 20, 5, 45), 2: ("lean_deg", 15, 5, 45),
             15: ("lean_buzz", 0, 0, 1), 16: ("quiet_start_min", 0, 0, 1439),
             17: ("quiet_end_min", 0, 0, 1439), 18: ("utc_offset_min", 0, -720, 840),
             19: ("coach_phase", 1, 0, 1), 20: ("positive_tick", 0, 0, 1),
-            21: ("move_after_min", 30, 0, 240), 22: ("exercise_cues", 1, 0, 1)}
+            21: ("move_after_min", 30, 0, 240), 22: ("exercise_cues", 1, 0, 1),
+            23: ("hold_target_s", 0, 0, 600), 24: ("rep_target", 0, 0, 50)}
 # GATT characteristic properties (Core spec): read 0x02, write 0x08, notify 0x10
 PROP_READ, PROP_WRITE, PROP_NOTIFY = 0x02, 0x08, 0x10
 MAX_RATE = {StreamKind.QUAT: 50, StreamKind.RAW: 200}
@@ -243,7 +244,7 @@ async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     for key, (name, default, _lo, _hi) in SETTINGS.items():
         got = await c.command(Opcode.GET_CONFIG, token(), "<B", key)
         assert struct.unpack_from("<Bi", got, 3) == (key, default), name
-    for key in (0, 23, 255):
+    for key in (0, 25, 255):
         assert status_of(await c.command(Opcode.GET_CONFIG, token(), "<B", key)) is \
             Status.OUT_OF_RANGE
         assert status_of(await c.command(Opcode.SET_CONFIG, token(), "<Bi", key, 1)) is \
@@ -263,10 +264,10 @@ async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     assert StateBit.SNOOZED in await status_bits(c, token())
     assert status_of(await c.command(Opcode.SNOOZE, token(), "<H", 0)) is Status.OK
     assert StateBit.SNOOZED not in await status_bits(c, token())
-    for pattern in (0, 1, 2, 3, 5, 6, 7, 8):  # every pattern but the fault code
+    for pattern in (0, 1, 2, 3, 5, 6, 7, 8, 9):  # every pattern but the fault code
         r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
         assert status_of(r) is Status.OK and r[3] == pattern
-    for pattern in (4, 9, 255):
+    for pattern in (4, 10, 255):
         r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
         assert status_of(r) is Status.OUT_OF_RANGE
     assert StateBit.WALL_CLOCK not in await status_bits(c, token())
