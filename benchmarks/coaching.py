@@ -27,14 +27,12 @@ through ``postureclip firmware replay`` (the clip's firmware in MicroPython) and
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
+import wearer_sets
 
 from postureclip.analysis import analyze
 from postureclip.firmware_replay import replay
@@ -129,22 +127,13 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wearers", type=int, default=6)
-    ap.add_argument("--hours", type=float, default=8.0)
-    ap.add_argument("--only", choices=["days", "slouch", "slips"])
-    args = ap.parse_args()
-    kinds = [args.only] if args.only else ["days", "slouch", "slips"]
-    jobs = [(k, 9000 + 100 * i + n, args.hours) for i, k in enumerate(kinds)
-            for n in range(args.wearers)]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(one, jobs))
+    kinds = ["days", "slouch", "slips"]
+    args = wearer_sets.parse(__doc__.splitlines()[0], kinds, 6)
+    kinds = [args.only] if args.only else kinds
+    by_kind = wearer_sets.run(one, kinds, args.wearers, args.hours, 9000)
     for k in kinds:
-        rs = [r for r in results if r["kind"] == k]
-        hours = sum(r["hours"] for r in rs)
-        days8 = hours / 8.0
-        print(f"== {k}: {len(rs)} wearers, {hours:.1f} h "
-              f"({sum(r['imu'] == 'MPU-6050' for r in rs)} with an MPU-6050)")
+        rs = by_kind[k]
+        days8 = wearer_sets.heading(k, rs) / 8.0
         if k == "days":
             for who in ("clip", "host"):
                 n = sum(r[f"{who}_false_buzzes"] for r in rs)

@@ -21,13 +21,11 @@ firmware replay`` (the clip's firmware in MicroPython) and ``postureclip analyze
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
+import wearer_sets
 
 from postureclip.analysis import analyze
 from postureclip.breaks import find_breaks
@@ -100,21 +98,13 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wearers", type=int, default=8)
-    ap.add_argument("--hours", type=float, default=8.0)
-    ap.add_argument("--only", choices=["sessions", "days", "sitting"])
-    args = ap.parse_args()
-    kinds = [args.only] if args.only else ["sessions", "days", "sitting"]
-    jobs = [(k, 7000 + 100 * i + n, args.hours) for i, k in enumerate(kinds)
-            for n in range(args.wearers)]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(one, jobs))
+    kinds = ["sessions", "days", "sitting"]
+    args = wearer_sets.parse(__doc__.splitlines()[0], kinds, 8)
+    kinds = [args.only] if args.only else kinds
+    by_kind = wearer_sets.run(one, kinds, args.wearers, args.hours, 7000)
     for k in kinds:
-        rs = [r for r in results if r["kind"] == k]
-        hours = sum(r["hours"] for r in rs)
-        print(f"== {k}: {len(rs)} wearers, {hours:.1f} h "
-              f"({sum(r['imu'] == 'MPU-6050' for r in rs)} with an MPU-6050)")
+        rs = by_kind[k]
+        hours = wearer_sets.heading(k, rs)
         for who in ("clip", "host"):
             if k == "sessions":
                 rows = [x for r in rs for x in r[f"{who}_sets"]]
