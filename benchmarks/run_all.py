@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["fusion_broad.py", "host_broad.py", "firmware_cost.py", "firmware_accuracy.py",
-           "coaching.py",
+           "coaching.py", "exercise.py",
            "analysis_accuracy.py"]
 
 
