@@ -851,7 +851,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise HistoryError(f"nothing recorded from {days[0]} to {days[-1]} in "
                                f"{args.store}: wear the clip and sync")
         try:
-            report.write(store, days, tz, args.goal, title, out, plan_words(store))
+            report.write(store, days, tz, args.goal, title, out, plan_words(store),
+                         program_words(store))
         except OSError as e:
             raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
     print(f"report written to {out.resolve()}")

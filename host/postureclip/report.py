@@ -151,9 +151,10 @@ def _numbers(d: daily.Day, goal: float) -> str:
 
 
 def build(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
-          plan: str | None = None) -> str:
+          plan: str | None = None, programme: str | None = None) -> str:
     """The report's HTML for ``days`` (the last is the one the timeline shows); ``plan``:
-    the training plan in words, when one runs."""
+    the training plan in words, when one runs; ``programme``: the exercise programme and
+    its adherence."""
     summaries = [daily.summarize(store, d, tz) for d in days]
     focus = summaries[-1]
     timeline_days = [d for d in summaries if not d.empty] if len(days) > 1 else [focus]
@@ -177,6 +178,8 @@ footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {"" if plan is None else f"<p id='plan'><b>Plan:</b> {html.escape(plan)}</p>"}
+{"" if programme is None else
+ f"<p id='programme'><b>Exercise:</b> {html.escape(programme)}</p>"}
 <figure id="trend">{_trend(week, goal)}</figure>
 {"".join(sections)}
 <footer>postureclip report, made {generated} on this computer from the synced log; nothing in it
@@ -187,5 +190,5 @@ or standing that was upright (walking and lifting do not count against it).</foo
 
 
 def write(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
-          out: Path, plan: str | None = None) -> None:
-    out.write_text(build(store, days, tz, goal, title, plan), encoding="utf-8")
+          out: Path, plan: str | None = None, programme: str | None = None) -> None:
+    out.write_text(build(store, days, tz, goal, title, plan, programme), encoding="utf-8")

@@ -38,6 +38,7 @@ def test_report_renders_in_chromium(tmp_path: Path, chromium) -> None:  # type: 
     with Store(store_path) as store:
         build(store)
         with_trace(store)
+        store.set_meta("exercise_program", '{"started": "2026-11-01", "level": 1}')
     out = tmp_path / "day.html"
     env = {**os.environ, "TZ": "UTC"}
     done = subprocess.run([sys.executable, "-m", "postureclip.cli", "report", "--day",
@@ -50,7 +51,10 @@ def test_report_renders_in_chromium(tmp_path: Path, chromium) -> None:  # type: 
     seen = chromium(out)
     assert not seen.console, seen.console  # no script errors, no failed loads
     for words in ("Monday 23 November 2026", "98 % (goal 80 %: met)",
-                  "2 min in 2 episodes", "1 squat, 1 stoop, 1 twisted", "sat up after 35 s"):
+                  "2 min in 2 episodes", "1 squat, 1 stoop, 1 twisted", "sat up after 35 s",
+                  "4 sets: plank 2 × (45 s, 38 s), bridge 12 reps, side plank (left) 1 × (30 s)",
+                  "longest stretch without a break 48 min; 2 breaks, 1 reminders to move",
+                  "Exercise:</b> level", "sessions in the last 7 days"):
         assert words in seen.dom, words
     # the figures rendered: ink in every band of the page (about 1,150 px high)
     assert all(dark > 500 for dark in seen.ink_bands(1200)), seen.ink_bands(1200)
