@@ -17,12 +17,15 @@ from micropython import const
 
 from clip import protocol as P
 
-FLOOR_COS = 0.766  # sin 50 deg: |up . spine| below this, the spine is near horizontal
+FLOOR_COS = 0.766  # sin 50 deg: |up . spine| below this, the spine is near horizontal...
+STAY_COS = 0.906  # sin 65 deg: ...and in the pose until beyond this (a deep bridge)
 SETTLE_S = 2.0  # lying in a pose this long before an excursion counts
 REST_TAU_S = 2.0  # the resting level's average
 START_DEG = 5.0  # an excursion starts this far from the resting level...
 END_DEG = 3.0  # ...and ends back within this
-REP_MIN_DEG = 10.0
+REP_MIN_DEG = 7.0
+RISE_S = 3.0  # a hold's rise: the crossing times of its levels are kept from then on (a
+# wobble re-crossing a level later does not move the hold's start)
 REP_MAX_S = 8.0
 REP_GAP_S = 8.0
 MIN_REPS = const(3)
@@ -76,7 +79,8 @@ class ExerciseWatch:
 
     def update(self, t, tx, ty, tz, dt):
         """One fused step: time s, earth's up in the trunk frame, step s. Returns a pattern."""
-        if -FLOOR_COS < tx < FLOOR_COS:
+        bound = STAY_COS if self.face >= 0 else FLOOR_COS
+        if -bound < tx < bound:
             if (tz if tz > 0.0 else -tz) >= (ty if ty > 0.0 else -ty):
                 side = PRONE if tz > 0.0 else SUPINE
             else:
@@ -150,7 +154,12 @@ class ExerciseWatch:
             hi = _LEVELS - 1
         if hi < lo:
             return
-        times = self._up if b > a else self._down
+        if b > a:
+            if self.start >= 0.0 and t - self.start >= RISE_S:
+                return  # the hold's rise is over
+            times = self._up
+        else:
+            times = self._down
         for level in range(lo, hi + 1):  # the moment of crossing, interpolated in the step
             times[level] = t - dt * (b - level) / (b - a)
 
@@ -177,7 +186,7 @@ class ExerciseWatch:
             return -1
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S:
-            half = 0.5 * self.area / span
+            half = max(END_DEG, 0.5 * self.area / span)  # down-crossings below END: none
             hold = self._at(self._down, half) - self._at(self._up, half)
             self._emit(start, t, _HOLD_KIND[self.face], 0, hold, self.drift)
         return -1

@@ -23,12 +23,15 @@ from .slips import run_bounds
 FloatArray = npt.NDArray[np.float64]
 
 FLOOR_COS = math.sin(math.radians(50.0))  # |up . spine| below this: the spine near horizontal
+STAY_COS = math.sin(math.radians(65.0))  # ...and in the pose until beyond this (a deep bridge)
 STEP_S = 0.1  # the rule runs at 10 Hz (the clip: at its fused steps, 2-50 Hz)
 SETTLE_S = 2.0  # lying in a pose this long before an excursion counts
 REST_TAU_S = 2.0  # the resting level's average
 START_DEG = 5.0  # an excursion starts this far from the resting level...
 END_DEG = 3.0  # ...and ends back within this
-REP_MIN_DEG = 10.0
+REP_MIN_DEG = 7.0
+RISE_S = 3.0  # a hold's rise: the crossing times of its levels are kept from then on (a
+# wobble re-crossing a level later does not move the hold's start)
 REP_MAX_S = 8.0
 REP_GAP_S = 8.0
 MIN_REPS = 3
@@ -114,7 +117,8 @@ class _Watch:
         for level in range(lo, hi + 1):
             when = t - dt * (b - level) / (b - a)
             if b > a:
-                self.up[level] = when
+                if self.start < 0.0 or t - self.start < RISE_S:
+                    self.up[level] = when
             else:
                 self.down[level] = when
 
@@ -130,7 +134,7 @@ class _Watch:
             return
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S and self.face in _HOLD_KIND:
-            half = 0.5 * self.area / span
+            half = max(END_DEG, 0.5 * self.area / span)  # down-crossings below END: none
             hold = _at(self.down, half) - _at(self.up, half)
             self.sets.append(ExerciseSet(_HOLD_KIND[self.face], start, t, 0,
                                          round(hold, 1)))
@@ -160,9 +164,14 @@ def find_sets(t: FloatArray, flex: FloatArray, lat: FloatArray) -> list[Exercise
     if len(t) < 2:
         return []
     vertical = np.cos(np.radians(flex)) * np.cos(np.radians(lat))  # up along the spine
-    starts, ends = run_bounds(np.abs(vertical) < FLOOR_COS)
+    starts, ends = run_bounds(np.abs(vertical) < STAY_COS)
+    near = np.abs(vertical) < FLOOR_COS
     sets: list[ExerciseSet] = []
-    for a, b in zip(starts, ends, strict=True):
+    for a0, b in zip(starts, ends, strict=True):
+        entered = np.flatnonzero(near[a0:b])  # a pose begins within 50 deg of horizontal
+        if not entered.size:
+            continue
+        a = a0 + int(entered[0])
         if t[b - 1] - t[a] < SETTLE_S + HOLD_MIN_S:
             continue
         grid = np.arange(t[a], t[b - 1], STEP_S)
