@@ -28,7 +28,7 @@ MAX_SNOOZE_MIN = 1440  # a timed pause "until tomorrow" is at most a day
 # the patterns a wearer may feel on request (not the fault code, which means a fault)
 TEST_PATTERNS = (P.PATTERN_REMINDER, P.PATTERN_LIFT, P.PATTERN_CALIBRATED, P.PATTERN_LOW_BATTERY,
                  P.PATTERN_RECALIBRATE, P.PATTERN_TICK, P.PATTERN_MOVE, P.PATTERN_FORM,
-                 P.PATTERN_TARGET)
+                 P.PATTERN_TARGET, P.PATTERN_START)
 # 2000-01-01 .. 2099-12-31: a clock outside this is a host bug, not a time to keep.
 MAX_TIME_S = 3155759999
 

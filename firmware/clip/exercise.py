@@ -53,6 +53,7 @@ class ExerciseWatch:
         self.hold_target_s = 0.0  # the programme's targets (0: none)
         self.rep_target = 0
         self._targeted = False  # this hold's target was announced
+        self._started = False  # ...and that it is a hold
         self.face = -1
         self.rest = 0.0
         self.settled_s = 0.0
@@ -113,7 +114,7 @@ class ExerciseWatch:
                 self.start = t
                 self.peak = x
                 self.area = self.drift = self._form_s = 0.0
-                self._formed = self._targeted = False
+                self._formed = self._targeted = self._started = False
                 self._next_tick = t + TICK_S
             return -1
         if x > self.peak:
@@ -137,6 +138,9 @@ class ExerciseWatch:
         if self._form_s >= FORM_S and not self._formed:
             self._formed = True
             return P.PATTERN_FORM
+        if not self._started:  # REP_MAX_S into it: a hold, not a repetition
+            self._started = True
+            return P.PATTERN_START
         if 0.0 < self.hold_target_s <= span and not self._targeted:
             self._targeted = True
             return P.PATTERN_TARGET
@@ -182,7 +186,9 @@ class ExerciseWatch:
                 self.rep_last = t
                 if not self.cues or not _REP_KIND[self.face]:
                     return -1
-                return P.PATTERN_TARGET if self.reps == self.rep_target else P.PATTERN_TICK
+                if self.reps == self.rep_target:
+                    return P.PATTERN_TARGET
+                return P.PATTERN_START if self.reps == 1 else P.PATTERN_TICK
             return -1
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S:

@@ -106,6 +106,7 @@ PATTERN_TICK = const(6)  # one short tick: well done (straightened after a remin
 PATTERN_MOVE = const(7)  # time to move: a slow swell, twice
 PATTERN_FORM = const(8)  # check your form: four quick taps
 PATTERN_TARGET = const(9)  # the programme's target reached: a rising triple
+PATTERN_START = const(10)  # an exercise set recognised: two quick ticks
 REASON_SLOUCH = const(1)
 REASON_EXPOSURE = const(2)
 REASON_LIFT_STOOP = const(3)

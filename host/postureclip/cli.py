@@ -546,7 +546,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 BUZZ_NAMES = {"reminder": 0, "lift": 1, "calibrated": 2, "low_battery": 3, "recalibrate": 5,
-              "tick": 6, "move": 7, "form": 8, "target": 9}
+              "tick": 6, "move": 7, "form": 8, "target": 9, "start": 10}
 
 
 def cmd_buzz(args: argparse.Namespace) -> int:

@@ -122,6 +122,7 @@ class BuzzPattern(IntEnum):
     MOVE = 7
     FORM = 8
     TARGET = 9
+    START = 10
 
 
 class BuzzReason(IntEnum):

@@ -71,7 +71,7 @@ def test_a_plank_is_a_hold_timed_to_a_tenth_of_a_second_with_a_tick_every_ten_se
         (s,) = fl.sets()
         assert s[0] == kind and s[1] == 0, s
         assert abs(s[2] - 350) <= 2, s  # mid-ramp to mid-ramp: 35.0 s
-        assert [c for _, c in fl.cues] == [P.PATTERN_TICK] * 3, fl.cues
+        assert [c for _, c in fl.cues] == [P.PATTERN_START] + [P.PATTERN_TICK] * 3, fl.cues
         assert s[4] == 0  # no drift
 
 
@@ -87,7 +87,7 @@ def test_repetitions_are_counted_and_ticked_and_close_as_a_set():
         fl.hold(12.0)  # resting: the set closes after 8 s without a rep
         (s,) = fl.sets()
         assert s[0] == kind and s[1] == 12 and s[2] == 0, s
-        assert len(fl.cues) == 12 and {c for _, c in fl.cues} == {P.PATTERN_TICK}
+        assert [c for _, c in fl.cues] == [P.PATTERN_START] + [P.PATTERN_TICK] * 11
 
 
 def test_two_reps_lying_on_the_side_or_lying_still_make_no_set():
@@ -101,7 +101,7 @@ def test_two_reps_lying_on_the_side_or_lying_still_make_no_set():
         fl.pose = pose
         fl.hold(300.0)
     fl.stand_up()
-    assert fl.sets() == [] and len(fl.cues) == 2  # each rep ticked as it came
+    assert fl.sets() == [] and len(fl.cues) == 2  # each rep cued as it came
 
 
 def test_a_hold_that_drifts_gets_the_form_cue_once():
@@ -196,6 +196,7 @@ def test_the_programmes_targets_play_once_a_hold_or_a_set_reaches_them():
     fl.stand_up()
     cues = [c for _, c in fl.cues]
     assert cues.count(P.PATTERN_TARGET) == 1 and cues.count(P.PATTERN_TICK) == 4, fl.cues
+    assert cues[0] == P.PATTERN_START
     at = next(t for t, c in fl.cues if c == P.PATTERN_TARGET)
     assert 30.0 < at < 32.0, fl.cues  # 25 s after the rise began at ~5.5 s
     fl = Floor(-90.0, 0.0)
@@ -205,5 +206,5 @@ def test_the_programmes_targets_play_once_a_hold_or_a_set_reaches_them():
         fl.ramp(1.2, 0.0, 25.0)
         fl.ramp(1.2, 25.0, 0.0)
         fl.hold(0.5)
-    assert [c for _, c in fl.cues] == [P.PATTERN_TICK] * 4 + [P.PATTERN_TARGET] + \
-        [P.PATTERN_TICK] * 2
+    assert [c for _, c in fl.cues] == [P.PATTERN_START] + [P.PATTERN_TICK] * 3 + \
+        [P.PATTERN_TARGET] + [P.PATTERN_TICK] * 2

@@ -264,10 +264,10 @@ async def opcodes(c: DocCentral, token: Clock, button: Path) -> None:
     assert StateBit.SNOOZED in await status_bits(c, token())
     assert status_of(await c.command(Opcode.SNOOZE, token(), "<H", 0)) is Status.OK
     assert StateBit.SNOOZED not in await status_bits(c, token())
-    for pattern in (0, 1, 2, 3, 5, 6, 7, 8, 9):  # every pattern but the fault code
+    for pattern in (0, 1, 2, 3, 5, 6, 7, 8, 9, 10):  # every pattern but the fault code
         r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
         assert status_of(r) is Status.OK and r[3] == pattern
-    for pattern in (4, 10, 255):
+    for pattern in (4, 11, 255):
         r = await c.command(Opcode.BUZZ_TEST, token(), "<B", pattern)
         assert status_of(r) is Status.OUT_OF_RANGE
     assert StateBit.WALL_CLOCK not in await status_bits(c, token())
