@@ -3,7 +3,7 @@
 #
 # Every one is done lying on the floor and raises or lowers the upper back from a pose no desk
 # posture has: a plank and a back extension face down, a side plank on one side, a bridge face
-# up. So the watch only works while the spine is within 50 deg of horizontal; there it follows
+# up. So the watch works from lying (the spine within 30 deg of horizontal) to 65 deg; it follows
 # the spine's elevation above horizontal (e, deg; the shoulders higher than the hips positive)
 # against the level it rests at in that pose. An excursion from that level of at most
 # REP_MAX_S reaching REP_MIN_DEG is a repetition, one of HOLD_MIN_S..HOLD_MAX_S a hold; three
@@ -17,8 +17,8 @@ from micropython import const
 
 from clip import protocol as P
 
-FLOOR_COS = 0.766  # sin 50 deg: |up . spine| below this, the spine is near horizontal...
-STAY_COS = 0.906  # sin 65 deg: ...and in the pose until beyond this (a deep bridge)
+FLOOR_COS = 0.5  # sin 30 deg: |up . spine| below this, lying in a pose...
+STAY_COS = 0.906  # sin 65 deg: ...until beyond this (a deep bridge lowers that far)
 SETTLE_S = 2.0  # lying in a pose this long before an excursion counts
 REST_TAU_S = 2.0  # the resting level's average
 START_DEG = 5.0  # an excursion starts this far from the resting level...
@@ -193,7 +193,9 @@ class ExerciseWatch:
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S:
             half = max(END_DEG, 0.5 * self.area / span)  # down-crossings below END: none
-            hold = self._at(self._down, half) - self._at(self._up, half)
+            # left the pose mid-hold (stood up from it): it ends here
+            fall = self._at(self._down, half) if self.x < half else t
+            hold = (fall if fall > start else start) - self._at(self._up, half)
             self._emit(start, t, _HOLD_KIND[self.face], 0, hold, self.drift)
         return -1
 

@@ -3,11 +3,12 @@
 
 Every exercise here is done lying on the floor, and each raises or lowers the upper back from
 a pose no desk posture has: a plank and a back extension face down, a side plank on one side,
-a bridge face up. So the rule watches only the stretches where the spine is within 50 deg of
-horizontal. There, the spine's elevation above horizontal (``e``, degrees, positive with the
-shoulders higher than the hips) is compared with the level it rested at lying in that pose:
-an excursion from it of at most 8 s that reaches 10 deg is a repetition, and one of 5-180 s a
-hold. Three or more repetitions with at most 8 s between them are a set.
+a bridge face up. So the rule watches only the stretches from lying (the spine within 30 deg
+of horizontal) until the spine is 65 deg from horizontal. There, the spine's elevation above
+horizontal (``e``, degrees, positive with the shoulders higher than the hips) is compared with
+the level it rested at lying in that pose: an excursion from it of at most 8 s that reaches
+7 deg is a repetition, and one of 5-180 s a hold. Three or more repetitions with at most 8 s
+between them are a set.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from .slips import run_bounds
 
 FloatArray = npt.NDArray[np.float64]
 
-FLOOR_COS = math.sin(math.radians(50.0))  # |up . spine| below this: the spine near horizontal
-STAY_COS = math.sin(math.radians(65.0))  # ...and in the pose until beyond this (a deep bridge)
+FLOOR_COS = math.sin(math.radians(30.0))  # |up . spine| below this: lying in a pose...
+STAY_COS = math.sin(math.radians(65.0))  # ...until beyond this (a deep bridge lowers that far)
 STEP_S = 0.1  # the rule runs at 10 Hz (the clip: at its fused steps, 2-50 Hz)
 SETTLE_S = 2.0  # lying in a pose this long before an excursion counts
 REST_TAU_S = 2.0  # the resting level's average
@@ -135,7 +136,9 @@ class _Watch:
         self._close_reps()
         if HOLD_MIN_S <= span <= HOLD_MAX_S and self.face in _HOLD_KIND:
             half = max(END_DEG, 0.5 * self.area / span)  # down-crossings below END: none
-            hold = _at(self.down, half) - _at(self.up, half)
+            # left the pose mid-hold (stood up from it): it ends here
+            fall = max(_at(self.down, half), start) if self.x < half else t
+            hold = fall - _at(self.up, half)
             self.sets.append(ExerciseSet(_HOLD_KIND[self.face], start, t, 0,
                                          round(hold, 1)))
 
@@ -168,7 +171,7 @@ def find_sets(t: FloatArray, flex: FloatArray, lat: FloatArray) -> list[Exercise
     near = np.abs(vertical) < FLOOR_COS
     sets: list[ExerciseSet] = []
     for a0, b in zip(starts, ends, strict=True):
-        entered = np.flatnonzero(near[a0:b])  # a pose begins within 50 deg of horizontal
+        entered = np.flatnonzero(near[a0:b])  # a pose begins lying
         if not entered.size:
             continue
         a = a0 + int(entered[0])
