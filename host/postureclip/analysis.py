@@ -79,6 +79,7 @@ class AnalysisSettings:
 
 
 GETTING_UP_S = 10.0  # a lift this close to lying down is getting down or up
+SET_MARGIN_S = 10.0  # a slip this close to an exercise set is the exercise
 
 
 @dataclass(frozen=True)
@@ -475,6 +476,17 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
         slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
     core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
     sets = find_sets(u.t, core.flex, core.lat)
+    # a turn of the clip in an exercise set is the exercise (a bridge turns it about the
+    # shoulders, in place), not a slip: without those, the frames and angles once more
+    during = [x for x in slips if x.turn is not None and any(
+        e.start_s - SET_MARGIN_S <= x.t_s <= e.end_s + SET_MARGIN_S for e in sets)]
+    if during:
+        slips = [x for x in slips if x not in during]
+        frames = None
+        if any(x.turn is not None for x in slips):
+            slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
+        core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
+        sets = find_sets(u.t, core.flex, core.lat)
     lying = core.posture == POSTURES.index("lying")
     in_set = np.zeros(len(u.t), bool)
     for x in sets:

@@ -39,7 +39,6 @@ ANCHOR_ALPHA = 0.2  # rad/s^2: not even beginning to turn (a turn from rest star
 LEVER_M = 0.43
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
 MIN_TRAVEL_M = 0.08  # ...and what a trunk turn under ~11 deg moves it is within the errors
-UPRIGHT_COS = 0.17  # judged only with the spine over 10 deg from horizontal at both ends
 WEAR_OFF_S = 900.0
 WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
@@ -266,19 +265,8 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
         cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
         tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
         cand = np.flatnonzero(short & tilted)
-        axis = first_axis = np.asarray(trunk_axis, float)
+        axis = np.asarray(trunk_axis, float)
         while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
-            # not lying at either end: a bridge turns the clip with the shoulders on the floor.
-            # Lying by the spine's axis as the slips so far moved it and by the calibration's
-            # alike: the first drifts with every slip's error, and a slip is lost to it
-            def lying(a: FloatArray, c: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
-                out: npt.NDArray[np.bool_] = ((up_s[i0[c]] @ a < UPRIGHT_COS)
-                                              | (up_s[i1[c]] @ a < UPRIGHT_COS))
-                return out
-
-            cand = cand[~(lying(axis, cand) & lying(first_axis, cand))]
-            if not cand.size:
-                break
             found = _judge(u, up_s, g, i0[cand], i1[cand], tail, axis)
             if not found:
                 break
