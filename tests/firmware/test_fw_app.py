@@ -105,7 +105,7 @@ def test_missing_imu_is_a_visible_fault_and_the_clip_keeps_running():
             return (app.imu is not None and app.player.pattern is None and len(m) >= 4
                     and m[-1] == 0)
 
-        task = asyncio.create_task(run_for(app, 20000, done))
+        task = asyncio.create_task(run_for(app, 60000, done))
         await asyncio.sleep_ms(500)
         status = app.control(command(P.OP_GET_STATUS, 2))
         assert status[2] == P.ST_OK and status[6] & P.STATE_FAULT, status

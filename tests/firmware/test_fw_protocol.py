@@ -129,7 +129,7 @@ MALFORMED = (
     (struct.pack("<BBBi", P.OP_SET_CONFIG, 1, 9, 2000), P.ST_OUT_OF_RANGE),  # > window
     (struct.pack("<BBB", P.OP_GET_CONFIG, 1, 0), P.ST_OUT_OF_RANGE),
     (struct.pack("<BBH", P.OP_SNOOZE, 1, 1441), P.ST_OUT_OF_RANGE),
-    (struct.pack("<BBB", P.OP_BUZZ_TEST, 1, 9), P.ST_OUT_OF_RANGE),
+    (struct.pack("<BBB", P.OP_BUZZ_TEST, 1, P.PATTERN_START + 1), P.ST_OUT_OF_RANGE),
     (struct.pack("<BBB", P.OP_BUZZ_TEST, 1, P.PATTERN_FAULT), P.ST_OUT_OF_RANGE),
     (struct.pack("<BBIH", P.OP_SET_TIME, 1, 100, 1000), P.ST_OUT_OF_RANGE),
     (struct.pack("<BBBH", P.OP_STREAM, 1, P.STREAM_QUAT, 51), P.ST_OUT_OF_RANGE),
