@@ -467,26 +467,26 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
     no_motion = motionless(u)
     slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]), no_motion)
-    frames = None
     fs = u.rate_hz
     an = _norm(u.acc)
     moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
     walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
-    if any(x.turn is not None for x in slips):
-        slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
-    core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
-    sets = find_sets(u.t, core.flex, core.lat)
+
+    def mounted(found: list[Slip]) -> tuple[list[Slip], Core, list[ExerciseSet]]:
+        """The slips checked by walking, the angles in the frames they leave, the sets."""
+        frames = None
+        if any(x.turn is not None for x in found):
+            found, frames = check_by_walking(found, u.t, up_s, walking, cal.neutral)
+        core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
+        return found, core, find_sets(u.t, core.flex, core.lat)
+
+    slips, core, sets = mounted(slips)
     # a turn of the clip in an exercise set is the exercise (a bridge turns it about the
     # shoulders, in place), not a slip: without those, the frames and angles once more
     during = [x for x in slips if x.turn is not None and any(
         e.start_s - SET_MARGIN_S <= x.t_s <= e.end_s + SET_MARGIN_S for e in sets)]
     if during:
-        slips = [x for x in slips if x not in during]
-        frames = None
-        if any(x.turn is not None for x in slips):
-            slips, frames = check_by_walking(slips, u.t, up_s, walking, cal.neutral)
-        core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
-        sets = find_sets(u.t, core.flex, core.lat)
+        slips, core, sets = mounted([x for x in slips if x not in during])
     lying = core.posture == POSTURES.index("lying")
     in_set = np.zeros(len(u.t), bool)
     for x in sets:

@@ -65,7 +65,7 @@ def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: 
     for a_s, b_s in sets:  # a session of sets is one break; the clock restarts after each
         events.append((b_s, _BREAK if a_s - last_end > SESSION_GAP_S else _RESTART))
         last_end = b_s
-    off = _sustained(motionless, t, MOTIONLESS_S)
+    off = _after_holding(motionless, t, MOTIONLESS_S)
     # back on the body: what the wearer did meanwhile is unknown, the clock starts afresh
     events += [(float(ends[b - 1]), _RESTART) for b in run_bounds(off)[1]]
     qs, qe = run_bounds(held | walking | off)
@@ -99,7 +99,7 @@ def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: 
     return Breaks(reminders, sorted(set(breaks)), longest)
 
 
-def _sustained(mask: BoolArray, t: FloatArray, seconds: float) -> BoolArray:
+def _after_holding(mask: BoolArray, t: FloatArray, seconds: float) -> BoolArray:
     """``mask`` from the moment it has held ``seconds``."""
     out = np.zeros(len(mask), bool)
     for a, b in zip(*run_bounds(mask), strict=True):
