@@ -9,7 +9,7 @@ import gc
 import sys
 import time
 
-from machine import ADC, I2C, PWM, SLEEP, Pin, lightsleep, reset_cause, unique_id
+from machine import ADC, I2C, PWM, Pin, lightsleep, reset_cause, unique_id
 from micropython import const
 
 from clip import VERSION, control
@@ -18,6 +18,7 @@ from clip import haptics as H
 from clip import power as PW
 from clip import protocol as P
 from clip import settings as S
+from clip.button import Button
 from clip.drivers.imu import FifoImu, ImuError, SampleClock
 from clip.eventlog import EventLog
 from clip.pipeline import Pipeline
@@ -85,14 +86,8 @@ class App:
         self.battery_mv = 0
         self.battery_pct = 0
         self._low_battery_sent = False
-        self.button = None
+        self.button = None if board.BUTTON_PIN is None else Button(board.BUTTON_PIN)
         self._button_down = False
-        if board.BUTTON_PIN is not None:
-            self.button = Pin(board.BUTTON_PIN, Pin.IN, Pin.PULL_UP)
-            try:  # a press ends a light sleep (ports without light-sleep wake-up: polled)
-                self.button.irq(trigger=Pin.WAKE_LOW, wake=SLEEP)
-            except (AttributeError, TypeError, ValueError):
-                pass
         self.profile = PW.ACTIVE  # the IMU's current clip.power profile
         self._open_haptic()
         self._emit(P.REC_BOOT, 0.0, (VERSION[0], VERSION[1], VERSION[2], _reset_cause()))
@@ -252,7 +247,7 @@ class App:
         ble = self.ble
         # the pin itself, not only the button task's view: a press that just woke the CPU
         # must not send it back to sleep before that task has seen it
-        button_up = self.button is None or self.button.value() == 1
+        button_up = self.button is None or self.button.up()
         return ((ble is None or not ble.radio_on) and self.player.pattern is None
                 and button_up and not self._button_down and self._cal_token is None
                 and self.running)
@@ -300,40 +295,48 @@ class App:
                     pass
 
     async def buttons(self):
-        if self.button is None:
+        """Gestures from the button's edges, timed by when each edge happened (the task
+        itself may run late: a pipeline step, a radio event)."""
+        button = self.button
+        if button is None:
             return
         pressed_at = None
         last_short = None  # release time of a short press that may be a double press's first
         while self.running:
             await asyncio.sleep_ms(20)
-            down = self.button.value() == 0
-            self._button_down = down
-            now = self.now_ms()
-            if down and pressed_at is None:
-                pressed_at = now
-            elif not down and pressed_at is not None:
-                held = now - pressed_at
-                pressed_at = None
-                if held < SHORT_PRESS_MS:
-                    continue
-                if self.ble is not None:  # any press: time to pair or sync
-                    self.ble.open_window(PW.RADIO_BOOT_S)
-                if held >= VERY_LONG_PRESS_MS:
-                    self.cmd_forget_bonds()
-                elif held >= LONG_PRESS_MS:
-                    try:
-                        self.start_calibration(None)
-                    except P.CommandError:
-                        pass  # no IMU (a fault the clip shows already) or one running
-                elif last_short is not None and now - last_short <= DOUBLE_PRESS_MS:
-                    last_short = None
-                    snoozed = self.pipeline.posture.snooze_until > now / 1000
-                    self.cmd_snooze(0 if snoozed else SHORT_SNOOZE_MIN)
-                    continue
-                else:
-                    last_short = now
-                    continue
-                last_short = None
+            while True:
+                change = button.take()
+                if change is None:
+                    break
+                down, age = change
+                self._button_down = down
+                t = self.now_ms() - age
+                if down:
+                    pressed_at = t
+                elif pressed_at is not None:
+                    last_short = self._gesture(t - pressed_at, t, last_short)
+                    pressed_at = None
+
+    def _gesture(self, held, t, last_short):
+        """Act on a press held ``held`` ms and released at ``t`` (device ms); returns the
+        release time a next short press pairs with for a double press (None: none)."""
+        if held < SHORT_PRESS_MS:
+            return last_short  # contact bounce
+        if self.ble is not None:  # any press: time to pair or sync
+            self.ble.open_window(PW.RADIO_BOOT_S)
+        if held >= VERY_LONG_PRESS_MS:
+            self.cmd_forget_bonds()
+        elif held >= LONG_PRESS_MS:
+            try:
+                self.start_calibration(None)
+            except P.CommandError:
+                pass  # no IMU (a fault the clip shows already) or one running
+        elif last_short is not None and t - last_short <= DOUBLE_PRESS_MS:
+            snoozed = self.pipeline.posture.snooze_until > t / 1000
+            self.cmd_snooze(0 if snoozed else SHORT_SNOOZE_MIN)
+        else:
+            return t
+        return None
 
     async def housekeeping(self):
         last_fault_buzz = -FAULT_BUZZ_MS

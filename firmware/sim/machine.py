@@ -116,7 +116,13 @@ class Pin:
                 raise ValueError("bad wake value")
             if wake & SLEEP and trigger not in (Pin.WAKE_LOW, Pin.WAKE_HIGH):
                 raise ValueError("bad trigger for light sleep wake")
+        # as ports/esp32/machine_pin.c: a wake level only makes the pin a wake source (an
+        # edge handler it has stays); anything else sets or removes the edge handler and
+        # ends the pin's part as a wake source
+        if wake is not None and trigger in (Pin.WAKE_LOW, Pin.WAKE_HIGH):
             simhw.wake_pins[self.id] = (trigger, wake)
+            return _IrqCallback(self, None)
+        simhw.wake_pins.pop(self.id, None)
         if handler is not None and trigger in (1, 2, 3):
             simhw.irq_handlers[self.id] = (self, handler, trigger)
         else:
@@ -213,15 +219,29 @@ def freq(hz=None):
     return 240000000 if hz is None else None
 
 
-def lightsleep(ms=None):
-    """Sleep, counted; a configured wake pin at its wake level ends it at once."""
-    if simhw.record:
-        simhw.sleeps.append(ms)
+def _woken():
     for pin, (trigger, _) in simhw.wake_pins.items():
         if simhw.pins.get(pin, 1) == (0 if trigger == Pin.WAKE_LOW else 1):
+            return True
+    return False
+
+
+_WAKE_POLL_MS = 5  # how often a sleep looks at its wake pins (a press comes from a thread)
+
+
+def lightsleep(ms=None):
+    """Sleep, counted; a configured wake pin at its wake level ends it (within a few ms)."""
+    if simhw.record:
+        simhw.sleeps.append(ms)
+    if not ms:
+        return
+    slices, rest = divmod(ms, _WAKE_POLL_MS)
+    for _ in range(slices):
+        if _woken():
             return
-    if ms:
-        simhw.sleep_ms(ms)
+        simhw.sleep_ms(_WAKE_POLL_MS)
+    if rest and not _woken():
+        simhw.sleep_ms(rest)
 
 
 def idle():

@@ -10,7 +10,6 @@ pwm_log = []  # (time_ms, pin, duty_u16) at every duty change
 unique_id = b"\x24\x6f\x28\x01\x02\x03"
 resets = []  # reasons machine.reset() was called with
 button_pin = None  # the board's button (world.build), pressed by press_button
-_tasks = []
 sleeps = []  # durations (ms) of machine.lightsleep() calls; a long-running clip clears it
 wake_pins = {}  # pin id -> (trigger, power mode) configured to end a sleep
 irq_handlers = {}  # pin id -> (Pin, handler, trigger): Pin.irq with a handler
@@ -30,24 +29,23 @@ def now_ms():
 
 def press_button(ms, *more):
     """The wearer presses the button for ``ms``; ``more``: gap, press, gap, press... (ms),
-    e.g. ``press_button(150, 250, 150)`` is a double press. Played by a task on the running
-    loop."""
+    e.g. ``press_button(150, 250, 150)`` is a double press. Played by a thread of its own:
+    the wearer's finger keeps its time whatever the clip's event loop is busy with."""
     if button_pin is None:
         return
-    import asyncio
+    pin = button_pin
+    steps = (ms,) + more
 
-    set_input(button_pin, 0)
+    def play():
+        set_input(pin, 0)
+        for i, step in enumerate(steps):
+            sleep_ms(step)
+            set_input(pin, 0 if i % 2 else 1)
+        set_input(pin, 1)
 
-    async def play():
-        await asyncio.sleep_ms(ms)
-        set_input(button_pin, 1)
-        for i, step in enumerate(more):
-            await asyncio.sleep_ms(step)
-            set_input(button_pin, 1 if i % 2 else 0)
-        set_input(button_pin, 1)
+    import _thread  # MicroPython's unix port and CPython both have it
 
-    _tasks.append(asyncio.create_task(play()))
-    del _tasks[:-4]  # keep the last few alive, not all
+    _thread.start_new_thread(play, ())
 
 
 def set_input(pin, level):

@@ -87,6 +87,25 @@ def test_light_sleep_wake_sources():
     simhw.clear()
 
 
+def test_a_pin_is_a_wake_source_and_keeps_its_edge_handler_as_on_the_esp32():
+    # ports/esp32/machine_pin.c: irq() with a wake level only sets the wake source; an edge
+    # irq() call ends the pin's part as a wake source
+    simhw.clear()
+    seen = []
+    button = machine.Pin(3, machine.Pin.IN, machine.Pin.PULL_UP)
+    button.irq(lambda p: seen.append(p.value()),
+               trigger=machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
+    button.irq(trigger=machine.Pin.WAKE_LOW, wake=machine.SLEEP)
+    assert 3 in simhw.wake_pins
+    simhw.set_input(3, 0)
+    simhw.set_input(3, 1)
+    _run_scheduled()
+    assert seen == [0, 1], seen
+    button.irq(lambda p: None, trigger=machine.Pin.IRQ_FALLING)
+    assert 3 not in simhw.wake_pins
+    simhw.clear()
+
+
 def test_adc_microvolts_saturate_at_the_attenuation_range():
     simhw.clear()
     simhw.adc_uv[2] = 1950000
