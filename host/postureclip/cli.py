@@ -787,6 +787,52 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share(args: argparse.Namespace) -> int:
+    from . import share
+
+    dest = Path(args.to)
+    with _open_store_for_reading(args.store) as store:
+        if args.revoke:
+            n = share.revoke(store, dest)
+            print(f"withdrawn: {n} shared days deleted from {dest}" if n else
+                  f"nothing of this store's was shared in {dest}")
+            return 0
+        if args.new_id:
+            print(f"new worker id {share.new_id(store)} (days shared under the old id stay "
+                  "until withdrawn with --revoke before --new-id)")
+        start = _parse_day(args.date_from) if args.date_from else None
+        end = _parse_day(args.until) if args.until else date.today()
+        current = current_plan(store)
+        try:
+            done = share.share(store, dest, start, end, _local_tz(), args.shift, args.task,
+                               None if current is None else current[0])
+        except OSError as e:
+            from .errors import ShareError
+
+            raise ShareError(f"cannot write to {dest}: {e.strerror or e}") from None
+    days = len(done.written) + len(done.replaced)
+    if days == 0:
+        print(f"nothing recorded in that range: nothing shared (worker id {done.worker})")
+        return 0
+    print(f"shared {days} days as worker {done.worker} in {dest}: {len(done.written)} new, "
+          f"{len(done.replaced)} updated; daily numbers only (docs/team.md)")
+    return 0
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from . import team
+
+    out = Path(args.out)
+    try:
+        team.write(Path(args.folder), out, args.by)
+    except OSError as e:
+        from .errors import TeamError
+
+        raise TeamError(f"cannot write {out}: {e.strerror or e}") from None
+    print(f"team report written to {out}")
+    return 0
+
+
 def sync_summary(store: Store, device: str, before: int, new: int, battery: int,
                  seconds: float, path: Path) -> str:
     """What a sync brought, in words: the days it covered and what happened on them."""
@@ -1141,6 +1187,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (local time)")
     store_arg(p, "the store sync writes")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("share", help="share your daily numbers with your team, or withdraw them",
+                       description="Write your days' numbers (worn time, upright share, "
+                                   "slouch minutes, lifts by technique, lift risk scores, "
+                                   "reminders; never angles or the times of events) to a "
+                                   "folder your team reads, under a pseudonymous id, as "
+                                   "Parquet. Sharing again updates the days; --revoke deletes "
+                                   "everything you shared there. docs/team.md lists every "
+                                   "column.",
+                       epilog="examples: postureclip share --to /mnt/team --shift early "
+                              "--task picking   |   postureclip share --to /mnt/team --revoke")
+    p.add_argument("--to", required=True, help="the shared folder")
+    p.add_argument("--from", dest="date_from",
+                   help="first day, YYYY-MM-DD (default: the first day recorded)")
+    p.add_argument("--until", help="last day, YYYY-MM-DD (default today)")
+    p.add_argument("--shift", help="your shift, as your team names it (e.g. early)")
+    p.add_argument("--task", help="your task, as your team names it (e.g. picking)")
+    p.add_argument("--revoke", action="store_true",
+                   help="delete everything this store shared in the folder")
+    p.add_argument("--new-id", action="store_true",
+                   help="share under a new pseudonymous id from now on")
+    store_arg(p, "the store sync writes")
+    p.set_defaults(run=cmd_share)
+
+    p = sub.add_parser("team", help="a team's shared days, as one HTML report")
+    tm = p.add_subparsers(dest="team_command", required=True, metavar="COMMAND")
+    r = tm.add_parser("report", help="write the team report",
+                      description="Query the days workers shared into FOLDER with DuckDB and "
+                                  "write one self-contained HTML file: lifts per hour, stooped "
+                                  "and twisted shares, lift risk scores, slouch time, baseline "
+                                  "against coaching. No group of fewer than 5 workers is "
+                                  "shown.",
+                      epilog="example: postureclip team report /mnt/team --by shift --out "
+                             "team.html")
+    r.add_argument("folder", help="the shared folder")
+    r.add_argument("--by", default="week", choices=["week", "shift", "task"],
+                   help="the breakdown (default week)")
+    r.add_argument("--out", default="team.html", help="the HTML file (default team.html)")
+    r.set_defaults(run=cmd_team)
 
     p = sub.add_parser("monitor", help="a live view: trunk angles, posture now, today",
                        description="Sync, then show once a second the trunk's flexion and "

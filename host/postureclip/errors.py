@@ -110,3 +110,12 @@ class HistoryError(PostureclipError):
 
 class StoreError(PostureclipError):
     """The local SQLite store cannot be opened or written."""
+
+
+class ShareError(PostureclipError):
+    """Sharing with a team cannot go ahead (a foreign manifest, an id clash, a bad range);
+    nothing was written."""
+
+
+class TeamError(PostureclipError):
+    """A team report cannot be made from the shared folder (missing, or nothing readable)."""
