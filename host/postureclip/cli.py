@@ -110,6 +110,32 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze_batch(args: argparse.Namespace) -> int:
+    from . import batch
+
+    recordings = batch.expand(args.pattern)
+    client, cluster = batch.connect(args.scheduler, args.workers)
+    where = args.scheduler or f"a local cluster of {args.workers} worker processes"
+    print(f"{len(recordings)} recordings on {where}", file=sys.stderr)
+
+    def report(o: batch.Outcome) -> None:
+        if o.status == "failed":
+            print(f"failed: {o.recording}: {o.error}", file=sys.stderr)
+
+    try:
+        result = batch.run(recordings, Path(args.out), client, report,
+                           slouch_deg=args.slouch_deg, move_after_min=args.move_after)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    hours = sum(o.hours for o in result.outcomes)
+    print(f"{result.count('done')} analysed ({hours:.1f} h of recording), "
+          f"{result.count('skipped')} done before, {result.count('failed')} failed; "
+          f"{result.seconds:.1f} s; dataset {args.out}")
+    return 1 if result.count("failed") == len(recordings) else 0
+
+
 def cmd_firmware_replay(args: argparse.Namespace) -> int:
     """The clip's own pipeline on a recording, in MicroPython (postureclip.firmware_replay)."""
     from .firmware_replay import parse_settings, replay, write_series
@@ -979,6 +1005,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="still stretch before a reminder to move, minutes; 0 for none "
                         "(default 30, the clip's move_after_min)")
     p.set_defaults(run=cmd_analyze)
+
+    p = sub.add_parser("analyze-batch", help="analyse many recordings on a Dask cluster",
+                       description="Run analyze on every recording a glob names, on a local "
+                                   "cluster of worker processes or an existing Dask cluster, "
+                                   "into a Parquet dataset with one folder per kind "
+                                   "(summaries, lifts, slouch_episodes, ...); each row names "
+                                   "its recording. A recording that fails is reported and the "
+                                   "batch goes on; a rerun skips what is done. docs/team.md.",
+                       epilog="examples: postureclip analyze-batch 'data/**/*.csv' --out "
+                              "results   |   ... --scheduler tcp://10.0.0.5:8786")
+    p.add_argument("pattern", help="a glob of recording CSVs (quote it)")
+    p.add_argument("--out", required=True, help="the dataset folder")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask scheduler (default: a local cluster)")
+    p.add_argument("--workers", type=bounded(int, 1, 256, "a number of workers"),
+                   default=min(4, os.cpu_count() or 1),
+                   help="worker processes of the local cluster (default: up to 4, one per "
+                        "core)")
+    p.add_argument("--slouch-deg", type=float, default=20.0,
+                   help="as analyze's (default 20)")
+    p.add_argument("--move-after", type=bounded(float, 0, 240, "a number of minutes"),
+                   default=30.0, metavar="MIN", help="as analyze's (default 30)")
+    p.set_defaults(run=cmd_analyze_batch)
 
     p = sub.add_parser("simulate", help="write a synthetic wearer's recording CSV")
     p.add_argument("output")

@@ -119,3 +119,8 @@ class ShareError(PostureclipError):
 
 class TeamError(PostureclipError):
     """A team report cannot be made from the shared folder (missing, or nothing readable)."""
+
+
+class BatchError(PostureclipError):
+    """A batch analysis cannot start (no recordings match, the Dask scheduler cannot be
+    reached); what earlier runs wrote to the dataset is untouched."""
