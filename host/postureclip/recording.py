@@ -62,8 +62,10 @@ def read_csv(path: str | Path) -> Recording:
     name = str(path)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(len(HEADER_LINE))
-        data = _arrow_parse(path) if head == HEADER_LINE else None
+            head = fh.read(len(HEADER_LINE) + 1)
+        # the exact header, with Unix or Windows line ends (Python's csv module writes \r\n)
+        exact = head.startswith(HEADER_LINE) or head == HEADER_LINE[:-1] + b"\r\n"
+        data = _arrow_parse(path) if exact else None
         if data is not None:
             return _checked(data, name, lambda: Path(path).read_bytes().decode(errors="replace"))
         raw = Path(path).read_bytes()

@@ -8,7 +8,7 @@ import pytest
 
 from postureclip.cli import main
 from postureclip.errors import RecordingError
-from postureclip.recording import Recording, parse_csv, to_uniform
+from postureclip.recording import Recording, parse_csv, read_csv, to_uniform
 
 GOOD = "t,ax,ay,az,gx,gy,gz\n" + "".join(
     f"{k * 0.01:.2f},9.81,0.0,0.1,0.001,0.0,0.0\n" for k in range(300))
@@ -75,3 +75,23 @@ def test_uniform_grid_marks_long_gaps() -> None:
     gap = (u.t > t[499]) & (u.t < t[500])  # strictly inside the hole
     assert gap.sum() >= 95
     assert not u.valid[gap].any() and u.valid[~gap].all()
+
+
+def test_windows_line_ends_take_the_fast_reader(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python's csv module writes \r\n: such a file read as fast as one with \n, to the same
+    # numbers (the careful text parser took 10x longer on it)
+    rows = [f"{i / 50:.4f},0.1,0.2,9.8,0.01,0.02,0.03" for i in range(200)]
+    unix, windows = tmp_path / "unix.csv", tmp_path / "windows.csv"
+    unix.write_bytes(("t,ax,ay,az,gx,gy,gz\n" + "\n".join(rows) + "\n").encode())
+    windows.write_bytes(("t,ax,ay,az,gx,gy,gz\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    from postureclip import recording
+
+    a, b = read_csv(unix), read_csv(windows)
+    assert np.array_equal(a.t, b.t) and np.array_equal(a.acc, b.acc)
+
+    def slow(*_: object) -> None:
+        raise AssertionError("the text parser was used")
+
+    monkeypatch.setattr(recording, "parse_csv", slow)
+    read_csv(windows)
