@@ -150,6 +150,24 @@ def _numbers(d: daily.Day, goal: float) -> str:
     return f"<table class='numbers'>{body}</table>"
 
 
+NUMBERS_CSS = "table.numbers th { text-align: left; padding-right: 1.5em; font-weight: 600; }"
+
+
+def page_head(title: str, css: str = "") -> str:
+    """A self-contained page's start up to its <h1> (the style the reports share)."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #2c3e50; }}
+h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 2em; }}
+figure {{ margin: 1em 0; }} svg {{ max-width: 100%; height: auto; }}
+footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
+{css}
+</style></head><body>
+<h1>{html.escape(title)}</h1>"""
+
+
 def build(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
           plan: str | None = None, programme: str | None = None) -> str:
     """The report's HTML for ``days`` (the last is the one the timeline shows); ``plan``:
@@ -166,17 +184,7 @@ def build(store: Store, days: list[date], tz: tzinfo, goal: float, title: str,
     week = summaries if len(days) > 1 else [
         daily.summarize(store, days[-1] - timedelta(days=i), tz) for i in range(6, -1, -1)]
     generated = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #2c3e50; }}
-h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 2em; }}
-table.numbers th {{ text-align: left; padding-right: 1.5em; font-weight: 600; }}
-figure {{ margin: 1em 0; }} svg {{ max-width: 100%; height: auto; }}
-footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    return f"""{page_head(title, NUMBERS_CSS)}
 {"" if plan is None else f"<p id='plan'><b>Plan:</b> {html.escape(plan)}</p>"}
 {"" if programme is None else
  f"<p id='programme'><b>Exercise:</b> {html.escape(programme)}</p>"}

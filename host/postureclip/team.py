@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TeamError
-from .report import _pyplot, _svg
+from .report import _pyplot, _svg, page_head
 from .share import DAY_COLUMNS, MAX_LIFT_SCORE
 
 K = 5  # the fewest workers a shown group may hold
+TEAM_CSS = """table.groups { border-collapse: collapse; }
+table.groups th, table.groups td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd;
+  text-align: right; }
+table.groups td:first-child, table.groups th:first-child { text-align: left; }
+.held, tr.held td { color: #7f8c8d; font-style: italic; }"""
 BREAKDOWNS = {"week": "strftime(date, '%G-W%V')", "shift": "coalesce(shift, '(none named)')",
               "task": "coalesce(task, '(none named)')", "phase": "phase"}
 SUMMED = ("worn_h", "upright_min", "slouch_min", "lifts", "squat_lifts", "stoop_lifts",
@@ -250,21 +255,7 @@ def build(folder: Path, by: str = "week", title: str = "Team report") -> str:
     skipped = "".join(f"<li>{html.escape(str(p))}: {html.escape(why)}</li>"
                       for p, why in data.skipped)
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #2c3e50; }}
-h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 2em; }}
-table.groups {{ border-collapse: collapse; }}
-table.groups th, table.groups td {{ padding: 0.2em 0.8em; border-bottom: 1px solid #ddd;
-  text-align: right; }}
-table.groups td:first-child, table.groups th:first-child {{ text-align: left; }}
-.held, tr.held td {{ color: #7f8c8d; font-style: italic; }}
-figure {{ margin: 1em 0; }} svg {{ max-width: 100%; height: auto; }}
-footer {{ margin-top: 3em; font-size: 0.8em; color: #7f8c8d; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    return f"""{page_head(title, TEAM_CSS)}
 <p>{len(team.workers)} workers shared {team.worker_days} days from {first} to {last}.</p>
 {"".join(body)}
 <footer>Made {generated} from {len(data.files)} shared day files in {html.escape(str(folder))}
