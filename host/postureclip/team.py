@@ -109,7 +109,7 @@ def scan(folder: Path) -> Dataset:
         except Exception as e:  # pyarrow raises several kinds for a damaged file
             data.skipped.append((path, f"unreadable ({type(e).__name__})"))
             continue
-        if not wanted <= names:
+        if names != wanted:  # version 1's columns exactly: the files read as one table
             data.skipped.append((path, "other columns than a shared day's"))
             continue
         data.files.append(path)
@@ -124,9 +124,11 @@ def connect(data: Dataset) -> Any:
     ``worker`` and ``date`` from the folder names."""
     import duckdb
 
-    con = duckdb.connect()
-    con.execute("CREATE TABLE days AS SELECT * FROM read_parquet(?, hive_partitioning = true, "
-                "union_by_name = true)", [[str(p) for p in data.files]])
+    # one thread: DuckDB's parallel reader keeps buffers per thread for each small file
+    # (2,000 day files: 480 MB with two threads, 100 MB with one, and faster)
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("CREATE TABLE days AS SELECT * FROM read_parquet(?, hive_partitioning = true)",
+                [[str(p) for p in data.files]])
     return con
 
 
