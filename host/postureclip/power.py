@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 
 # measured on the development machine, MicroPython unix port: median of 7 runs of
 # benchmarks/mp_pipeline_cost.py (docs/power.md)
-HOST_US_PER_FUSED_STEP = 36.5  # fusion, angles, activity, power policy, coaches, slip, exercise and move watches
+# fusion, angles, activity, power policy, the coaches, the slip, exercise and move watches
+HOST_US_PER_FUSED_STEP = 36.5
 # FIFO words -> integer sums, a group closed (scaled to floats) per 8 samples - about the
 # moving profile's mean group on simulated wearers (104 Hz / 18.5 steps/s): the LSM6DSOX's
 # viper decoder (0.15 us at the coarse groups of 16); the MPU-6050's (and the LSM6DSOX's
