@@ -3,7 +3,7 @@
 Each recording's ``analyze`` JSON (docs/json.md) is split by kind::
 
     DATASET/summaries/<key>.parquet        one row: the JSON's numbers; its objects flattened
-                                           as "object.key" columns (time_in_posture_s.sitting)
+                                           as "object.key" columns (time_in_posture_s.upright)
     DATASET/<list key>/<key>.parquet       one row per item of that list (lifts,
                                            slouch_episodes, slips, ...), with "item" its index
 
@@ -74,9 +74,14 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    table = pa.Table.from_pylist(rows)
+    # a key that is null in every row here (undone_s, risk_index) is a number elsewhere:
+    # typed so, the kind's files read as one table
+    table = table.cast(pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_null(f.type)
+                                  else f for f in table.schema]))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    pq.write_table(pa.Table.from_pylist(rows), tmp)
+    pq.write_table(table, tmp)
     os.replace(tmp, path)
 
 

@@ -144,6 +144,20 @@ def test_an_id_clash_is_refused_before_anything_is_written(tmp_path: Path) -> No
         assert share.share(other, folder, None, MONDAY + timedelta(days=1), UTC).written
 
 
+def test_a_foreign_manifest_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    with worker_store(tmp_path / "w.db", 1, days=1) as store:
+        wid = share.worker_id(store)
+        (folder / "manifests").mkdir(parents=True)
+        (folder / "manifests" / f"{wid}.json").write_text("{not json")
+        with pytest.raises(ShareError, match="not a postureclip manifest"):
+            share.share(store, folder, None, MONDAY, UTC)
+        (folder / "manifests" / f"{wid}.json").write_text('{"format": "other"}')
+        with pytest.raises(ShareError, match="not a postureclip share manifest"):
+            share.share(store, folder, None, MONDAY, UTC)
+    assert not (folder / "days").exists()  # nothing written
+
+
 @given(st.lists(st.sets(st.integers(0, 30), min_size=1, max_size=12), min_size=1, max_size=8))
 def test_k_anonymity_no_small_group_shown_and_none_worked_out(members: list[set[int]]) -> None:
     gs = [team.Group(f"g{i}", {f"w{w}" for w in m}, len(m), {}) for i, m in enumerate(members)]
