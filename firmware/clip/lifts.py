@@ -90,7 +90,10 @@ class LiftCoach:
         """A movement that may be a lift is going on (the posture coach holds its clock).
         A method, not a property: a class with properties makes every attribute store of
         its instances slower in MicroPython, and ``update`` stores several per step."""
-        return self.state == ACTIVE or self._level - self.h > _DIPPED_M
+        # a dip under the level counts only while the movement could still be a lift's way
+        # down: one that swings like walking leaves drift, not a dip (as ``_anchor`` judges)
+        return self.state == ACTIVE or (self._level - self.h > _DIPPED_M
+                                        and self._swings <= _MAX_SWINGS)
 
     @micropython.native
     def update(self, t, flexion, lateral, a_vert, gyro_norm, twist_rate, dt):

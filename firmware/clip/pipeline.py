@@ -49,6 +49,12 @@ WALK_MARGIN_DEG = 4.0
 PULL_TAU_S = 300.0
 PULL_GAIN = WALK_CHECK_S / PULL_TAU_S
 PULL_MAX_DEG = 2.0
+# Each re-anchoring adds its own error (the gyro's over the slip, a creep below a slip), and the
+# walking pull corrects them only slowly: beyond REANCHOR_LIMIT re-anchorings since the last
+# calibration the clip still re-anchors (its angles stay as good as it can make them) but
+# calls its calibration stale, holding posture reminders (HELD STALE) until the wearer
+# calibrates again; the RECALIBRATE pattern each slip plays asks for it.
+REANCHOR_LIMIT = const(2)
 _SAVE_DEG = 1.0  # a pulled frame is written to flash once it moved this far from the stored
 
 _PATTERN_FOR = {P.REASON_SLOUCH: P.PATTERN_REMINDER, P.REASON_EXPOSURE: P.PATTERN_REMINDER,
@@ -108,6 +114,8 @@ class Pipeline:
         self._before_provisional = False
         self._check = [0.0, 0.0, 0.0, 0.0, 0.0]  # walked s; sums of flex, lat: new, old frame
         self.provisional = False  # re-anchored since the last calibration
+        self.reanchors = 0  # re-anchorings since the last calibration (undone ones not counted)
+        self._stale_by_slips = False  # the calibration went stale by REANCHOR_LIMIT
         self._saved = self.neutral.quat  # the frame as last stored
 
     def configure(self, settings):
@@ -143,6 +151,8 @@ class Pipeline:
         self._walked_s = 0.0
         self._before = None
         self.provisional = False
+        self.reanchors = 0
+        self._stale_by_slips = False
         q = self.neutral.quat
         values = (round(q[0] * 32767), round(q[1] * 32767), round(q[2] * 32767),
                   round(q[3] * 32767), round(self.neutral.tilt_deg() * 10))
@@ -238,6 +248,10 @@ class Pipeline:
             n.angles(f.ux, f.uy, f.uz)
             self.provisional = True
             self._changed()
+            self.reanchors += 1
+            if self.reanchors > REANCHOR_LIMIT and not self.posture.stale:
+                self.posture.stale = True
+                self._stale_by_slips = True
             self.emit(P.REC_SLIP, t, (P.SLIP_REANCHORED, round(self.slips.turn_deg * 10)))
             return P.REASON_SLIP
         if event == WORN_OFF:
@@ -311,6 +325,9 @@ class Pipeline:
         n.angles(f.ux, f.uy, f.uz)
         self.provisional = self._before_provisional
         self._changed()
+        self.reanchors -= 1
+        if self._stale_by_slips and self.reanchors <= REANCHOR_LIMIT:
+            self.posture.stale = self._stale_by_slips = False
         self.emit(P.REC_SLIP, t, (P.SLIP_UNDONE, round(turn * 10)))
         return True
 

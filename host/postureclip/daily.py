@@ -23,7 +23,7 @@ HELD_WORDS = {HeldReason.CALIBRATING: "while calibrating", HeldReason.LIFTING: "
               HeldReason.LYING: "while lying down", HeldReason.WALKING: "while walking",
               HeldReason.MOVING: "while moving in place (a vehicle, handling things)",
               HeldReason.RECLINED: "while leaning back", HeldReason.STALE:
-              "until you calibrate (the clip was off)", HeldReason.BASELINE:
+              "until you calibrate (the clip was off, or slipped 3 times)", HeldReason.BASELINE:
               "in the baseline phase", HeldReason.LEAN_OFF: "leaning to one side (lean_buzz 0)",
               HeldReason.QUIET: "in quiet hours", HeldReason.SNOOZED: "while snoozed",
               HeldReason.CAP: "by the hourly cap", HeldReason.EXERCISE: "while exercising",

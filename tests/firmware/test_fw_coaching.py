@@ -347,6 +347,23 @@ def test_a_walk_before_a_lift_leaves_no_dip_that_swallows_it():
     assert 2900 < lifts[0][2][0] < 3400, lifts  # the lift alone, not the walk
 
 
+def test_a_long_walk_is_no_lift_under_way_whatever_its_height_drift():
+    # regression: double integration over a walk drifts by metres; a downward drift read as
+    # a dip made the coach "active" for the whole walk, which held the walk checks of a
+    # re-anchored frame (and the posture coach's clock)
+    for error in (0.1, -0.1):
+        coach = LiftCoach(S.defaults(), Recorder())
+        t = stand(coach, 0.0, 2.0)
+        seen = []
+        for i in range(int(30.0 / DT)):
+            t += DT
+            a = 2.0 * math.sin(2 * math.pi * 1.8 * i * DT) + error
+            coach.update(t, 3.0, 0.0, 9.81 + a, 0.6, 0.0, DT)
+            seen.append(coach.active())
+        assert abs(coach.h) > 10.0, coach.h  # the height drifted far
+        assert not any(seen[int(5.0 / DT):]), error  # yet no lift after the first steps
+
+
 def test_a_stoop_that_lowers_the_sensor_little_is_still_a_lift():
     # the clip sits behind the spine: a 75 deg stoop on a short trunk lowers it ~0.15 m
     rec = Recorder()

@@ -231,6 +231,54 @@ def test_a_reanchoring_the_next_walk_agrees_with_stands():
     assert abs(p.flexion) < 1.5, p.flexion
 
 
+def _slip(body, deg):
+    body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=deg)
+    body.hold(3.0)
+
+
+def test_beyond_two_reanchorings_the_clip_asks_for_a_calibration():
+    p, body, log = calibrated()
+    for k, deg in enumerate((15.0, -15.0, 15.0)):
+        _slip(body, deg)
+        assert p.posture.stale == (k == 2), k  # the third since calibrating: stale
+    assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED] * 3
+    assert [q for _, q in body.patterns] == [P.PATTERN_RECALIBRATE] * 3
+    assert abs(p.flexion) < 1.5  # still re-anchored: the angles stay right
+    body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)  # a slouch: held back
+    body.hold(40.0, dt=0.16)
+    assert [e[2] for e in log.of(P.REC_HELD)] == [(P.REASON_SLOUCH, P.HELD_STALE)]
+    assert log.of(P.REC_BUZZ) == [e for e in log.of(P.REC_BUZZ) if e[2][1] == P.REASON_SLIP]
+    # the wearer sits up and calibrates: the coaching is back, the count starts again
+    body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=-30.0)
+    body.hold(1.0)
+    p.start_calibration()
+    body.hold(5.0)
+    assert p.calibration_result is not None and p.calibration_result[0] == P.ST_OK
+    assert not p.posture.stale and p.reanchors == 0
+    body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+    body.hold(40.0, dt=0.16)
+    assert P.REASON_SLOUCH in [e[2][1] for e in log.of(P.REC_BUZZ)]
+    _slip(body, 15.0)  # a slip after calibrating is re-anchored with coaching on
+    assert not p.posture.stale
+
+
+def test_an_undone_reanchoring_does_not_count():
+    p, body, log = calibrated()
+    body.walk(25.0)  # the usual walking tilt: upright
+    body.hold(2.0)
+    for deg in (15.0, -15.0):  # two real slips, each confirmed by a walk
+        _slip(body, deg)
+        body.walk(15.0)
+        body.hold(2.0)
+        assert p._before is None  # checked
+    _slip(body, 15.0)  # a third re-anchoring: stale...
+    assert p.posture.stale
+    body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=-15.0)  # ...the next walk undoes
+    body.walk(15.0)
+    assert [e[2][0] for e in log.of(P.REC_SLIP)][-1] == P.SLIP_UNDONE
+    assert not p.posture.stale and p.reanchors == 2
+
+
 def test_a_buzz_due_while_walking_or_moving_in_place_is_held_for_that():
     for move, why in (("walk", P.HELD_WALKING), ("shake", P.HELD_MOVING)):
         _, body, log = calibrated()
