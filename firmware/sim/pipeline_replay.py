@@ -3,9 +3,10 @@
 # it is how the virtual clip replays a recording too). `postureclip firmware replay` and
 # benchmarks/firmware_accuracy.py run it.
 #   micropython firmware/sim/pipeline_replay.py IN.bin OUT.bin EVENTS.txt CALIBRATE_AT_S
-#                                               [active] [NAME=VALUE ...]
-# ("active": the full-rate profile throughout, as before the power profiles; NAME=VALUE: a
-# coaching setting of clip/settings.py, checked as the clip checks a write)
+#                                               [active] [presses:PATH] [NAME=VALUE ...]
+# ("active": the full-rate profile throughout, as before the power profiles; presses:PATH: a
+# file of ascending times, one a line, when a wearer asked to calibrate would (replay.py);
+# NAME=VALUE: a coaching setting of clip/settings.py, checked as the clip checks a write)
 # IN: rows of 7 float32 (t, gx, gy, gz, ax, ay, az) at 208 Hz, t in s.
 # OUT: rows of 3 float32 (t, flexion deg, lateral deg), one per fused step.
 # EVENTS: "rtype t payload-hex" lines: each record's payload as the clip logs it
@@ -28,9 +29,13 @@ ROWS = 1024
 def main():
     src, dst, evpath, cal_at = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     always_active = "active" in sys.argv[5:]
+    presses = None
     settings = defaults()
     for arg in sys.argv[5:]:
-        if "=" in arg:
+        if arg.startswith("presses:"):
+            with open(arg[8:]) as f:
+                presses = [float(line) for line in f if line.strip()]
+        elif "=" in arg:
             name, value = arg.split("=", 1)
             try:
                 settings = with_value(settings, name, int(value))
@@ -56,7 +61,7 @@ def main():
                 fo.write(outbuf)
                 out[0] = 0
 
-        fed_s, steps = replay(p, fi, cal_at, always_active, on_step)
+        fed_s, steps = replay(p, fi, cal_at, always_active, on_step, presses)
         fo.write(memoryview(outbuf)[:12 * out[0]])
     events.close()
     r = p.calibration_result

@@ -27,9 +27,14 @@ ROWS = 1024
 INPUT_HZ = 208
 
 
-def replay(p, fi, cal_at, always_active=False, on_step=None):
+ANSWER_S = 30.0  # a wearer asked to calibrate does so at an upright moment this long after
+
+
+def replay(p, fi, cal_at, always_active=False, on_step=None, presses=None):
     """Feed the samples of binary file ``fi`` to pipeline ``p``; ``on_step(t)`` after each
-    fused step. Returns (seconds fed, [steps in ACTIVE, in STILL])."""
+    fused step. ``presses``: ascending times at which the wearer sits or stands upright and
+    would calibrate if the clip asked (its calibration stale for ANSWER_S). Returns (seconds
+    fed, [steps in ACTIVE, in STILL])."""
     inbuf = bytearray(28 * ROWS)
     s = [0.0] * 6
     state = {"n": 0, "t": 0.0, "fed_s": 0.0, "steps": [0, 0, 0]}
@@ -38,6 +43,9 @@ def replay(p, fi, cal_at, always_active=False, on_step=None):
     stride = INPUT_HZ // rate
     read_every = INPUT_HZ * read_ms // 1000  # input samples per FIFO read
     asked = False
+    presses = presses or []
+    k = 0  # the next of ``presses``
+    stale_t = None  # since when the clip's calibration is stale
     i = 0
     wake = PW.WAKE_SAMPLE_RATE
     shake = PW.WAKE_SAMPLE_ACCEL
@@ -87,6 +95,16 @@ def replay(p, fi, cal_at, always_active=False, on_step=None):
             if not asked and t >= cal_at:
                 p.start_calibration()
                 asked = True
+            if k < len(presses) and t >= presses[k]:
+                while k < len(presses) and presses[k] <= t:
+                    k += 1
+                if stale_t is not None and t - stale_t >= ANSWER_S and p.capture is None:
+                    p.start_calibration()  # the wearer answers the clip's request
+            if p.posture.stale:
+                if stale_t is None:
+                    stale_t = t
+            else:
+                stale_t = None
             s[0] += gx
             s[1] += gy
             s[2] += gz

@@ -77,6 +77,7 @@ class FirmwareReplay:
     series: FloatArray = field(repr=False)  # (N, 3): t, flexion, lateral per fused step
     exercise_sets: list[ExerciseSet] = field(default_factory=list)  # EXERCISE records
     breaks: list[tuple[float, float]] = field(default_factory=list)  # BREAK: (t, still s)
+    calibrated: list[float] = field(default_factory=list)  # CALIBRATED records' times
 
     @property
     def longest_still_s(self) -> float:
@@ -171,9 +172,12 @@ def calibrate_at(rec: Recording) -> float:
 
 
 def replay(rec: Recording, settings: dict[str, int] | None = None,
-           firmware: Path | None = None, always_active: bool = False) -> FirmwareReplay:
+           firmware: Path | None = None, always_active: bool = False,
+           presses: list[float] | None = None) -> FirmwareReplay:
     """Run the clip's pipeline on ``rec`` (see the module's docstring); ``always_active``:
-    the moving power profile throughout (for measuring what the still profile costs)."""
+    the moving power profile throughout (for measuring what the still profile costs);
+    ``presses``: ascending times (s) when the wearer sits or stands upright and would
+    calibrate if the clip asked for it (firmware/sim/replay.py)."""
     settings = settings or {}
     cal_at = calibrate_at(rec)
     u = to_uniform(rec, CLIP_IMU_RATE_HZ)
@@ -189,6 +193,9 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
         rows.astype("<f4").tofile(src)
         env = dict(os.environ, MICROPYPATH=f".frozen:{fw}:{fw / 'sim'}")
         args = [f"{k}={v}" for k, v in settings.items()] + (["active"] if always_active else [])
+        if presses:
+            (Path(tmp) / "presses.txt").write_text("".join(f"{x:.3f}\n" for x in presses))
+            args.append(f"presses:{Path(tmp) / 'presses.txt'}")
         done = subprocess.run([*micropython_command(), str(script), str(src), str(dst),
                                str(ev), f"{cal_at:.3f}", *args], env=env, capture_output=True,
                               text=True)
@@ -205,6 +212,7 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
     sets: list[ExerciseSet] = []
     breaks: list[tuple[float, float]] = []
     slips: list[tuple[float, str, float, float | None]] = []
+    calibrated: list[float] = []
     for rtype, t_text, payload in events:  # the records the clip would log
         t = float(t_text)
         kind = RecordType(int(rtype))
@@ -229,6 +237,8 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
                                     v["hold_s"]))
         elif kind is RecordType.BREAK:
             breaks.append((t, float(v["still_s"])))
+        elif kind is RecordType.CALIBRATED:
+            calibrated.append(t)
         elif kind is RecordType.SLIP and v["kind"] != SlipKind.PUT_ON:
             slips.append((t, "slip" if v["kind"] == SlipKind.REANCHORED else "worn_off",
                           _deg(v["turn_deg"]), None))
@@ -241,7 +251,8 @@ def replay(rec: Recording, settings: dict[str, int] | None = None,
         episodes=episodes, lifts=lifts, buzzes=buzzes, held=held, slips=slips,
         profiles={"active_s": round(active_s, 1), "still_s": round(still_s, 1),
                   "active_steps": active, "still_steps": still}, series=series,
-        exercise_sets=sorted(sets, key=lambda x: x.start_s), breaks=breaks)
+        exercise_sets=sorted(sets, key=lambda x: x.start_s), breaks=breaks,
+        calibrated=calibrated)
 
 
 def write_series(result: FirmwareReplay, path: str | Path) -> None:
