@@ -27,9 +27,10 @@ through ``postureclip firmware replay`` (the clip's firmware in MicroPython) and
   twice after a calibration; from the third slip on it asks for a calibration and holds its
   posture reminders until it gets one. The wearer here answers: at the first moment 30 s or
   more after the request when they sit or stand upright (a scripted "sit" or "stand" of 10 s
-  or more within 2 deg of their first calibration's posture, 3 s into it), they calibrate. For the clip the figure that counts is then the
-  error over the 5-60 s after each re-anchoring it coaches on (the first two after a
-  calibration) and after each of these calibrations, and the time its coaching waited.
+  or more within 2 deg of their first calibration's posture, 3 s into it), they calibrate.
+  For the clip the figure that counts is then the error over the 5-60 s after each
+  re-anchoring it coaches on (the first two after a calibration) and after each of these
+  calibrations, and the time its coaching waited.
 """
 from __future__ import annotations
 
