@@ -248,7 +248,7 @@ def build(folder: Path, by: str = "week", title: str = "Team report") -> str:
         chosen = groups(con, by)
         weeks = chosen if by == "week" else groups(con, "week")
         phases = groups(con, "phase")
-        body.append(f"<h2>The team</h2>{_table([team], 'all')}")
+        body.append(f"<h2>The team</h2>{_table([team], '')}")
         body.append(f"<h2>By {html.escape(by)}</h2>{_table(chosen, by)}")
         if sum(1 for g in weeks if not g.hidden) >= 2:
             body.append(f"<h2>Week by week</h2><figure id='trend'>{_trend_plot(weeks)}</figure>")
