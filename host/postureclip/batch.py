@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .datasets import write_parquet
 from .errors import BatchError, PostureclipError
 
 SUMMARY = "summaries"
@@ -72,17 +73,13 @@ def join(kinds: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows)
     # a key that is null in every row here (undone_s, risk_index) is a number elsewhere:
     # typed so, the kind's files read as one table
-    table = table.cast(pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_null(f.type)
-                                  else f for f in table.schema]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    write_parquet(path, table.cast(pa.schema([
+        pa.field(f.name, pa.float64()) if pa.types.is_null(f.type) else f
+        for f in table.schema])))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import daily
+from .datasets import replace_whole, write_parquet
 from .errors import ShareError
 from .plan import Plan
 from .store import Store
@@ -154,13 +154,8 @@ def _schema() -> Any:
 
 def _write_day(path: Path, row: dict[str, Any]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist([row], schema=_schema())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)  # a reader sees the old day or the new one, never half
+    write_parquet(path, pa.Table.from_pylist([row], schema=_schema()))
 
 
 def first_day(store: Store, tz: tzinfo) -> date | None:
@@ -210,11 +205,8 @@ def share(store: Store, dest: Path, start: date | None, end: date, tz: tzinfo,
 
 
 def _write_manifest(dest: Path, wid: str, manifest: dict[str, Any]) -> None:
-    path = _manifest_path(dest, wid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(manifest, indent=1) + "\n"
+    replace_whole(_manifest_path(dest, wid), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def revoke(store: Store, dest: Path) -> int:
@@ -226,8 +218,9 @@ def revoke(store: Store, dest: Path) -> int:
         return 0
     _check_owner(store, dest, wid)
     folder = dest / "days" / f"worker={wid}"
-    n = len(list(folder.glob("date=*"))) if folder.exists() else 0
+    n = 0
     if folder.exists():
+        n = len(list(folder.glob("date=*")))
         shutil.rmtree(folder)
     _manifest_path(dest, wid).unlink(missing_ok=True)
     return n
