@@ -23,10 +23,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .datasets import write_parquet
 from .errors import BatchError, PostureclipError
+
+if TYPE_CHECKING:
+    from .analysis import AnalysisSettings
 
 SUMMARY = "summaries"
 
@@ -93,10 +96,10 @@ class Outcome:
     hours: float = 0.0  # of recording analysed
 
 
-def analyze_one(recording: str, out: str, slouch_deg: float | None = None,
-                move_after_min: float | None = None) -> Outcome:
+def analyze_one(recording: str, out: str, settings: AnalysisSettings | None = None
+                ) -> Outcome:
     """Analyse one recording into the dataset ``out`` (runs on a Dask worker)."""
-    from .analysis import AnalysisSettings, analyze
+    from .analysis import analyze
     from .recording import read_csv
 
     key = recording_key(recording)
@@ -105,8 +108,6 @@ def analyze_one(recording: str, out: str, slouch_deg: float | None = None,
         return Outcome(recording, "skipped")
     t0 = time.perf_counter()
     try:
-        settings = AnalysisSettings(**{k: v for k, v in (("slouch_deg", slouch_deg), (
-            "move_after_min", move_after_min)) if v is not None})
         d = analyze(read_csv(recording), settings).to_dict()
     except PostureclipError as e:
         return Outcome(recording, "failed", str(e))
@@ -162,15 +163,17 @@ def connect(scheduler: str | None, workers: int) -> tuple[Any, Any]:
 
 
 def run(recordings: list[str], out: Path, client: Any,
-        report: Callable[[Outcome], None] | None = None, **settings: Any) -> BatchResult:
-    """Analyse ``recordings`` on ``client``'s cluster into ``out``; every recording gets an
-    outcome (a worker lost more often than Dask retries is a failure of that recording)."""
+        settings: AnalysisSettings | None = None,
+        report: Callable[[Outcome], None] | None = None) -> BatchResult:
+    """Analyse ``recordings`` on ``client``'s cluster into ``out`` (``settings``: analyze's,
+    None for its defaults); every recording gets an outcome (a worker lost more often than
+    Dask retries is a failure of that recording)."""
     from distributed import as_completed
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    futures = client.map(analyze_one, recordings, out=str(out), pure=False, **settings)
+    futures = client.map(analyze_one, recordings, out=str(out), settings=settings, pure=False)
     owner = {f.key: r for f, r in zip(futures, recordings, strict=True)}
     result = BatchResult(workers=len(client.scheduler_info().get("workers", {})))
     for future in as_completed(futures):

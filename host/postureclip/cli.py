@@ -22,7 +22,7 @@ from .errors import PostureclipError
 from .recording import read_csv
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from .analysis import Analysis, AnalysisSettings
     from .client import Clip
     from .daily import Day
     from .plan import Plan
@@ -96,10 +96,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     loader.start()
     rec = read_csv(args.recording)
     loader.join()
-    from .analysis import AnalysisSettings, analyze
+    from .analysis import analyze
 
-    settings = AnalysisSettings(slouch_deg=args.slouch_deg, move_after_min=args.move_after)
-    result = analyze(rec, settings)
+    result = analyze(rec, analysis_settings(args))
     if args.series:
         write_series(result, args.series)
     if args.format == "json":
@@ -123,8 +122,8 @@ def cmd_analyze_batch(args: argparse.Namespace) -> int:
             print(f"failed: {o.recording}: {o.error}", file=sys.stderr)
 
     try:
-        result = batch.run(recordings, Path(args.out), client, report,
-                           slouch_deg=args.slouch_deg, move_after_min=args.move_after)
+        result = batch.run(recordings, Path(args.out), client, analysis_settings(args),
+                           report)
     finally:
         client.close()
         if cluster is not None:
@@ -968,6 +967,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def analysis_options(p: argparse.ArgumentParser) -> None:
+    """The thresholds `analyze` and `analyze-batch` take (``analysis_settings`` reads them)."""
+    p.add_argument("--slouch-deg", type=float, default=20.0,
+                   help="flexion beyond neutral that counts as slouching (default 20)")
+    p.add_argument("--move-after", type=bounded(float, 0, 240, "a number of minutes"),
+                   default=30.0, metavar="MIN",
+                   help="still stretch before a reminder to move, minutes; 0 for none "
+                        "(default 30, the clip's move_after_min)")
+
+
+def analysis_settings(args: argparse.Namespace) -> AnalysisSettings:
+    from .analysis import AnalysisSettings
+
+    return AnalysisSettings(slouch_deg=args.slouch_deg, move_after_min=args.move_after)
+
+
 def bounded(kind: Callable[[str], Any], lo: float, hi: float, what: str
             ) -> Callable[[str], Any]:
     """An argparse type: ``kind(text)`` within lo..hi, else a sentence saying so."""
@@ -998,12 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "table"], default="table")
     p.add_argument("--series", metavar="OUT.csv",
                    help="also write t,flexion_deg,lateral_deg,posture per sample")
-    p.add_argument("--slouch-deg", type=float, default=20.0,
-                   help="flexion beyond neutral that counts as slouching (default 20)")
-    p.add_argument("--move-after", type=bounded(float, 0, 240, "a number of minutes"),
-                   default=30.0, metavar="MIN",
-                   help="still stretch before a reminder to move, minutes; 0 for none "
-                        "(default 30, the clip's move_after_min)")
+    analysis_options(p)
     p.set_defaults(run=cmd_analyze)
 
     p = sub.add_parser("analyze-batch", help="analyse many recordings on a Dask cluster",
@@ -1023,10 +1033,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default=min(4, os.cpu_count() or 1),
                    help="worker processes of the local cluster (default: up to 4, one per "
                         "core)")
-    p.add_argument("--slouch-deg", type=float, default=20.0,
-                   help="as analyze's (default 20)")
-    p.add_argument("--move-after", type=bounded(float, 0, 240, "a number of minutes"),
-                   default=30.0, metavar="MIN", help="as analyze's (default 30)")
+    analysis_options(p)
     p.set_defaults(run=cmd_analyze_batch)
 
     p = sub.add_parser("simulate", help="write a synthetic wearer's recording CSV")
