@@ -138,11 +138,9 @@ def one(job: tuple[str, int, float]) -> dict[str, Any]:
             out[f"{who}_err_before"] = float(np.median(err[base])) if base.any() else None
             after = []  # (the slip's ordinal in the wearer's day, median |error| after it)
             for k, h in enumerate(hit):
-                if h is None:
-                    continue
-                w = quiet & (t_f > h + 5.0) & (t_f < h + 60.0)
-                if w.sum() > 10:
-                    after.append((k, float(np.median(err[w]))))
+                m = None if h is None else _median_after(t_f, err, quiet, h, float("inf"))
+                if m is not None:
+                    after.append((k, m))
             out[f"{who}_err_after"] = after
             if who != "clip":
                 continue

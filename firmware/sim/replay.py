@@ -95,16 +95,16 @@ def replay(p, fi, cal_at, always_active=False, on_step=None, presses=None):
             if not asked and t >= cal_at:
                 p.start_calibration()
                 asked = True
-            if k < len(presses) and t >= presses[k]:
-                while k < len(presses) and presses[k] <= t:
-                    k += 1
-                if stale_t is not None and t - stale_t >= ANSWER_S and p.capture is None:
-                    p.start_calibration()  # the wearer answers the clip's request
-            if p.posture.stale:
-                if stale_t is None:
+            if presses:  # a wearer who answers: watched per sample only for them
+                if k < len(presses) and t >= presses[k]:
+                    while k < len(presses) and presses[k] <= t:
+                        k += 1
+                    if stale_t is not None and t - stale_t >= ANSWER_S and p.capture is None:
+                        p.start_calibration()  # the wearer answers the clip's request
+                if not p.posture.stale:
+                    stale_t = None
+                elif stale_t is None:
                     stale_t = t
-            else:
-                stale_t = None
             s[0] += gx
             s[1] += gy
             s[2] += gz
