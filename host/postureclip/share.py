@@ -160,8 +160,8 @@ def _write_day(path: Path, row: dict[str, Any]) -> None:
 
 def first_day(store: Store, tz: tzinfo) -> date | None:
     """The first local day with a placed summary or lift; None when nothing is placed."""
-    firsts = [r[0] for table in ("summaries", "lifts")
-              for r in store.db.execute(f"SELECT MIN(utc) FROM {table}") if r[0] is not None]
+    firsts = [u for u in (store.first_utc("summaries"), store.first_utc("lifts"))
+              if u is not None]
     if not firsts:
         return None
     return datetime.fromtimestamp(min(firsts), tz).date()

@@ -231,6 +231,13 @@ class Store:
                 rt = rtype
             yield Record(rt, seq, ts, tms, bool(wall), bytes(payload))
 
+    def first_utc(self, table: str) -> float | None:
+        """The earliest placed time (UNIX s) in a decoded table; None when none is placed."""
+        if table not in history.TABLES:
+            raise StoreError(f"no table {table!r}: one of {', '.join(history.TABLES)}")
+        first = self.db.execute(f"SELECT MIN(utc) FROM {table}").fetchone()[0]
+        return None if first is None else float(first)
+
     def rows(self, table: str, start_utc: float | None = None, end_utc: float | None = None,
              device: str | None = None, after_seq: int | None = None) -> list[dict[str, Any]]:
         """Rows of a decoded table (history.TABLES), oldest first; with a time range only
