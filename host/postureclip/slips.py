@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,110 +72,144 @@ Frames = list[tuple[int, Rotation]]
 
 def check_by_walking(slips: list[Slip], t: FloatArray, up_s: FloatArray, walking:
                      npt.NDArray[np.bool_], neutral: Rotation) -> tuple[list[Slip], Frames]:
-    """The clip's walking check and pull (docs/firmware.md, Slips steps 5 and 6).
-
-    People walk upright: the trunk's mean tilt while walking, learnt in the calibration's
-    frame (the last 2 min of it; the calibration's upright until 20 s of walking, with twice
-    the margin), is the wearer's own. Over the first WALK_CHECK_S of walking after a
-    re-anchoring the tilt is measured in the new and the old frame; a re-anchoring the old
-    frame explains better is undone. A re-anchored frame is provisional: every WALK_CHECK_S of
-    walking turns it PULL_GAIN of the way towards the learnt walking tilt.
+    """The clip's walking check and pull (docs/firmware.md, Slips steps 5 and 6) over a whole
+    recording: ``Mounting`` fed everything at once.
 
     Returns the slips (``undone_s`` set where undone) and the trunk frame through the
     recording: (first sample, sensor -> trunk rotation) pairs in time order."""
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
-    m = _Mounting(up_s, np.flatnonzero(walking), neutral, dt)
-    n_check = m.n_check
-    out: list[Slip] = []
-    turned = [x.index for x in slips if x.turn is not None]
-    pos = 0
-    for slip in slips:
-        if slip.turn is None:
-            out.append(slip)
-            continue
-        m.advance(pos, slip.index)
-        before, before_provisional = m.frame, m.provisional
-        ref, known = m.reference()
-        m.set(slip.index, before * slip.turn, True)
-        following = [i for i in turned if i > slip.index]
-        after = m.walking_in(slip.index, following[0] if following else len(t))
-        if len(after) < n_check:
-            out.append(slip)
-            pos = slip.index
-            continue
-        after = after[:n_check]
-        new = np.linalg.norm(_tilt(m.frame, up_s[after]).mean(axis=0) - ref)
-        old = np.linalg.norm(_tilt(before, up_s[after]).mean(axis=0) - ref)
-        margin = WALK_MARGIN_DEG if known else 2.0 * WALK_MARGIN_DEG
-        if old + margin < new:
-            out.append(dataclasses.replace(slip, undone_s=float(t[after[-1]])))
-            m.set(int(after[-1]) + 1, before, before_provisional)
-        else:
-            out.append(slip)
-            m.pull(after)
-        pos = int(after[-1]) + 1
-    m.advance(pos, len(t))
-    return out, m.frames
+    m = Mounting(neutral, dt, lambda i: float(t[i]))
+    m.run(slips, 0, len(t), up_s, np.flatnonzero(walking))
+    return m.slips, m.frames
 
 
-class _Mounting:
-    """The trunk frame as the walking check goes through a recording (``check_by_walking``)."""
+@dataclass
+class _Check:
+    """A re-anchoring waiting for its first WALK_CHECK_S of walking."""
 
-    def __init__(self, up_s: FloatArray, walk_idx: npt.NDArray[np.intp], neutral: Rotation,
-                 dt: float) -> None:
-        self.up_s, self.walk_idx, self.neutral, self.dt = up_s, walk_idx, neutral, dt
+    slip: int  # its place in ``Mounting.slips``
+    before: Rotation
+    before_provisional: bool
+    reference: FloatArray
+    known: bool
+    walked: list[FloatArray]  # up vectors (M, 3) of the walking so far
+    count: int = 0
+
+
+class Mounting:
+    """The trunk frame as the walking check goes through a recording, in time order: the
+    state carries from one stretch of samples to the next (``run``), so a recording can be
+    fed whole or in consecutive pieces with the same result.
+
+    People walk upright: the trunk's mean tilt while walking, learnt in the calibration's
+    frame (the last WALK_TAU_S of it; the calibration's upright until WALK_KNOWN_S of walking,
+    with twice the margin), is the wearer's own. Over the first WALK_CHECK_S of walking after a
+    re-anchoring the tilt is measured in the new and the old frame; a re-anchoring the old
+    frame explains better is undone (if the next slip comes first, it stands). A re-anchored
+    frame is provisional: every WALK_CHECK_S of walking turns it PULL_GAIN of the way towards
+    the learnt walking tilt. ``frames``: (first sample, sensor -> trunk) in time order;
+    ``slips``: the slips so far, ``undone_s`` set where undone."""
+
+    def __init__(self, neutral: Rotation, dt: float, time_of: Callable[[int], float]) -> None:
+        self.neutral, self.dt, self.time_of = neutral, dt, time_of
         self.n_check = max(1, round(WALK_CHECK_S / dt))
         self.n_ref = max(1, round(WALK_TAU_S / dt))
         self.frame, self.provisional = neutral, False
         self.frames: Frames = [(0, neutral)]
-        self.learnt: list[npt.NDArray[np.intp]] = []  # walking in the calibration's frame
-        self.pending: npt.NDArray[np.intp] = np.zeros(0, np.intp)  # walked since a pull
+        self.slips: list[Slip] = []
+        self.learnt = np.zeros((0, 3))  # walking up vectors in the calibration's frame
+        self.pending = np.zeros((0, 3))  # walked since a pull
+        self.check: _Check | None = None
 
-    def set(self, index: int, frame: Rotation, provisional: bool) -> None:
+    def run(self, slips: list[Slip], a: int, b: int, up_s: FloatArray,
+            walk_idx: npt.NDArray[np.intp], offset: int = 0) -> None:
+        """Samples [a, b) (recording indices): ``slips`` (those in the range are taken, in
+        order), ``walk_idx`` the walking samples' indices (sorted), ``up_s`` earth +z in the
+        sensor frame of samples ``offset`` onward."""
+        walk_idx = walk_idx[(walk_idx >= a) & (walk_idx < b)]
+        pos = 0
+        for slip in slips:
+            if not a <= slip.index < b:
+                continue
+            if slip.turn is None:
+                self.slips.append(slip)
+                continue
+            cut = int(np.searchsorted(walk_idx, slip.index))
+            self._walk(walk_idx[pos:cut], up_s[walk_idx[pos:cut] - offset])
+            pos = cut
+            self._slip(slip)
+        self._walk(walk_idx[pos:], up_s[walk_idx[pos:] - offset])
+
+    def _set(self, index: int, frame: Rotation, provisional: bool) -> None:
         self.frame, self.provisional = frame, provisional
         self.frames.append((index, frame))
-        self.pending = np.zeros(0, np.intp)
+        self.pending = np.zeros((0, 3))
 
-    def walking_in(self, a: int, b: int) -> npt.NDArray[np.intp]:
-        w = self.walk_idx
-        out: npt.NDArray[np.intp] = w[np.searchsorted(w, a):np.searchsorted(w, b)]
-        return out
+    def _slip(self, slip: Slip) -> None:
+        assert slip.turn is not None
+        self.check = None  # a check the walking had not finished: that re-anchoring stands
+        ref, known = self.reference()
+        self.check = _Check(len(self.slips), self.frame, self.provisional, ref, known, [])
+        self.slips.append(slip)
+        self._set(slip.index, self.frame * slip.turn, True)
+
+    def _walk(self, idx: npt.NDArray[np.intp], up: FloatArray) -> None:
+        c = self.check
+        if c is not None and len(idx):
+            take = min(len(idx), self.n_check - c.count)
+            c.walked.append(up[:take])
+            c.count += take
+            if c.count == self.n_check:
+                self._judge(c, int(idx[take - 1]))
+            idx, up = idx[take:], up[take:]
+        if not len(idx):
+            return
+        if not self.provisional:
+            self.learnt = np.concatenate([self.learnt, up])[-self.n_ref:]
+            return
+        # pending holds fewer than n_check samples, so every window ends inside ``idx``
+        held = len(self.pending)
+        rest = np.concatenate([self.pending, up])
+        done = self.n_check
+        while done <= len(rest):
+            self._pull(rest[done - self.n_check:done], int(idx[done - 1 - held]))
+            done += self.n_check
+        done -= self.n_check
+        self.pending = rest[done:]
+
+    def _judge(self, c: _Check, last: int) -> None:
+        self.check = None
+        up = np.concatenate(c.walked)
+        new = np.linalg.norm(_tilt(self.frame, up).mean(axis=0) - c.reference)
+        old = np.linalg.norm(_tilt(c.before, up).mean(axis=0) - c.reference)
+        margin = WALK_MARGIN_DEG if c.known else 2.0 * WALK_MARGIN_DEG
+        if old + margin < new:
+            self.slips[c.slip] = dataclasses.replace(self.slips[c.slip],
+                                                     undone_s=self.time_of(last))
+            self._set(last + 1, c.before, c.before_provisional)
+        else:
+            self._pull(up, last)
 
     def reference(self) -> tuple[FloatArray, bool]:
         """The learnt walking tilt (flexion, lateral) and whether there is enough of it."""
-        idx = np.concatenate(self.learnt)[-self.n_ref:] if self.learnt else np.zeros(0, int)
-        if len(idx) * self.dt < WALK_KNOWN_S:
+        if len(self.learnt) * self.dt < WALK_KNOWN_S:
             return np.zeros(2), False
-        return _tilt(self.neutral, self.up_s[idx]).mean(axis=0), True
+        return _tilt(self.neutral, self.learnt).mean(axis=0), True
 
-    def advance(self, a: int, b: int) -> None:
-        """Walking in samples [a, b) under the current frame: learnt, or pulled on."""
-        idx = self.walking_in(a, b)
-        if not self.provisional:
-            self.learnt.append(idx)
-            return
-        rest = np.concatenate([self.pending, idx])
-        while len(rest) >= self.n_check:
-            self.pull(rest[:self.n_check])
-            rest = rest[self.n_check:]
-        self.pending = rest
-
-    def pull(self, window: npt.NDArray[np.intp]) -> None:
-        """Turn the frame PULL_GAIN of the way from the window's mean tilt to the learnt."""
+    def _pull(self, window: FloatArray, last: int) -> None:
+        """Turn the frame PULL_GAIN of the way from the window's mean tilt (up vectors, the
+        last at sample ``last``) to the learnt."""
         ref, known = self.reference()
         if not known:
             return
-        m = up_in_trunk(*_tilt(self.frame, self.up_s[window]).mean(axis=0)[:, None])[0]
+        m = up_in_trunk(*_tilt(self.frame, window).mean(axis=0)[:, None])[0]
         r = up_in_trunk(*ref[:, None])[0]
         axis = np.cross(m, r)
         sin = float(np.linalg.norm(axis))
         if sin < 1e-6:
             return
         angle = min(PULL_GAIN * math.atan2(sin, float(m @ r)), math.radians(PULL_MAX_DEG))
-        pending = self.pending
-        self.set(int(window[-1]) + 1, Rotation.from_rotvec(axis / sin * angle) * self.frame,
-                 True)
-        self.pending = pending
+        self._set(last + 1, Rotation.from_rotvec(axis / sin * angle) * self.frame, True)
 
 
 def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
