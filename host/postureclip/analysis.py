@@ -31,7 +31,7 @@ from .errors import CalibrationError
 from .exercise import ExerciseSet, find_sets
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles, up_vectors
-from .recording import G, Recording, Uniform, to_uniform
+from .recording import G, Recording, Uniform, force_histogram, gravity_level, to_uniform
 from .slips import (
     Frames,
     Slip,
@@ -216,19 +216,40 @@ def _sustained(mask: npt.NDArray[np.bool_], n: int) -> npt.NDArray[np.bool_]:
 def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_],
                        min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Episodes where ``mask`` holds >= ``min_s``, gaps shorter than ``max_dip_s`` bridged."""
-    runs = _runs(mask)
-    merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and t[a] - t[merged[-1][1] - 1] <= max_dip_s:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    out = []
-    for a, b in merged:
-        if t[b - 1] - t[a] >= min_s:
-            seg = flex[a:b][mask[a:b]]
-            out.append(SlouchEpisode(float(t[a]), float(t[b - 1]), float(seg.max()),
-                                     float(seg.mean())))
+    return episodes_from_runs(slouch_runs(t, flex, mask), min_s, max_dip_s)
+
+
+#: Runs of a mask (``slouch_runs``): first and last time (s), and the flexion's peak, sum and
+#: count over the run: what an episode needs, gathered piece by piece on long recordings.
+Runs = tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.int_]]
+
+
+def slouch_runs(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> Runs:
+    """The True runs of ``mask`` with the flexion's peak, sum and count over each."""
+    starts, ends = run_bounds(mask)
+    if not len(starts):
+        empty = np.zeros(0)
+        return empty, empty, empty, empty, np.zeros(0, int)
+    inside = flex[mask]
+    at = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+    return (t[starts], t[ends - 1], np.maximum.reduceat(inside, at),
+            np.add.reduceat(inside, at), ends - starts)
+
+
+def episodes_from_runs(runs: Runs, min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
+    """Runs closer than ``max_dip_s`` joined; those lasting ``min_s`` are episodes."""
+    first, last, peak, total, count = runs
+    out: list[SlouchEpisode] = []
+    k = 0
+    while k < len(first):
+        j = k
+        while j + 1 < len(first) and first[j + 1] - last[j] <= max_dip_s:
+            j += 1
+        if last[j] - first[k] >= min_s:
+            out.append(SlouchEpisode(float(first[k]), float(last[j]),
+                                     float(peak[k:j + 1].max()),
+                                     float(total[k:j + 1].sum() / count[k:j + 1].sum())))
+        k = j + 1
     return out
 
 
@@ -466,11 +487,12 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysi
     u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
     no_motion = motionless(u)
-    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]), no_motion)
+    g = gravity_level(force_histogram(rec.acc))
+    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]), no_motion, g)
     fs = u.rate_hz
     an = _norm(u.acc)
     moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
-    walking = walking_mask(u.t, u.acc, up_s, float(np.median(an)), moving)
+    walking = walking_mask(u.t, u.acc, up_s, g, moving)
 
     def mounted(found: list[Slip]) -> tuple[list[Slip], Core, list[ExerciseSet]]:
         """The slips checked by walking, the angles in the frames they leave, the sets."""

@@ -38,6 +38,9 @@ class Breaks:
     longest_still_s: float
 
 
+Spans = list[tuple[float, float]]  # [start, end) in s, in time order
+
+
 def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: BoolArray,
                 sets: list[tuple[float, float]], limit_s: float = MOVE_AFTER_MIN * 60.0
                 ) -> Breaks:
@@ -45,17 +48,31 @@ def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: 
     ``sets``: exercise sets (start, end) in s. ``limit_s`` 0: no reminders."""
     if len(t) < 2:
         return Breaks([], [], 0.0)
-    # (time, kind), in time order and at one time in the order of the kinds
-    events: list[tuple[float, int]] = []
     dt = float(np.median(np.diff(t)))
     ends = np.append(t[1:], t[-1] + dt)  # when each sample's moment ends
-    ws, we = run_bounds(walking)
+
+    def spans(mask: BoolArray) -> Spans:
+        a, b = run_bounds(mask)
+        return list(zip(t[a].tolist(), ends[b - 1].tolist(), strict=True))
+
+    off = _after_holding(motionless, t, MOTIONLESS_S)
+    return breaks_from_spans(float(t[0]), float(ends[-1]), spans(walking),
+                             spans(held | walking | off), spans(off), sets, limit_s)
+
+
+def breaks_from_spans(start: float, end: float, walking: Spans, held: Spans, off: Spans,
+                      sets: list[tuple[float, float]], limit_s: float) -> Breaks:
+    """``find_breaks`` from the spans of wear [start, end): walking, held (lying, in a set,
+    walking or off the body: no reminder then) and off the body (motionless for
+    MOTIONLESS_S, from then on)."""
+    # (time, kind), in time order and at one time in the order of the kinds
+    events: list[tuple[float, int]] = []
     walked, last_end, counted = 0.0, -np.inf, False
-    for a, b in zip(ws, we, strict=True):
-        if t[a] - last_end > BREAK_GAP_S:
+    for a, b in walking:
+        if a - last_end > BREAK_GAP_S:
             walked, counted = 0.0, False
-        walked += ends[b - 1] - t[a]
-        last_end = float(ends[b - 1])
+        walked += b - a
+        last_end = b
         if not counted and walked >= BREAK_WALK_S:
             events.append((last_end - (walked - BREAK_WALK_S), _BREAK))
             counted = True
@@ -65,18 +82,15 @@ def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: 
     for a_s, b_s in sets:  # a session of sets is one break; the clock restarts after each
         events.append((b_s, _BREAK if a_s - last_end > SESSION_GAP_S else _RESTART))
         last_end = b_s
-    off = _after_holding(motionless, t, MOTIONLESS_S)
     # back on the body: what the wearer did meanwhile is unknown, the clock starts afresh
-    events += [(float(ends[b - 1]), _RESTART) for b in run_bounds(off)[1]]
-    qs, qe = run_bounds(held | walking | off)
-    events += [(float(t[a]), _HOLD) for a in qs] + [(float(ends[b - 1]), _RELEASE) for b in qe]
+    events += [(b, _RESTART) for _, b in off]
+    events += [(a, _HOLD) for a, _ in held] + [(b, _RELEASE) for _, b in held]
     events.sort()
     reminders: list[float] = []
     breaks: list[float] = []
-    start = float(t[0])
     due = start + limit_s
     holding, longest = False, 0.0
-    for when, kind in [*events, (float(ends[-1]), _END)]:
+    for when, kind in [*events, (end, _END)]:
         if limit_s > 0 and not holding:
             while due <= when:
                 reminders.append(due)
@@ -97,6 +111,17 @@ def find_breaks(t: FloatArray, walking: BoolArray, held: BoolArray, motionless: 
         else:
             longest = max(longest, when - start)
     return Breaks(reminders, sorted(set(breaks)), longest)
+
+
+def union(*spans: Spans) -> Spans:
+    """The union of span lists, as disjoint spans in time order (touching ones joined)."""
+    out: Spans = []
+    for a, b in sorted(x for s in spans for x in s):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _after_holding(mask: BoolArray, t: FloatArray, seconds: float) -> BoolArray:

@@ -221,7 +221,14 @@ def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
     """Interpolate onto a uniform grid (default: the recording's own nominal rate)."""
     rate = rate_hz or nominal_rate(rec.t)
     n = int(np.floor(rec.t[-1] * rate)) + 1
-    t = np.arange(n) / rate
+    return onto_grid(rec, np.arange(n), rate)
+
+
+def onto_grid(rec: Recording, index: npt.NDArray[np.int_], rate: float) -> Uniform:
+    """``rec`` interpolated at the grid times ``index / rate`` (consecutive indices, within
+    the recording's span, or one sample beyond it at either end for the last value held)."""
+    t = index / rate
+    n = len(t)
     acc, gyr = np.empty((n, 3)), np.empty((n, 3))
     last = len(rec.t) - 1
     for a in range(0, n, _CHUNK):  # a block at a time: the temporaries stay in cache
@@ -240,3 +247,27 @@ def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
     for h in holes:
         valid[(t > rec.t[h]) & (t < rec.t[h + 1])] = False
     return Uniform(t, acc, gyr, valid, rate)
+
+
+#: The specific force's norm is binned this finely (m/s^2) for the level gravity reads at: a
+#: median that a long recording can gather piece by piece (``force_histogram``).
+FORCE_BIN = 1e-4
+_FORCE_BINS = round(40.0 / FORCE_BIN)  # up to 4 g; beyond, in the last bin
+
+
+def force_histogram(acc: FloatArray) -> npt.NDArray[np.int64]:
+    """Counts of the specific force's norm (``acc`` (N, 3), m/s^2) in FORCE_BIN bins; the
+    histograms of consecutive pieces add up to the whole's."""
+    k = np.minimum((np.sqrt(np.einsum("ij,ij->i", acc, acc)) / FORCE_BIN).astype(np.int64),
+                   _FORCE_BINS - 1)
+    counts: npt.NDArray[np.int64] = np.bincount(k, minlength=_FORCE_BINS)
+    return counts
+
+
+def gravity_level(counts: npt.NDArray[np.int64]) -> float:
+    """What gravity reads at (m/s^2): the median of a ``force_histogram``, to FORCE_BIN."""
+    total = int(counts.sum())
+    if total == 0:
+        return G
+    k = int(np.searchsorted(np.cumsum(counts), (total + 1) // 2))
+    return (k + 0.5) * FORCE_BIN

@@ -251,15 +251,20 @@ def _rotate(q: FloatArray, v: FloatArray) -> FloatArray:
 
 
 def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
-               still: npt.NDArray[np.bool_] | None = None) -> list[Slip]:
+               still: npt.NDArray[np.bool_] | None = None, g: float | None = None,
+               from_index: int = 0, not_before: int = 0, wear_off: bool = True) -> list[Slip]:
     """Slips and wear-offs in ``u`` (gyro bias-corrected); ``up_s``: earth +z in the sensor
     frame per sample; ``trunk_axis``: the spine's direction in the sensor frame (neutral up)
-    at the start; ``still``: ``motionless(u)``, when known. Slips are judged in time order, the
-    trunk axis following each one."""
+    at the start; ``still``: ``motionless(u)``, when known; ``g``: what gravity reads (default:
+    the median specific force). Slips are judged in time order, the trunk axis following each
+    one. For a piece of a longer recording: only slips that settle at ``from_index`` or later
+    and start at ``not_before`` (the last slip before the piece) or later; ``wear_off`` False
+    leaves wear-offs out (they are then found on the whole, ``wear_off_runs``)."""
     fs = u.rate_hz
     dt = 1.0 / fs
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
-    g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
+    if g is None:
+        g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
     level = _still_level(an, fs)
     u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, level), u.valid, u.rate_hz)
     w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
@@ -290,7 +295,7 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
         tail = max(1, round(ANCHOR_S * fs))
         after = np.searchsorted(anchors, starts[1:] + need - 1) if anchors.size else None
         if after is None:
-            return _worn_off(u, up_s, trunk_axis, still)
+            return _worn_off(u, up_s, trunk_axis, still) if wear_off else []
         settled = anchors[np.minimum(after, anchors.size - 1)]
         i1 = settled + tail - 1
         # the anchor run must last ``tail`` samples inside the still stretch
@@ -299,7 +304,7 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
                  & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
         cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
         tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
-        cand = np.flatnonzero(short & tilted)
+        cand = np.flatnonzero(short & tilted & (i1 >= from_index) & (i0 >= not_before))
         axis = np.asarray(trunk_axis, float)
         while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
             found = _judge(u, up_s, g, i0[cand], i1[cand], tail, axis)
@@ -310,7 +315,8 @@ def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
             assert first.turn is not None
             axis = first.turn.inv().apply(axis)
             cand = cand[i0[cand] >= first.index]
-    out += _worn_off(u, up_s, trunk_axis, still)
+    if wear_off:
+        out += _worn_off(u, up_s, trunk_axis, still)
     return sorted(out, key=lambda s: s.t_s)
 
 
@@ -398,12 +404,25 @@ def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
 def _worn_off(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
               still: npt.NDArray[np.bool_] | None) -> list[Slip]:
     """No motion at all for WEAR_OFF_S with the spine's axis lying down."""
-    n = math.ceil(WEAR_OFF_S * u.rate_hz)
-    if len(u.t) < n:
-        return []
-    quiet = (motionless(u) if still is None else still) & (up_s @ trunk_axis < WEAR_OFF_COS)
-    starts, ends = run_bounds(quiet)
-    return [Slip(float(u.t[s + n - 1]), "worn_off", 0.0, int(s + n - 1))
+    starts, ends = run_bounds(wear_off_quiet(u, up_s, trunk_axis, still))
+    return worn_off(starts, ends, u.rate_hz, lambda i: float(u.t[i]))
+
+
+def wear_off_quiet(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
+                   still: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
+    """Per sample: no motion at all (``motionless``) with the spine's axis (at the start of
+    the recording) lying down."""
+    quiet: npt.NDArray[np.bool_] = ((motionless(u) if still is None else still)
+                                    & (up_s @ trunk_axis < WEAR_OFF_COS))
+    return quiet
+
+
+def worn_off(starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp], rate_hz: float,
+             time_of: Callable[[int], float]) -> list[Slip]:
+    """Wear-offs from the runs [start, end) of ``wear_off_quiet``: each that lasts
+    WEAR_OFF_S, at the moment it has."""
+    n = math.ceil(WEAR_OFF_S * rate_hz)
+    return [Slip(time_of(int(s + n - 1)), "worn_off", 0.0, int(s + n - 1))
             for s, e in zip(starts, ends, strict=True) if e - s >= n]
 
 
