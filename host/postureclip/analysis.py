@@ -15,7 +15,10 @@ Method (docs/analysis.md has the details and limits):
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +29,7 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from . import risk
-from .breaks import Breaks, find_breaks
+from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
 from .errors import CalibrationError
 from .exercise import ExerciseSet, find_sets
 from .orientation import orientation as _orientation
@@ -34,12 +37,14 @@ from .orientation import trunk_angles, up_vectors
 from .recording import G, Recording, Uniform, force_histogram, gravity_level, to_uniform
 from .slips import (
     Frames,
+    Mounting,
     Slip,
-    check_by_walking,
     find_slips,
     motionless,
     run_bounds,
     walking_mask,
+    wear_off_quiet,
+    worn_off,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -416,6 +421,7 @@ class Core:
     flex: FloatArray
     lat: FloatArray
     h: FloatArray
+    slouch: npt.NDArray[np.bool_]  # the samples that count towards a slouch episode
 
 
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
@@ -468,7 +474,7 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     still_enough = acc_std <= s.moving_acc_std
     slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
     episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
-    return Core(episodes, lifts, posture, flex, lat, h)
+    return Core(episodes, lifts, posture, flex, lat, h, slouch_mask)
 
 
 _POSTURE_NAMES = np.array(POSTURES, dtype=object)
@@ -481,58 +487,178 @@ def posture_names(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
 
 
 def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
+    """The whole recording in one piece (``Analyzer``), with its per-sample series."""
     s = settings or AnalysisSettings()
     u = to_uniform(rec)
     cal = calibrate_start(u, s)
-    u = Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz)
-    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
-    no_motion = motionless(u)
-    g = gravity_level(force_histogram(rec.acc))
-    slips = find_slips(u, up_s, cal.neutral.inv().apply([1.0, 0.0, 0.0]), no_motion, g)
-    fs = u.rate_hz
-    an = _norm(u.acc)
-    moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
-    walking = walking_mask(u.t, u.acc, up_s, g, moving)
+    an = Analyzer(s, cal, gravity_level(force_histogram(rec.acc)), u.rate_hz, len(u.t),
+                  keep_series=True)
+    an.feed(Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz), 0, 0, len(u.t))
+    return an.finish(rec.duration_s)
 
-    def mounted(found: list[Slip]) -> tuple[list[Slip], Core, list[ExerciseSet]]:
-        """The slips checked by walking, the angles in the frames they leave, the sets."""
-        frames = None
-        if any(x.turn is not None for x in found):
-            found, frames = check_by_walking(found, u.t, up_s, walking, cal.neutral)
-        core = analyze_core(u, s, up_s, cal.neutral, frames=frames)
-        return found, core, find_sets(u.t, core.flex, core.lat)
 
-    slips, core, sets = mounted(slips)
-    # a turn of the clip in an exercise set is the exercise (a bridge turns it about the
-    # shoulders, in place), not a slip: without those, the frames and angles once more
-    during = [x for x in slips if x.turn is not None and any(
-        e.start_s - SET_MARGIN_S <= x.t_s <= e.end_s + SET_MARGIN_S for e in sets)]
-    if during:
-        slips, core, sets = mounted([x for x in slips if x not in during])
-    lying = core.posture == POSTURES.index("lying")
-    in_set = np.zeros(len(u.t), bool)
-    for x in sets:
-        in_set[np.searchsorted(u.t, x.start_s):np.searchsorted(u.t, x.end_s, "right")] = True
-    # off the body: lying without any motion, not even breathing (the wear-off test's)
-    breaks = find_breaks(u.t, walking & ~lying, lying | in_set, no_motion & ~moving & lying,
-                         [(x.start_s, x.end_s) for x in sets], s.move_after_min * 60.0)
-    counts = np.bincount(core.posture, minlength=len(POSTURES))
-    time_in = {p: float(counts[i]) / fs for i, p in enumerate(POSTURES)}
-    still = cal.still
-    return Analysis(
-        duration_s=rec.duration_s,
-        rate_hz=fs,
-        slouch_episodes=core.episodes,
-        lifts=core.lifts,
-        time_in_slouch_s=float(sum(e.end_s - e.start_s for e in core.episodes)),
-        time_in_posture_s=time_in,
-        calibration={"start_s": float(u.t[still.start]), "end_s": float(u.t[still.stop - 1]),
-                     "mount_tilt_deg": float(np.degrees(cal.neutral.magnitude())),
-                     "gyro_bias_x": float(cal.bias[0]), "gyro_bias_y": float(cal.bias[1]),
-                     "gyro_bias_z": float(cal.bias[2])},
-        series={"t": u.t, "flexion_deg": core.flex, "lateral_deg": core.lat,
-                "posture": posture_names(core.posture), "height_m": core.h},
-        slips=slips,
-        exercise_sets=sets,
-        breaks=breaks,
-    )
+SeriesSink = Callable[[FloatArray, FloatArray, FloatArray, npt.NDArray[np.object_]], None]
+
+
+class Analyzer:
+    """The analysis of one recording fed in consecutive pieces, each with context around it:
+    what spans the recording (the slips' frames and the walking check, the trunk axis the
+    slip test follows, episodes, breaks, wear-offs) carries from piece to piece, so the
+    result does not depend on where the pieces are cut as long as the context covers what
+    the local steps look at (postureclip.chunked, docs/analysis.md).
+
+    ``cal``: the calibration (from the recording's start); ``g``: gravity's level over the
+    whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``."""
+
+    def __init__(self, s: AnalysisSettings, cal: Calibration, g: float, rate_hz: float,
+                 n: int, keep_series: bool = False, sink: SeriesSink | None = None) -> None:
+        self.s, self.cal, self.g, self.fs, self.n = s, cal, g, rate_hz, n
+        self.axis0 = cal.neutral.inv().apply([1.0, 0.0, 0.0])  # the spine in the sensor
+        self.axis, self.last_slip = self.axis0, 0  # as the slip test follows it
+        self.mounting = Mounting(cal.neutral, 1.0 / rate_hz, self.time_of)
+        self.lifts: list[Lift] = []
+        self.sets: list[ExerciseSet] = []
+        self.counts = np.zeros(len(POSTURES), np.int64)
+        self.runs: list[Runs] = []
+        self.walking: Spans = []
+        self.held: Spans = []
+        self.motionless: Spans = []
+        self.quiet: list[tuple[int, int]] = []  # wear-off runs [a, b), recording indices
+        self.sink = sink
+        self.series: list[tuple[FloatArray, ...]] | None = [] if keep_series else None
+
+    def time_of(self, i: int) -> float:
+        """Time of grid sample ``i``, s (``t = index / rate``, as ``to_uniform`` makes it)."""
+        return i / self.fs
+
+    def sample_at(self, t: float) -> int:
+        """The first grid sample at ``t`` s or later."""
+        i = math.ceil(t * self.fs)
+        while i > 0 and self.time_of(i - 1) >= t:
+            i -= 1
+        while self.time_of(i) < t:
+            i += 1
+        return i
+
+    def feed(self, u: Uniform, ea: int, ca: int, cb: int) -> None:
+        """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
+        are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
+        and together covering the recording."""
+        s, fs = self.s, self.fs
+        eb = ea + len(u.t)
+        lo, hi = ca - ea, cb - ea
+        up_s = up_vectors(u.gyr, u.acc, fs)
+        no_motion = motionless(u)
+        found = find_slips(u, up_s, self.axis, no_motion, self.g, from_index=lo,
+                           not_before=max(0, self.last_slip - ea), wear_off=False)
+        found = [dataclasses.replace(x, index=x.index + ea) for x in found]
+        for x in found:  # the spine's place in the clip, as the slip test follows it
+            if x.index < cb and x.turn is not None:
+                self.axis, self.last_slip = x.turn.inv().apply(self.axis), x.index
+        an = _norm(u.acc)
+        moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
+        walking = walking_mask(u.t, u.acc, up_s, self.g, moving)
+        walk_idx = np.flatnonzero(walking) + ea
+        start = self.mounting
+
+        def mounted(slips: list[Slip]) -> tuple[Mounting, Core, list[ExerciseSet]]:
+            """The frames the slips leave (committed to ``cb``, then on to ``eb`` for the
+            context), the angles in them, the sets."""
+            m = copy.deepcopy(start)
+            m.run(slips, ca, cb, up_s, walk_idx, ea)
+            kept = copy.deepcopy(m)
+            m.run(slips, cb, eb, up_s, walk_idx, ea)
+            first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
+            frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
+            core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames)
+            return kept, core, find_sets(u.t, core.flex, core.lat)
+
+        kept, core, sets = mounted(found)
+        # a turn of the clip in an exercise set is the exercise (a bridge turns it about the
+        # shoulders, in place), not a slip: without those, the frames and angles once more
+        during = [x for x in found if x.turn is not None and any(
+            e.start_s - SET_MARGIN_S <= x.t_s <= e.end_s + SET_MARGIN_S for e in sets)]
+        if during:
+            kept, core, sets = mounted([x for x in found if x not in during])
+        self.mounting = kept
+        t_a, t_b = self.time_of(ca), self.time_of(cb)
+        self.lifts += [x for x in core.lifts if t_a <= x.start_s < t_b]
+        self.sets += [x for x in sets if t_a <= x.start_s < t_b]
+        lying = core.posture == POSTURES.index("lying")
+        in_set = np.zeros(len(u.t), bool)
+        for x in sets:
+            in_set[np.searchsorted(u.t, x.start_s):np.searchsorted(u.t, x.end_s, "right")] = True
+        part = slice(lo, hi)
+        self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
+        self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
+        # off the body: lying without any motion, not even breathing (the wear-off test's)
+        for spans, mask in ((self.walking, walking & ~lying), (self.held, lying | in_set),
+                            (self.motionless, no_motion & ~moving & lying)):
+            a, b = run_bounds(mask[part])
+            spans += [(self.time_of(i), self.time_of(j)) for i, j in zip(
+                (a + ca).tolist(), (b + ca).tolist(), strict=True)]
+        a, b = run_bounds(wear_off_quiet(u, up_s, self.axis0, no_motion)[part])
+        self.quiet += list(zip((a + ca).tolist(), (b + ca).tolist(), strict=True))
+        names = posture_names(core.posture[part])
+        if self.sink is not None:
+            self.sink(u.t[part], core.flex[part], core.lat[part], names)
+        if self.series is not None:
+            self.series.append((u.t[part], core.flex[part], core.lat[part], names,
+                                core.h[part]))
+
+    def finish(self, duration_s: float) -> Analysis:
+        """The analysis of everything fed; ``duration_s``: the recording's span."""
+        s, fs = self.s, self.fs
+        first, last, peak, total, count = zip(*self.runs, strict=True)
+        runs = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
+                np.concatenate(total), np.concatenate(count))
+        episodes = episodes_from_runs(runs, s.min_episode_s, s.max_dip_s)
+        quiet = _joined(self.quiet)
+        slips = self.mounting.slips + worn_off(np.array([a for a, _ in quiet], np.intp),
+                                               np.array([b for _, b in quiet], np.intp),
+                                               fs, self.time_of)
+        motionless_spans = union(self.motionless)
+        # from the first sample at which it has held MOTIONLESS_S
+        off = [(a, b) for a, b in ((self.time_of(self.sample_at(a0 + MOTIONLESS_S)), b0)
+                                   for a0, b0 in motionless_spans) if a < b]
+        walking = union(self.walking)
+        sets = self.sets
+        breaks = breaks_from_spans(0.0, self.time_of(self.n), walking,
+                                   union(self.held, walking, off), off,
+                                   [(x.start_s, x.end_s) for x in sets], s.move_after_min * 60.0)
+        cal = self.cal
+        still = cal.still
+        series: dict[str, Any] = {}
+        if self.series:
+            cols = [np.concatenate([p[k] for p in self.series]) for k in range(5)]
+            series = dict(zip(("t", "flexion_deg", "lateral_deg", "posture", "height_m"), cols,
+                              strict=True))
+        return Analysis(
+            duration_s=duration_s,
+            rate_hz=fs,
+            slouch_episodes=episodes,
+            lifts=self.lifts,
+            time_in_slouch_s=float(sum(e.end_s - e.start_s for e in episodes)),
+            time_in_posture_s={p: float(self.counts[i]) / fs for i, p in enumerate(POSTURES)},
+            calibration={"start_s": self.time_of(still.start),
+                         "end_s": self.time_of(still.stop - 1),
+                         "mount_tilt_deg": float(np.degrees(cal.neutral.magnitude())),
+                         "gyro_bias_x": float(cal.bias[0]), "gyro_bias_y": float(cal.bias[1]),
+                         "gyro_bias_z": float(cal.bias[2])},
+            series=series,
+            slips=sorted(slips, key=lambda x: x.t_s),
+            exercise_sets=sets,
+            breaks=breaks,
+        )
+
+
+def _joined(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Index runs [a, b) in order with those that touch (a piece's end, the next's start)
+    joined."""
+    out: list[tuple[int, int]] = []
+    for a, b in runs:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
