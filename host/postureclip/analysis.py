@@ -525,7 +525,7 @@ class Analyzer:
         self.motionless: Spans = []
         self.quiet: list[tuple[int, int]] = []  # wear-off runs [a, b), recording indices
         self.sink = sink
-        self.series: list[tuple[FloatArray, ...]] | None = [] if keep_series else None
+        self.series: list[tuple[npt.NDArray[Any], ...]] | None = [] if keep_series else None
 
     def time_of(self, i: int) -> float:
         """Time of grid sample ``i``, s (``t = index / rate``, as ``to_uniform`` makes it)."""
@@ -586,8 +586,8 @@ class Analyzer:
         self.sets += [x for x in sets if t_a <= x.start_s < t_b]
         lying = core.posture == POSTURES.index("lying")
         in_set = np.zeros(len(u.t), bool)
-        for x in sets:
-            in_set[np.searchsorted(u.t, x.start_s):np.searchsorted(u.t, x.end_s, "right")] = True
+        for e in sets:
+            in_set[np.searchsorted(u.t, e.start_s):np.searchsorted(u.t, e.end_s, "right")] = True
         part = slice(lo, hi)
         self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
         self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
