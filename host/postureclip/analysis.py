@@ -515,7 +515,8 @@ class Analyzer:
         self.s, self.cal, self.g, self.fs, self.n = s, cal, g, rate_hz, n
         self.axis0 = cal.neutral.inv().apply([1.0, 0.0, 0.0])  # the spine in the sensor
         self.axis, self.last_slip = self.axis0, 0  # as the slip test follows it
-        self.mounting = Mounting(cal.neutral, 1.0 / rate_hz, self.time_of)
+        # (a plain function of the index: the Mounting is copied for each piece, without us)
+        self.mounting = Mounting(cal.neutral, 1.0 / rate_hz, lambda i: i / rate_hz)
         self.lifts: list[Lift] = []
         self.sets: list[ExerciseSet] = []
         self.counts = np.zeros(len(POSTURES), np.int64)

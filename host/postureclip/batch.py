@@ -99,8 +99,7 @@ class Outcome:
 def analyze_one(recording: str, out: str, settings: AnalysisSettings | None = None
                 ) -> Outcome:
     """Analyse one recording into the dataset ``out`` (runs on a Dask worker)."""
-    from .analysis import analyze
-    from .recording import read_csv
+    from .chunked import analyze_path
 
     key = recording_key(recording)
     dest = Path(out)
@@ -108,7 +107,7 @@ def analyze_one(recording: str, out: str, settings: AnalysisSettings | None = No
         return Outcome(recording, "skipped")
     t0 = time.perf_counter()
     try:
-        d = analyze(read_csv(recording), settings).to_dict()
+        d = analyze_path(recording, settings).to_dict()
     except PostureclipError as e:
         return Outcome(recording, "failed", str(e))
     except (OSError, ValueError) as e:

@@ -67,40 +67,64 @@ def format_table(result: Analysis) -> str:
     return "\n".join(lines)
 
 
-def write_series(result: Analysis, path: str) -> None:
-    """``t,flexion_deg,lateral_deg,posture`` per sample (DESIGN.md), written by pyarrow's CSV
-    writer: an 8-hour recording is 1.4 million rows."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+class SeriesWriter:
+    """``t,flexion_deg,lateral_deg,posture`` per sample (DESIGN.md) to a CSV, a stretch at a
+    time, by pyarrow's CSV writer: an 8-hour recording is 1.4 million rows, a week 30."""
 
-    s = result.series
-    # + 0.0 turns the -0.0 that rounding leaves into 0.0
-    table = pa.table({"t": np.round(s["t"], 4) + 0.0,
-                      "flexion_deg": np.round(s["flexion_deg"], 2) + 0.0,
-                      "lateral_deg": np.round(s["lateral_deg"], 2) + 0.0,
-                      "posture": pa.array(s["posture"], pa.string())})
-    try:
-        with open(path, "wb") as fh:
-            fh.write(b"t,flexion_deg,lateral_deg,posture\n")
-            pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False,
-                                                          quoting_style="none"))
-    except OSError as e:
-        raise PostureclipError(f"cannot write the series to {path}: {e}") from None
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.fh = open(path, "wb")  # noqa: SIM115 - closed by close()
+            self.fh.write(b"t,flexion_deg,lateral_deg,posture\n")
+        except OSError as e:
+            raise PostureclipError(f"cannot write the series to {path}: {e}") from None
+
+    def __call__(self, t: Any, flex: Any, lat: Any, posture: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        # + 0.0 turns the -0.0 that rounding leaves into 0.0
+        table = pa.table({"t": np.round(t, 4) + 0.0,
+                          "flexion_deg": np.round(flex, 2) + 0.0,
+                          "lateral_deg": np.round(lat, 2) + 0.0,
+                          "posture": pa.array(posture, pa.string())})
+        try:
+            pacsv.write_csv(table, self.fh, pacsv.WriteOptions(include_header=False,
+                                                               quoting_style="none"))
+        except OSError as e:
+            raise PostureclipError(f"cannot write the series to {self.path}: {e}") from None
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    # the analysis imports scipy (~0.6 s of the command): load it while pyarrow, which lets
-    # go of the interpreter lock, reads the file
-    loader = threading.Thread(target=importlib.import_module, args=("postureclip.analysis",),
-                              daemon=True)
-    loader.start()
-    rec = read_csv(args.recording)
-    loader.join()
-    from .analysis import analyze
+    from . import chunked
 
-    result = analyze(rec, analysis_settings(args))
-    if args.series:
-        write_series(result, args.series)
+    chunk_s = None if args.chunk_hours is None else args.chunk_hours * 3600.0
+    long_ = chunk_s is not None or (chunked.span_of(args.recording) or 0.0) > chunked.ONE_PIECE_S
+    series = SeriesWriter(args.series) if args.series else None
+    try:
+        if long_:
+            result = chunked.analyze_file(args.recording, analysis_settings(args), series,
+                                          chunk_s or chunked.CHUNK_S)
+        else:
+            # the analysis imports scipy (~0.6 s of the command): load it while pyarrow,
+            # which lets go of the interpreter lock, reads the file
+            loader = threading.Thread(target=importlib.import_module,
+                                      args=("postureclip.analysis",), daemon=True)
+            loader.start()
+            rec = read_csv(args.recording)
+            loader.join()
+            from .analysis import analyze
+
+            result = analyze(rec, analysis_settings(args))
+            if series is not None:
+                sr = result.series
+                series(sr["t"], sr["flexion_deg"], sr["lateral_deg"], sr["posture"])
+    finally:
+        if series is not None:
+            series.close()
     if args.format == "json":
         json.dump(result.to_dict(), sys.stdout, indent=1)
         print()
@@ -1013,6 +1037,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "table"], default="table")
     p.add_argument("--series", metavar="OUT.csv",
                    help="also write t,flexion_deg,lateral_deg,posture per sample")
+    p.add_argument("--chunk-hours", type=bounded(float, 0.1, 48, "a number of hours"),
+                   help="analyse in chunks of this many hours, in bounded memory (default: in "
+                        "one piece up to 10 h, in chunks of 4 h beyond; docs/analysis.md)")
     analysis_options(p)
     p.set_defaults(run=cmd_analyze)
 

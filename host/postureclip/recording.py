@@ -144,7 +144,7 @@ def _checked(data: FloatArray, name: str, text: Callable[[], str]) -> Recording:
     return rec
 
 
-def check_timing(t: FloatArray, name: str) -> None:
+def check_timing(t: FloatArray, name: str, max_span_s: float = MAX_SPAN_S) -> None:
     """Refuse times that are not seconds, a rate too low to analyse, and gaps or spans that
     would make the uniform grid unbounded, saying which and what to do."""
     d = np.diff(t)
@@ -160,9 +160,10 @@ def check_timing(t: FloatArray, name: str) -> None:
         raise RecordingError(f"a gap of {d[k] / 3600:.1f} h between lines {k + 2} and {k + 3}: "
                              f"gaps up to {MAX_GAP_S / 3600:.0f} h are bridged; split the file "
                              "there and analyse the parts", name, k + 3)
-    if t[-1] - t[0] > MAX_SPAN_S:
-        raise RecordingError(f"the recording spans {(t[-1] - t[0]) / 3600:.0f} h: analyse at "
-                             f"most {MAX_SPAN_S / 3600:.0f} h at a time (split it by day)", name)
+    if t[-1] - t[0] > max_span_s:
+        raise RecordingError(f"the recording spans {(t[-1] - t[0]) / 3600:.0f} h: this reads "
+                             f"at most {max_span_s / 3600:.0f} h at a time into memory (split it"
+                             " by day; postureclip analyze takes longer ones)", name)
 
 
 def _fast_parse(body: str) -> FloatArray | None:
@@ -197,17 +198,25 @@ def _raise_first_bad_row(lines: list[str], name: str) -> None:
 def check_units(rec: Recording) -> None:
     """Refuse accelerometer in g and gyroscope in deg/s, saying which and why."""
     a = rec.acc[::max(1, len(rec.acc) // 100_000)]  # the median of a spread of samples will do
-    median = float(np.median(np.sqrt(np.einsum("ij,ij->i", a, a))))
+    check_acc_level(float(np.median(np.sqrt(np.einsum("ij,ij->i", a, a)))), rec.source)
+    check_gyro_peak(float(np.max(np.abs(rec.gyr))), rec.source)
+
+
+def check_acc_level(median: float, name: str) -> None:
+    """Refuse a median specific force (m/s^2 expected) that is no gravity's."""
     if 0.5 < median < 2.0:
         raise RecordingError(f"accelerometer magnitude is {median:.2f} at the median: it looks "
-                             "like units of g; multiply by 9.81 to get m/s^2", rec.source)
+                             "like units of g; multiply by 9.81 to get m/s^2", name)
     if not 4.0 < median < 20.0:
         raise RecordingError(f"accelerometer magnitude is {median:.2f} at the median, far from "
-                             "9.81 m/s^2: check the units and columns", rec.source)
-    peak = float(np.max(np.abs(rec.gyr)))
+                             "9.81 m/s^2: check the units and columns", name)
+
+
+def check_gyro_peak(peak: float, name: str) -> None:
+    """Refuse a gyroscope peak (rad/s expected) no trunk reaches."""
     if peak > MAX_PLAUSIBLE_GYRO:
         raise RecordingError(f"gyroscope reaches {peak:.0f}: it looks like deg/s; multiply by "
-                             "pi/180 to get rad/s", rec.source)
+                             "pi/180 to get rad/s", name)
 
 
 def nominal_rate(t: FloatArray) -> float:
