@@ -85,6 +85,7 @@ class AnalysisSettings:
 
 GETTING_UP_S = 10.0  # a lift this close to lying down is getting down or up
 SET_MARGIN_S = 10.0  # a slip this close to an exercise set is the exercise
+MOUNTING_ESTIMATE = True  # re-anchored frames corrected by the tilt filter (slips.Mounting)
 
 
 @dataclass(frozen=True)
@@ -516,7 +517,8 @@ class Analyzer:
         self.axis0 = cal.neutral.inv().apply([1.0, 0.0, 0.0])  # the spine in the sensor
         self.axis, self.last_slip = self.axis0, 0  # as the slip test follows it
         # (a plain function of the index: the Mounting is copied for each piece, without us)
-        self.mounting = Mounting(cal.neutral, 1.0 / rate_hz, lambda i: i / rate_hz)
+        self.mounting = Mounting(cal.neutral, 1.0 / rate_hz, lambda i: i / rate_hz,
+                                 MOUNTING_ESTIMATE)
         self.lifts: list[Lift] = []
         self.sets: list[ExerciseSet] = []
         self.counts = np.zeros(len(POSTURES), np.int64)

@@ -51,6 +51,16 @@ WALK_KNOWN_S = 20.0
 WALK_TAU_S = 120.0
 PULL_GAIN = WALK_CHECK_S / 300.0  # the clip's: averaged over 5 min of walking
 PULL_MAX_DEG = 2.0
+# The host's correction of re-anchored frames (``Mounting(estimate=True)``): a Kalman filter
+# on the walking tilt, per axis. Assumptions, not fits:
+WALK_SPREAD_DEG = 2.5  # the trunk's mean tilt differs from one walk to the next (speed,
+# load, slope): a few degrees either way
+TURN_ERROR_DEG = 0.6  # a slip's measured turn is off by this much per axis: 3 % gyro
+# sensitivity (the datasheets' figure) of a 20 deg turn, the middle of 10-30
+UPRIGHT_SPREAD_DEG = 5.0  # the walking tilt before any walk: the calibration's upright
+SURPRISE_SIGMAS = 3.0  # a walk this far from the expected tilt: the clip moved unseen
+BOUT_GAP_S = 2.0  # walking this close together is one walk
+BOUT_MIN_S = 5.0  # shorter walking (a few steps) is not measured
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class _Check:
     reference: FloatArray
     known: bool
     walked: list[FloatArray]  # up vectors (M, 3) of the walking so far
+    walked_idx: list[npt.NDArray[np.intp]]  # and their samples
     count: int = 0
 
 
@@ -110,7 +121,8 @@ class Mounting:
     the learnt walking tilt. ``frames``: (first sample, sensor -> trunk) in time order;
     ``slips``: the slips so far, ``undone_s`` set where undone."""
 
-    def __init__(self, neutral: Rotation, dt: float, time_of: Callable[[int], float]) -> None:
+    def __init__(self, neutral: Rotation, dt: float, time_of: Callable[[int], float],
+                 estimate: bool = False) -> None:
         self.neutral, self.dt, self.time_of = neutral, dt, time_of
         self.n_check = max(1, round(WALK_CHECK_S / dt))
         self.n_ref = max(1, round(WALK_TAU_S / dt))
@@ -120,6 +132,13 @@ class Mounting:
         self.learnt = np.zeros((0, 3))  # walking up vectors in the calibration's frame
         self.pending = np.zeros((0, 3))  # walked since a pull
         self.check: _Check | None = None
+        self.estimate = estimate
+        self.tilt = _TiltFilter()
+        self.saved = self.tilt  # as it was before the last slip (for an undo)
+        self.bout = np.zeros(3)  # the open walk: sum of its up vectors, count, last sample
+        self.bout_n, self.bout_last = 0, -1
+        self.n_gap = max(1, round(BOUT_GAP_S / dt))
+        self.n_bout = max(1, round(BOUT_MIN_S / dt))
 
     def run(self, slips: list[Slip], a: int, b: int, up_s: FloatArray,
             walk_idx: npt.NDArray[np.intp], offset: int = 0) -> None:
@@ -137,8 +156,11 @@ class Mounting:
             cut = int(np.searchsorted(walk_idx, slip.index))
             self._walk(walk_idx[pos:cut], up_s[walk_idx[pos:cut] - offset])
             pos = cut
+            self._end_bout()
             self._slip(slip)
         self._walk(walk_idx[pos:], up_s[walk_idx[pos:] - offset])
+        if self.bout_n and b - 1 - self.bout_last > self.n_gap:
+            self._end_bout()  # (the frame changes where the walk ended, whenever it is seen)
 
     def _set(self, index: int, frame: Rotation, provisional: bool) -> None:
         self.frame, self.provisional = frame, provisional
@@ -149,15 +171,18 @@ class Mounting:
         assert slip.turn is not None
         self.check = None  # a check the walking had not finished: that re-anchoring stands
         ref, known = self.reference()
-        self.check = _Check(len(self.slips), self.frame, self.provisional, ref, known, [])
+        self.check = _Check(len(self.slips), self.frame, self.provisional, ref, known, [], [])
         self.slips.append(slip)
         self._set(slip.index, self.frame * slip.turn, True)
+        self.saved = self.tilt
+        self.tilt = self.tilt.turned()
 
     def _walk(self, idx: npt.NDArray[np.intp], up: FloatArray) -> None:
         c = self.check
         if c is not None and len(idx):
             take = min(len(idx), self.n_check - c.count)
             c.walked.append(up[:take])
+            c.walked_idx.append(idx[:take])
             c.count += take
             if c.count == self.n_check:
                 self._judge(c, int(idx[take - 1]))
@@ -166,6 +191,10 @@ class Mounting:
             return
         if not self.provisional:
             self.learnt = np.concatenate([self.learnt, up])[-self.n_ref:]
+        if self.estimate:
+            self._walked(idx, up)
+            return
+        if not self.provisional:
             return
         # pending holds fewer than n_check samples, so every window ends inside ``idx``
         held = len(self.pending)
@@ -187,8 +216,41 @@ class Mounting:
             self.slips[c.slip] = dataclasses.replace(self.slips[c.slip],
                                                      undone_s=self.time_of(last))
             self._set(last + 1, c.before, c.before_provisional)
-        else:
+            self.tilt = self.saved
+        elif not self.estimate:
             self._pull(up, last)
+        if self.estimate:  # the check's walking is part of a walk like any other
+            self._walked(np.concatenate(c.walked_idx), up)
+
+    def _walked(self, idx: npt.NDArray[np.intp], up: FloatArray) -> None:
+        """Walking samples (indices, up vectors) into walks; a walk ends at a gap."""
+        cuts = np.flatnonzero(np.diff(idx) > self.n_gap) + 1
+        for k, (a, b) in enumerate(zip([0, *cuts.tolist()], [*cuts.tolist(), len(idx)],
+                                       strict=True)):
+            if k or (self.bout_n and idx[0] - self.bout_last > self.n_gap):
+                self._end_bout()
+            self.bout += up[a:b].sum(axis=0)
+            self.bout_n += b - a
+            self.bout_last = int(idx[b - 1])
+
+    def _end_bout(self) -> None:
+        """A walk has ended: its mean tilt updates the filter, and the frame takes the
+        filter's estimate of its own error out from the sample after the walk."""
+        n, last, total = self.bout_n, self.bout_last, self.bout
+        self.bout, self.bout_n = np.zeros(3), 0
+        if n < self.n_bout:
+            return
+        seen = _tilt(self.frame, total[None, :] / n)[0]
+        self.tilt, error = self.tilt.walked(seen)
+        if not np.any(error):
+            return
+        m = up_in_trunk(*seen[:, None])[0]
+        r = up_in_trunk(*(seen - error)[:, None])[0]
+        axis = np.cross(m, r)
+        sin = float(np.linalg.norm(axis))
+        if sin > 1e-9:
+            self._set(last + 1, Rotation.from_rotvec(axis / sin * math.atan2(sin, float(m @ r)))
+                      * self.frame, self.provisional)
 
     def reference(self) -> tuple[FloatArray, bool]:
         """The learnt walking tilt (flexion, lateral) and whether there is enough of it."""
@@ -210,6 +272,44 @@ class Mounting:
             return
         angle = min(PULL_GAIN * math.atan2(sin, float(m @ r)), math.radians(PULL_MAX_DEG))
         self._set(last + 1, Rotation.from_rotvec(axis / sin * angle) * self.frame, True)
+
+
+@dataclass(frozen=True)
+class _TiltFilter:
+    """Kalman filter, per axis (flexion, lateral; degrees), of the wearer's walking tilt
+    ``mean`` and the current frame's error ``error`` (what the frame adds to every tilt it
+    measures), with covariances ``p`` (2, 2, 2). A walk measures their sum give or take
+    WALK_SPREAD_DEG; a slip adds TURN_ERROR_DEG of variance to the error. In the calibration's
+    frame the error is 0 exactly: walks there learn the mean only."""
+
+    mean: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(2))
+    p: FloatArray = dataclasses.field(default_factory=lambda: np.array(
+        [[[UPRIGHT_SPREAD_DEG ** 2, 0.0], [0.0, 0.0]]] * 2))
+
+    def turned(self) -> _TiltFilter:
+        """After a re-anchoring: the frame's error (taken out so far) is less certain."""
+        p = self.p.copy()
+        p[:, 1, 1] += TURN_ERROR_DEG ** 2
+        return _TiltFilter(self.mean, p)
+
+    def walked(self, seen: FloatArray) -> tuple[_TiltFilter, FloatArray]:
+        """A walk's mean tilt ``seen`` (flexion, lateral) in the current frame: the filter
+        after it, and the frame's estimated error (which the caller takes out)."""
+        p = self.p.copy()
+        innovation = seen - self.mean  # the error is taken out after each walk: 0 before
+        s = p[:, 0, 0] + 2.0 * p[:, 0, 1] + p[:, 1, 1] + WALK_SPREAD_DEG ** 2
+        # a walk far beyond what the filter expects in a re-anchored frame: the clip moved
+        # unseen (a slip the test missed), by about what is left over. (The calibration's
+        # frame stays the reference: a walk unlike the others does not move it.)
+        surprise = (innovation ** 2 > (SURPRISE_SIGMAS ** 2) * s) & (p[:, 1, 1] > 0.0)
+        p[:, 1, 1] += np.where(surprise, innovation ** 2 - s, 0.0)
+        s = p[:, 0, 0] + 2.0 * p[:, 0, 1] + p[:, 1, 1] + WALK_SPREAD_DEG ** 2
+        gain = np.stack([p[:, 0, 0] + p[:, 0, 1], p[:, 0, 1] + p[:, 1, 1]], axis=1) / s[:, None]
+        mean = self.mean + gain[:, 0] * innovation
+        error = gain[:, 1] * innovation
+        h = np.ones(2)
+        p_new = p - np.einsum("ai,aj->aij", gain, np.einsum("j,ajk->ak", h, p))
+        return _TiltFilter(mean, p_new), error
 
 
 def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
