@@ -41,7 +41,9 @@ _STEPS_S = 2.0  # three swings within this: a step rhythm (walking), else moving
 # calibration: every WALK_CHECK_S of walking turns it PULL_GAIN of the way (at most
 # PULL_MAX_DEG) towards the learnt walking tilt, so that the errors of successive
 # re-anchorings do not add up. One walk's tilt differs from the usual by a few degrees
-# (carrying, hurrying): the gain averages the correction over PULL_TAU_S of walking.
+# (carrying, hurrying): the gain averages the correction over PULL_TAU_S of walking. A slip
+# before the walk that checks the last re-anchoring leaves that one to be checked: the walk
+# then weighs the mounting with both against the mounting with only the later one.
 _WALK_TAU_S = 120.0  # the walking tilt's average
 _WALK_KNOWN_S = 20.0  # walked this long since calibrating: the average is the wearer's
 WALK_CHECK_S = 10.0
@@ -241,8 +243,13 @@ class Pipeline:
                                   (n.nx, n.ny, n.nz), dt)
         if event == SLIPPED:
             self.posture.finish(t)  # an episode measured against the old mounting ends
-            self._before = C.Neutral(n.quat, True)  # checked on the next walk
-            self._before_provisional = self.provisional
+            if self._before is None:
+                self._before = C.Neutral(n.quat, True)  # checked on the next walk
+                self._before_provisional = self.provisional
+            else:
+                # the last re-anchoring is still unchecked: the walk judges it as if this one
+                # had followed it alone (a false slip cannot hide behind a true one)
+                self._before = C.Neutral(multiply(self._before.quat, self.slips.mount), True)
             self._clear_check()
             n.set_quat(multiply(n.quat, self.slips.mount))
             n.angles(f.ux, f.uy, f.uz)

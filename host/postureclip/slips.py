@@ -104,6 +104,7 @@ class _Check:
     known: bool
     walked: list[FloatArray]  # up vectors (M, 3) of the walking so far
     walked_idx: list[npt.NDArray[np.intp]]  # and their samples
+    undone_tilt: _TiltFilter  # the tilt filter as it would be without this re-anchoring
     count: int = 0
 
 
@@ -116,7 +117,8 @@ class Mounting:
     frame (the last WALK_TAU_S of it; the calibration's upright until WALK_KNOWN_S of walking,
     with twice the margin), is the wearer's own. Over the first WALK_CHECK_S of walking after a
     re-anchoring the tilt is measured in the new and the old frame; a re-anchoring the old
-    frame explains better is undone (if the next slip comes first, it stands). A re-anchored
+    frame explains better is undone (if the next slip comes first, the walk weighs the mounting
+    with both re-anchorings against the mounting with only the later one). A re-anchored
     frame is provisional: every WALK_CHECK_S of walking turns it PULL_GAIN of the way towards
     the learnt walking tilt. ``frames``: (first sample, sensor -> trunk) in time order;
     ``slips``: the slips so far, ``undone_s`` set where undone."""
@@ -134,7 +136,6 @@ class Mounting:
         self.check: _Check | None = None
         self.estimate = estimate
         self.tilt = _TiltFilter()
-        self.saved = self.tilt  # as it was before the last slip (for an undo)
         self.bout = np.zeros(3)  # the open walk: sum of its up vectors, count, last sample
         self.bout_n, self.bout_last = 0, -1
         self.n_gap = max(1, round(BOUT_GAP_S / dt))
@@ -169,12 +170,18 @@ class Mounting:
 
     def _slip(self, slip: Slip) -> None:
         assert slip.turn is not None
-        self.check = None  # a check the walking had not finished: that re-anchoring stands
-        ref, known = self.reference()
-        self.check = _Check(len(self.slips), self.frame, self.provisional, ref, known, [], [])
+        c = self.check
+        if c is None:
+            ref, known = self.reference()
+            self.check = _Check(len(self.slips), self.frame, self.provisional, ref, known, [],
+                                [], self.tilt)
+        else:  # the last re-anchoring is still unchecked: the walk weighs the mounting with
+            # both against the mounting with only this one (a false slip cannot hide behind a
+            # true one), as the clip does
+            self.check = _Check(c.slip, c.before * slip.turn, c.before_provisional,
+                                c.reference, c.known, [], [], c.undone_tilt.turned())
         self.slips.append(slip)
         self._set(slip.index, self.frame * slip.turn, True)
-        self.saved = self.tilt
         self.tilt = self.tilt.turned()
 
     def _walk(self, idx: npt.NDArray[np.intp], up: FloatArray) -> None:
@@ -216,7 +223,7 @@ class Mounting:
             self.slips[c.slip] = dataclasses.replace(self.slips[c.slip],
                                                      undone_s=self.time_of(last))
             self._set(last + 1, c.before, c.before_provisional)
-            self.tilt = self.saved
+            self.tilt = c.undone_tilt
         elif not self.estimate:
             self._pull(up, last)
         if self.estimate:  # the check's walking is part of a walk like any other

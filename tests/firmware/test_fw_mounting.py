@@ -231,6 +231,28 @@ def test_a_reanchoring_the_next_walk_agrees_with_stands():
     assert abs(p.flexion) < 1.5, p.flexion
 
 
+def test_a_false_reanchoring_cannot_hide_behind_a_true_slip_before_the_walk():
+    """A movement the lever cannot judge re-anchors falsely; a true slip follows before any
+    walk has checked it. The walk then weighs both against the true one alone."""
+    p, body, log = calibrated()
+    body.walk(25.0)
+    body.hold(2.0)
+    body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=15.0)  # false: the back rounds
+    body.hold(2.0)
+    body.turn(0.3, mount_axis=(0.0, 0.0, 1.0), mount_deg=14.0)  # a true slip, sideways
+    body.hold(2.0)
+    assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED] * 2
+    # the back straightens while setting off (no still moment after it: nothing judged)
+    body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=-15.0)
+    body.walk(15.0)
+    kinds = [e[2] for e in log.of(P.REC_SLIP)]
+    assert len(kinds) == 3 and kinds[2][0] == P.SLIP_UNDONE, (kinds, p.flexion, p.lateral)
+    assert abs(kinds[2][1] - 150) < 20, kinds
+    body.hold(2.0)
+    assert abs(p.flexion) < 1.5 and abs(p.lateral) < 1.5, (p.flexion, p.lateral)
+    assert p.reanchors == 1
+
+
 def _slip(body, deg):
     body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=deg)
     body.hold(3.0)

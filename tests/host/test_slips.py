@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 
 import numpy as np
+import pytest
 from scipy.spatial.transform import Rotation
 
 from postureclip.analysis import analyze
@@ -160,3 +161,21 @@ def test_an_unseen_move_after_a_reanchoring_is_taken_out_but_the_calibration_sta
     t, up_s, m = _estimated(parts, [])
     assert len(m.frames) == 1 and m.frames[0][1].approx_equal(ident)
     assert m.tilt.mean[0] > 4.0  # the walks teach the walking tilt, wrong as they are
+
+
+@pytest.mark.parametrize("estimate", [False, True])
+def test_a_false_reanchoring_is_undone_though_a_true_slip_came_before_the_walk(
+        estimate: bool) -> None:
+    """As on the clip: the walk after two unchecked re-anchorings weighs the mounting with both
+    against the mounting with only the later one."""
+    ident = Rotation.identity()
+    false = Rotation.from_euler("y", 15.0, degrees=True)  # nothing moved on the back
+    true = Rotation.from_euler("z", 14.0, degrees=True)
+    t, up_s, walking = _script([(30.0, True, 4.0, ident), (20.0, False, 0.0, ident),
+                                (20.0, False, 0.0, true), (30.0, True, 4.0, true)])
+    slips = [Slip(40.0, "slip", 15.0, round(40.0 * FS), false),
+             Slip(50.0, "slip", 14.0, round(50.0 * FS), true)]
+    m = Mounting(ident, 1.0 / FS, lambda i: float(t[i]), estimate=estimate)
+    m.run(slips, 0, len(t), up_s, np.flatnonzero(walking))
+    assert m.slips[0].undone_s is not None and m.slips[1].undone_s is None
+    assert abs(_tilt_at(m.frames, len(t) - 1, up_s[-1]) - 4.0) < 0.5
