@@ -146,8 +146,16 @@ class Pipeline:
         f.bx, f.by, f.bz = capture.gyro_bias()  # the wearer held still: the gyro read its bias
         f.bias_known = True
         self.posture.finish(t)
-        self.neutral.set(sx, sy, sz)
-        self.neutral.calibrated = True
+        n = self.neutral
+        if self.provisional and not self.slips.off:
+            # recalibrating after slips: the frame holds the clip's measured turns, also the
+            # turn about the spine, which gravity cannot see. Only its tilt is set anew.
+            n.angles(sx, sy, sz)
+            fix = C.Neutral((n.vertical, n.side, n.front))
+            n.set_quat(multiply(fix.quat, n.quat))
+        else:  # the first calibration, or back on the body: the clip as it is meant to sit
+            n.set(sx, sy, sz)
+        n.calibrated = True
         self.posture.stale = False
         self.slips.off = False
         self._walked_s = 0.0

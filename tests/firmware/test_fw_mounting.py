@@ -253,6 +253,24 @@ def test_a_false_reanchoring_cannot_hide_behind_a_true_slip_before_the_walk():
     assert p.reanchors == 1
 
 
+def test_a_calibration_after_slips_keeps_the_turn_about_the_spine_gravity_cannot_see():
+    """The clip slipped turning also about the spine; re-anchored, it measures a slouch
+    right. Asked, the wearer calibrates: the new frame keeps that turn (a calibration from
+    gravity alone would assume the clip sits straight, and read the slouch partly as a
+    lean)."""
+    p, body, log = calibrated()
+    axis = (0.8, 0.6, 0.0)  # mostly about the spine, some forward: a tilt of ~21 deg
+    body.turn(0.3, mount_axis=axis, mount_deg=35.0)
+    body.hold(3.0)
+    assert [e[2][0] for e in log.of(P.REC_SLIP)] == [P.SLIP_REANCHORED]
+    p.start_calibration()
+    body.hold(5.0)
+    assert p.calibration_result is not None and p.calibration_result[0] == P.ST_OK
+    body.turn(1.5, trunk_axis=(0.0, 1.0, 0.0), trunk_deg=30.0)
+    body.hold(2.0)
+    assert abs(p.flexion - 30.0) < 1.5 and abs(p.lateral) < 1.5, (p.flexion, p.lateral)
+
+
 def _slip(body, deg):
     body.turn(0.3, mount_axis=(0.0, 1.0, 0.0), mount_deg=deg)
     body.hold(3.0)
