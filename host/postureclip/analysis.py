@@ -616,7 +616,7 @@ class Analyzer:
         runs = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
                 np.concatenate(total), np.concatenate(count))
         episodes = episodes_from_runs(runs, s.min_episode_s, s.max_dip_s)
-        quiet = _joined(self.quiet)
+        quiet = union(self.quiet)
         slips = self.mounting.slips + worn_off(np.array([a for a, _ in quiet], np.intp),
                                                np.array([b for _, b in quiet], np.intp),
                                                fs, self.time_of)
@@ -654,14 +654,3 @@ class Analyzer:
             breaks=breaks,
         )
 
-
-def _joined(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Index runs [a, b) in order with those that touch (a piece's end, the next's start)
-    joined."""
-    out: list[tuple[int, int]] = []
-    for a, b in runs:
-        if out and out[-1][1] == a:
-            out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out

@@ -10,6 +10,7 @@ motionless (off the body), and comes again after each further limit without a br
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -113,9 +114,13 @@ def breaks_from_spans(start: float, end: float, walking: Spans, held: Spans, off
     return Breaks(reminders, sorted(set(breaks)), longest)
 
 
-def union(*spans: Spans) -> Spans:
-    """The union of span lists, as disjoint spans in time order (touching ones joined)."""
-    out: Spans = []
+T = TypeVar("T", int, float)
+
+
+def union(*spans: list[tuple[T, T]]) -> list[tuple[T, T]]:
+    """The union of span lists (times, or sample indices), as disjoint spans in order,
+    touching ones joined."""
+    out: list[tuple[T, T]] = []
     for a, b in sorted(x for s in spans for x in s):
         if out and a <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], b))

@@ -14,7 +14,7 @@ Here the CSV is read twice with pyarrow's streaming reader, a block at a time:
    lifts, postures, exercise sets) sees the margins. The result is the one-piece analysis's
    (tests/host/test_chunked.py states to what precision); memory is that of one chunk.
 
-``analyze_path`` picks: one piece up to ``ONE_PIECE_S``, chunks beyond.
+``in_chunks`` picks: one piece up to ``ONE_PIECE_S``, chunks beyond.
 """
 from __future__ import annotations
 
@@ -219,13 +219,19 @@ class _Buffer:
         self.data = self.data[i:]
 
 
+def in_chunks(path: str | Path, chunk_s: float | None = None) -> bool:
+    """Whether ``analyze`` takes this recording in chunks: when ``chunk_s`` is asked for, or
+    it spans more than ONE_PIECE_S."""
+    return chunk_s is not None or (span_of(path) or 0.0) > ONE_PIECE_S
+
+
 def analyze_path(path: str | Path, settings: AnalysisSettings | None = None,
                  chunk_s: float | None = None) -> Analysis:
-    """``analyze`` of a recording CSV: in one piece (``read_csv``, with the series) up to
-    ONE_PIECE_S, in chunks beyond it or when ``chunk_s`` is given (without)."""
+    """``analyze`` of a recording CSV: in one piece (``read_csv``, with the series) or in
+    chunks (without), as ``in_chunks`` says."""
     from .analysis import analyze
     from .recording import read_csv
 
-    if chunk_s is None and (span_of(path) or 0.0) <= ONE_PIECE_S:
+    if not in_chunks(path, chunk_s):
         return analyze(read_csv(path), settings)
     return analyze_file(path, settings, chunk_s=chunk_s or CHUNK_S)

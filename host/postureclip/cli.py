@@ -102,10 +102,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from . import chunked
 
     chunk_s = None if args.chunk_hours is None else args.chunk_hours * 3600.0
-    long_ = chunk_s is not None or (chunked.span_of(args.recording) or 0.0) > chunked.ONE_PIECE_S
     series = SeriesWriter(args.series) if args.series else None
     try:
-        if long_:
+        if chunked.in_chunks(args.recording, chunk_s):
             result = chunked.analyze_file(args.recording, analysis_settings(args), series,
                                           chunk_s or chunked.CHUNK_S)
         else:
