@@ -65,9 +65,10 @@ def read_csv(path: str | Path) -> Recording:
             head = fh.read(len(HEADER_LINE) + 1)
         # the exact header, with Unix or Windows line ends (Python's csv module writes \r\n)
         exact = head.startswith(HEADER_LINE) or head == HEADER_LINE[:-1] + b"\r\n"
-        data = _arrow_parse(path) if exact else None
-        if data is not None:
-            return _checked(data, name, lambda: Path(path).read_bytes().decode(errors="replace"))
+        columns = _arrow_parse(path) if exact else None
+        if columns is not None:
+            return _checked(*columns, name,
+                            lambda: Path(path).read_bytes().decode(errors="replace"))
         raw = Path(path).read_bytes()
     except OSError as e:
         raise RecordingError(f"cannot read: {e.strerror}", name) from None
@@ -78,10 +79,11 @@ def read_csv(path: str | Path) -> Recording:
     return parse_csv(text, name)
 
 
-def _arrow_parse(path: str | Path) -> FloatArray | None:
+def _arrow_parse(path: str | Path) -> tuple[FloatArray, FloatArray, FloatArray] | None:
     """The whole file in pyarrow's multi-threaded CSV reader (straight from the file, no copy
-    of its text in Python); None (the careful path then finds and names the problem) unless
-    the header is exact and every cell a number."""
+    of its text in Python) as ``t`` (N,), ``acc`` and ``gyr`` (N, 3), each contiguous; None
+    (the careful path then finds and names the problem) unless the header is exact and every
+    cell a number."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -92,16 +94,18 @@ def _arrow_parse(path: str | Path) -> FloatArray | None:
             column_types=dict.fromkeys(HEADER, pa.float64())))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if table.column_names != list(HEADER) or table.num_rows < 1 or any(
+    n = table.num_rows
+    if table.column_names != list(HEADER) or n < 1 or any(
             table.column(i).null_count for i in range(7)):
         return None
-    data = np.empty((table.num_rows, 7))
-    for i in range(7):  # chunk by chunk into the rows: one copy
+    t, acc, gyr = np.empty(n), np.empty((n, 3)), np.empty((n, 3))
+    targets = [t, *(acc[:, j] for j in range(3)), *(gyr[:, j] for j in range(3))]
+    for i, target in enumerate(targets):  # chunk by chunk into the arrays: one copy
         pos = 0
         for chunk in table.column(i).chunks:
-            data[pos:pos + len(chunk), i] = chunk.to_numpy(zero_copy_only=True)
+            target[pos:pos + len(chunk)] = chunk.to_numpy(zero_copy_only=True)
             pos += len(chunk)
-    return data
+    return t, acc, gyr
 
 
 def parse_csv(text: str, name: str = "<csv>") -> Recording:
@@ -121,33 +125,38 @@ def parse_csv(text: str, name: str = "<csv>") -> Recording:
     if data is None or data.shape[1:] != (7,):
         _raise_first_bad_row(text.splitlines(), name)
     assert data is not None
-    return _checked(data, name, lambda: text)
+    return _checked(data[:, 0], data[:, 1:4], data[:, 4:7], name, lambda: text)
 
 
-def _checked(data: FloatArray, name: str, text: Callable[[], str]) -> Recording:
-    """Rows -> Recording, refusing non-finite cells, time going back and wrong units."""
-    if len(data) < 2:
+def _checked(t: FloatArray, acc: FloatArray, gyr: FloatArray, name: str,
+             text: Callable[[], str]) -> Recording:
+    """Columns -> Recording, refusing non-finite cells, time going back and wrong units."""
+    if len(t) < 2:
         raise RecordingError("fewer than two samples", name, 2)
-    if not np.isfinite(data).all():
-        row, col = np.argwhere(~np.isfinite(data))[0]
-        cell = text().splitlines()[row + 1].split(",")[col].strip()
-        raise RecordingError(f"{HEADER[col]} is {cell!r} (NaN or infinite)", name, int(row) + 2)
-    t = data[:, 0]
-    back = np.flatnonzero(np.diff(t) <= 0)
+    for first, cols in ((0, t[:, None]), (1, acc), (4, gyr)):
+        if not np.isfinite(cols).all():
+            row, col = np.argwhere(~np.isfinite(cols))[0]
+            cell = text().splitlines()[row + 1].split(",")[first + col].strip()
+            raise RecordingError(f"{HEADER[first + col]} is {cell!r} (NaN or infinite)", name,
+                                 int(row) + 2)
+    d = np.diff(t)
+    back = np.flatnonzero(d <= 0)
     if back.size:
         k = int(back[0]) + 1
         raise RecordingError(f"time goes from {t[k - 1]} to {t[k]}: t must increase strictly",
                              name, k + 2)
-    check_timing(t, name)
-    rec = Recording(t - t[0], data[:, 1:4], data[:, 4:7], name)
+    check_timing(t, name, intervals=d)
+    rec = Recording(t - t[0], acc, gyr, name)
     check_units(rec)
     return rec
 
 
-def check_timing(t: FloatArray, name: str, max_span_s: float = MAX_SPAN_S) -> None:
+def check_timing(t: FloatArray, name: str, max_span_s: float = MAX_SPAN_S,
+                 intervals: FloatArray | None = None) -> None:
     """Refuse times that are not seconds, a rate too low to analyse, and gaps or spans that
-    would make the uniform grid unbounded, saying which and what to do."""
-    d = np.diff(t)
+    would make the uniform grid unbounded, saying which and what to do. ``intervals``:
+    ``np.diff(t)``, when known."""
+    d = np.diff(t) if intervals is None else intervals
     step = float(np.median(d))
     if step >= 1.0:
         raise RecordingError(f"t steps by {step:g} per sample at the median: t must be in "

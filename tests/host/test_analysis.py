@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postureclip.analysis import analyze, episodes_from_mask
+from postureclip.analysis import HIGHPASS_PAD_S, analyze, episodes_from_mask, highpass
 from postureclip.cli import main
 from postureclip.recording import Recording, read_csv
 from postureclip.scoring import match_intervals
@@ -138,3 +138,35 @@ def test_cli_json_and_series(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     bad = tmp_path / "no-such-dir" / "s.csv"
     assert main(["analyze", str(csv), "--series", str(bad)]) == 2
     assert "cannot write the series" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("fs", "minutes"), [(50.0, 30.0), (286.0, 6.0), (10.0, 60.0)])
+def test_highpass_is_scipys_forward_backward_butterworth(fs: float, minutes: float) -> None:
+    """The FFT high-pass against scipy.signal's sosfiltfilt of the same Butterworth: equal to
+    rounding away from the ends; at the ends they start the filter differently, a difference
+    that decays within the extension (the docstring's e^(-t / 4.5 s))."""
+    from scipy.signal import butter, sosfiltfilt
+
+    rng = np.random.default_rng(round(fs))
+    n = round(minutes * 60 * fs)
+    t = np.arange(n) / fs
+    # gravity's slow drift, breathing, steps and noise, as a vertical specific force has
+    x = (0.3 * np.sin(2 * np.pi * t / 900.0) + 0.2 * np.sin(2 * np.pi * 0.25 * t)
+         + np.where((t % 40.0) < 10.0, np.sin(2 * np.pi * 1.8 * t), 0.0)
+         + 0.05 * rng.normal(size=n) + 0.1)
+    reference = sosfiltfilt(butter(2, 0.05, "highpass", fs=fs, output="sos"), x)
+    diff = np.abs(highpass(x, fs, 0.05) - reference)
+
+    def beyond(seconds: float) -> float:
+        k = round(seconds * fs)
+        return float(diff[k:n - k].max())
+
+    # the start-up at the ends: the size of the signal at the very end, then e^(-t / 4.5 s)
+    # down to scipy's own rounding (its filter's poles lie within 1e-3 of 1 at these rates)
+    assert beyond(0.0) < 2.0 * x.std()
+    assert beyond(30.0) < 1e-3
+    assert beyond(HIGHPASS_PAD_S) < 1e-5
+    assert beyond(2 * HIGHPASS_PAD_S) < 1e-5
+    # and what a 2nd-order high-pass run twice takes out entirely: a constant, a line
+    assert np.abs(highpass(np.full(n, 9.81), fs, 0.05)).max() < 1e-12
+    assert np.abs(highpass(np.linspace(-3.0, 5.0, n), fs, 0.05)).max() < 1e-12
