@@ -31,6 +31,7 @@ from . import risk
 from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
 from .errors import CalibrationError
 from .exercise import ExerciseSet, find_sets
+from .forked import Beside
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles, up_vectors
 from .recording import G, Recording, Uniform, force_histogram, gravity_level, to_uniform
@@ -40,6 +41,7 @@ from .slips import (
     Slip,
     find_slips,
     motionless,
+    movements,
     run_bounds,
     walking_mask,
     wear_off_quiet,
@@ -169,6 +171,12 @@ def _moving_std(x: FloatArray, n: int) -> FloatArray:
     mean = uniform_filter1d(x, n)
     std: FloatArray = np.sqrt(np.maximum(uniform_filter1d(x * x, n) - mean * mean, 0.0))
     return std
+
+
+def acc_spread(u: Uniform, an: FloatArray | None = None) -> FloatArray:
+    """The specific force's norm (``an``, when known) as a spread over 2 s windows, m/s^2:
+    what tells moving from still (``moving_acc_std``)."""
+    return _moving_std(_norm(u.acc) if an is None else an, max(1, int(2 * u.rate_hz)))
 
 
 def find_still(u: Uniform, s: AnalysisSettings) -> slice:
@@ -474,12 +482,15 @@ class Core:
 
 
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
-                 with_lifts: bool = True, frames: Frames | None = None) -> Core:
+                 with_lifts: bool = True, frames: Frames | None = None,
+                 track: VerticalTrack | None = None,
+                 acc_std: FloatArray | None = None) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
     (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
     ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
-    ``slips.check_by_walking``), the one holding at each sample.
+    ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``)
+    and ``acc_std`` (the specific force's spread over 2 s) when known.
     Batch analysis and the live analyzer (postureclip.live) both run this."""
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
@@ -493,10 +504,11 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     fs = u.rate_hz
     if with_lifts:
         w_dps = np.degrees(_norm(u.gyr))
-        track = vertical_track(u, up_s)
+        track = track or vertical_track(u, up_s)
         h = track.h
         lifts = detect_lifts(u, s, track, flex, lat, twist_rate, w_dps)
-        acc_std = _moving_std(_norm(u.acc), max(1, int(2 * fs)))
+        if acc_std is None:
+            acc_std = acc_spread(u)
     else:  # orientation only (the clip's quaternion stream): no lifts, no movement measure
         h = np.zeros(len(u.t))
         lifts = []
@@ -535,15 +547,25 @@ def posture_names(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
     return names
 
 
-def analyze(rec: Recording, settings: AnalysisSettings | None = None) -> Analysis:
-    """The whole recording in one piece (``Analyzer``), with its per-sample series."""
+def analyze(rec: Recording, settings: AnalysisSettings | None = None,
+            parallel: bool = False) -> Analysis:
+    """The whole recording in one piece (``Analyzer``), with its per-sample series;
+    ``parallel``: on two cores (``Analyzer``)."""
     s = settings or AnalysisSettings()
     u = to_uniform(rec)
     cal = calibrate_start(u, s)
     an = Analyzer(s, cal, gravity_level(force_histogram(rec.acc)), u.rate_hz, len(u.t),
-                  keep_series=True)
+                  keep_series=True, parallel=parallel)
     an.feed(Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz), 0, 0, len(u.t))
     return an.finish(rec.duration_s)
+
+
+def _oriented(u: Uniform) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """What depends on orientation alone: earth's up in the sensor frame (``up_vectors``) and
+    the vertical track (height, anchors, vertical acceleration)."""
+    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
+    track = vertical_track(u, up_s)
+    return up_s, track.h, track.anchor, track.a_up
 
 
 SeriesSink = Callable[[FloatArray, FloatArray, FloatArray, npt.NDArray[np.object_]], None]
@@ -557,11 +579,16 @@ class Analyzer:
     the local steps look at (postureclip.chunked, docs/analysis.md).
 
     ``cal``: the calibration (from the recording's start); ``g``: gravity's level over the
-    whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``."""
+    whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``.
+    ``parallel``: the orientation filter and the vertical track of each piece run in a forked
+    child (postureclip.forked) while this process finds the movements: the same result,
+    sooner on two cores."""
 
     def __init__(self, s: AnalysisSettings, cal: Calibration, g: float, rate_hz: float,
-                 n: int, keep_series: bool = False, sink: SeriesSink | None = None) -> None:
+                 n: int, keep_series: bool = False, sink: SeriesSink | None = None,
+                 parallel: bool = False) -> None:
         self.s, self.cal, self.g, self.fs, self.n = s, cal, g, rate_hz, n
+        self.parallel = parallel
         self.axis0 = cal.neutral.inv().apply([1.0, 0.0, 0.0])  # the spine in the sensor
         self.axis, self.last_slip = self.axis0, 0  # as the slip test follows it
         # (a plain function of the index: the Mounting is copied for each piece, without us)
@@ -595,19 +622,25 @@ class Analyzer:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
         and together covering the recording."""
-        s, fs = self.s, self.fs
+        s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
-        up_s = up_vectors(u.gyr, u.acc, fs)
+        m = len(u.t)
+        oriented = Beside(lambda: _oriented(u), [((m, 3), np.float64), ((m,), np.float64),
+                                                 ((m,), np.bool_), ((m,), np.float64)],
+                          self.parallel)
         no_motion = motionless(u)
+        moved = movements(u)
+        acc_std = acc_spread(u, moved.an)
+        moving = (acc_std > s.moving_acc_std) & u.valid
+        up_s, h, anchor, a_up = oriented.result()
+        track = VerticalTrack(h, anchor, a_up)
         found = find_slips(u, up_s, self.axis, no_motion, self.g, from_index=lo,
-                           not_before=max(0, self.last_slip - ea), wear_off=False)
+                           not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
         found = [dataclasses.replace(x, index=x.index + ea) for x in found]
         for x in found:  # the spine's place in the clip, as the slip test follows it
             if x.index < cb and x.turn is not None:
                 self.axis, self.last_slip = x.turn.inv().apply(self.axis), x.index
-        an = _norm(u.acc)
-        moving = (_moving_std(an, max(1, int(2 * fs))) > s.moving_acc_std) & u.valid
         walking = walking_mask(u.t, u.acc, up_s, self.g, moving)
         walk_idx = np.flatnonzero(walking) + ea
         start = self.mounting
@@ -621,7 +654,8 @@ class Analyzer:
             m.run(slips, cb, eb, up_s, walk_idx, ea)
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
-            core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames)
+            core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames, track=track,
+                                acc_std=acc_std)
             return kept, core, find_sets(u.t, core.flex, core.lat)
 
         kept, core, sets = mounted(found)

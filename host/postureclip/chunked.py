@@ -162,10 +162,11 @@ def scan(path: str | Path, block_bytes: int = BLOCK_BYTES) -> Scan:
 
 def analyze_file(path: str | Path, settings: AnalysisSettings | None = None,
                  sink: SeriesSink | None = None, chunk_s: float = CHUNK_S,
-                 margin_s: float = MARGIN_S, block_bytes: int = BLOCK_BYTES) -> Analysis:
+                 margin_s: float = MARGIN_S, block_bytes: int = BLOCK_BYTES,
+                 parallel: bool = False) -> Analysis:
     """The analysis of a recording CSV in chunks of ``chunk_s`` with ``margin_s`` of context
     either side (both rounded to whole filter steps); ``sink`` receives the per-sample series
-    chunk by chunk (nothing of it is kept)."""
+    chunk by chunk (nothing of it is kept); ``parallel``: on two cores (``Analyzer``)."""
     from .analysis import AnalysisSettings, Analyzer, calibrate_start
 
     s = settings or AnalysisSettings()
@@ -183,7 +184,7 @@ def analyze_file(path: str | Path, settings: AnalysisSettings | None = None,
         u = onto_grid(buffer.covering(ea / fs, (eb - 1) / fs), np.arange(ea, eb), fs)
         if analyzer is None:
             cal = calibrate_start(u, s)
-            analyzer = Analyzer(s, cal, sc.gravity, fs, n, sink=sink)
+            analyzer = Analyzer(s, cal, sc.gravity, fs, n, sink=sink, parallel=parallel)
         bias = analyzer.cal.bias
         analyzer.feed(Uniform(u.t, u.acc, u.gyr - bias, u.valid, fs), ea, ca, cb)
         buffer.drop_before(max(0, cb - margin) / fs)
@@ -226,12 +227,12 @@ def in_chunks(path: str | Path, chunk_s: float | None = None) -> bool:
 
 
 def analyze_path(path: str | Path, settings: AnalysisSettings | None = None,
-                 chunk_s: float | None = None) -> Analysis:
+                 chunk_s: float | None = None, parallel: bool = False) -> Analysis:
     """``analyze`` of a recording CSV: in one piece (``read_csv``, with the series) or in
-    chunks (without), as ``in_chunks`` says."""
+    chunks (without), as ``in_chunks`` says; ``parallel``: on two cores (``Analyzer``)."""
     from .analysis import analyze
     from .recording import read_csv
 
     if not in_chunks(path, chunk_s):
-        return analyze(read_csv(path), settings)
-    return analyze_file(path, settings, chunk_s=chunk_s or CHUNK_S)
+        return analyze(read_csv(path), settings, parallel)
+    return analyze_file(path, settings, chunk_s=chunk_s or CHUNK_S, parallel=parallel)

@@ -106,7 +106,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         if chunked.in_chunks(args.recording, chunk_s):
             result = chunked.analyze_file(args.recording, analysis_settings(args), series,
-                                          chunk_s or chunked.CHUNK_S)
+                                          chunk_s or chunked.CHUNK_S, parallel=True)
         else:
             # the analysis imports scipy (~0.6 s of the command): load it while pyarrow,
             # which lets go of the interpreter lock, reads the file
@@ -117,7 +117,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             loader.join()
             from .analysis import analyze
 
-            result = analyze(rec, analysis_settings(args))
+            result = analyze(rec, analysis_settings(args), parallel=True)
             if series is not None:
                 sr = result.series
                 series(sr["t"], sr["flexion_deg"], sr["lateral_deg"], sr["posture"])

@@ -357,71 +357,97 @@ def _rotate(q: FloatArray, v: FloatArray) -> FloatArray:
     return out
 
 
-def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
-               still: npt.NDArray[np.bool_] | None = None, g: float | None = None,
-               from_index: int = 0, not_before: int = 0, wear_off: bool = True) -> list[Slip]:
-    """Slips and wear-offs in ``u`` (gyro bias-corrected); ``up_s``: earth +z in the sensor
-    frame per sample; ``trunk_axis``: the spine's direction in the sensor frame (neutral up)
-    at the start; ``still``: ``motionless(u)``, when known; ``g``: what gravity reads (default:
-    the median specific force). Slips are judged in time order, the trunk axis following each
-    one. For a piece of a longer recording: only slips that settle at ``from_index`` or later
-    and start at ``not_before`` (the last slip before the piece) or later; ``wear_off`` False
-    leaves wear-offs out (they are then found on the whole, ``wear_off_runs``)."""
+@dataclass(frozen=True)
+class Movements:
+    """What the slip test needs that does not depend on orientation (``movements``): the
+    recording with its gyro's rest offset taken out, the specific force's norm, and the
+    movements between still stretches that are short enough to be slips, each from its
+    anchor ``i0`` (the last truly still moment before it) to ``i1`` (where the clip has
+    settled after it), with ``tail`` the samples over which the residual is read."""
+
+    u: Uniform
+    an: FloatArray
+    i0: npt.NDArray[np.intp]
+    i1: npt.NDArray[np.intp]
+    tail: int
+
+
+def movements(u: Uniform) -> Movements:
+    """The still stretches of ``u`` (gyro bias-corrected) and the short movements between
+    them, from the last truly still moment before each to the end of its settling."""
     fs = u.rate_hz
     dt = 1.0 / fs
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
-    if g is None:
-        g = float(np.median(an[u.valid])) if u.valid.any() else 9.81
     level = _still_level(an, fs)
     u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, level), u.valid, u.rate_hz)
     w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
-    still = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
-    starts, ends = run_bounds(still)
+    resting = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
+    starts, ends = run_bounds(resting)
     need = max(1, math.ceil(STILL_S * fs))
     keep = ends - starts >= need
     starts, ends = starts[keep], ends[keep]
+    tail = max(1, round(ANCHOR_S * fs))
+    none = np.zeros(0, np.intp)
+    if len(starts) < 2:
+        return Movements(u, an, none, none, tail)
+    # a movement between two still stretches, short enough, that tilted the clip; it is
+    # integrated from the last truly still moment before it
+    k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
+    smooth = uniform_filter1d(u.gyr, k, axis=0)
+    turn = np.zeros(len(w))
+    turn[k:] = np.linalg.norm(smooth[k:] - smooth[:-k], axis=1) / (k * dt)
+    anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - level) < ANCHOR_ACC)
+                             & (turn < ANCHOR_ALPHA) & u.valid)
+    if not anchors.size:
+        return Movements(u, an, none, none, tail)
+    last = np.searchsorted(anchors, ends[:-1] - 1, side="right") - 1
+    anchor = anchors[np.maximum(last, 0)]
+    # the anchor in the still stretch before, and close to its end (a drift of the
+    # integration over longer is more than the travel to be measured)
+    ok = (last >= 0) & (anchor >= starts[:-1]) & ((ends[:-1] - 1 - anchor) * dt <= 1.0)
+    i0 = anchor
+    # after it: still for STILL_S, then truly still for ANCHOR_S (the residual is read
+    # there, when the movement has died away): the clip judges at the end of that
+    after = np.searchsorted(anchors, starts[1:] + need - 1)
+    settled = anchors[np.minimum(after, anchors.size - 1)]
+    i1 = settled + tail - 1
+    # the anchor run must last ``tail`` samples inside the still stretch
+    held = np.searchsorted(anchors, i1, side="right") - after == tail
+    short = (((starts[1:] - ends[:-1]) * dt <= EVENT_MAX_S) & (after < anchors.size)
+             & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
+    return Movements(u, an, i0[short], i1[short], tail)
+
+
+def find_slips(u: Uniform, up_s: FloatArray, trunk_axis: FloatArray,
+               still: npt.NDArray[np.bool_] | None = None, g: float | None = None,
+               from_index: int = 0, not_before: int = 0, wear_off: bool = True,
+               moved: Movements | None = None) -> list[Slip]:
+    """Slips and wear-offs in ``u`` (gyro bias-corrected); ``up_s``: earth +z in the sensor
+    frame per sample; ``trunk_axis``: the spine's direction in the sensor frame (neutral up)
+    at the start; ``still``: ``motionless(u)``, when known; ``g``: what gravity reads (default:
+    the median specific force); ``moved``: ``movements(u)``, when known. Slips are judged in
+    time order, the trunk axis following each one. For a piece of a longer recording: only
+    slips that settle at ``from_index`` or later and start at ``not_before`` (the last slip
+    before the piece) or later; ``wear_off`` False leaves wear-offs out (they are then found
+    on the whole, ``wear_off_runs``)."""
+    mv = moved or movements(u)
+    if g is None:
+        g = float(np.median(mv.an[u.valid])) if u.valid.any() else 9.81
+    i0, i1 = mv.i0, mv.i1
     out: list[Slip] = []
-    if len(starts) >= 2:
-        # a movement between two still stretches, short enough, that tilted the clip; it is
-        # integrated from the last truly still moment before it
-        k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
-        smooth = uniform_filter1d(u.gyr, k, axis=0)
-        turn = np.zeros(len(w))
-        turn[k:] = np.linalg.norm(smooth[k:] - smooth[:-k], axis=1) / (k * dt)
-        anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - level) < ANCHOR_ACC)
-                                 & (turn < ANCHOR_ALPHA) & u.valid)
-        last = np.searchsorted(anchors, ends[:-1] - 1, side="right") - 1
-        anchor = anchors[np.maximum(last, 0)] if anchors.size else ends[:-1] - 1
-        # the anchor in the still stretch before, and close to its end (a drift of the
-        # integration over longer is more than the travel to be measured)
-        ok = ((last >= 0) & (anchor >= starts[:-1]) & ((ends[:-1] - 1 - anchor) * dt <= 1.0)
-              if anchors.size else np.zeros(0, bool))
-        i0 = anchor
-        # after it: still for STILL_S, then truly still for ANCHOR_S (the residual is read
-        # there, when the movement has died away): the clip judges at the end of that
-        tail = max(1, round(ANCHOR_S * fs))
-        after = np.searchsorted(anchors, starts[1:] + need - 1) if anchors.size else None
-        if after is None:
-            return _worn_off(u, up_s, trunk_axis, still) if wear_off else []
-        settled = anchors[np.minimum(after, anchors.size - 1)]
-        i1 = settled + tail - 1
-        # the anchor run must last ``tail`` samples inside the still stretch
-        held = np.searchsorted(anchors, i1, side="right") - after == tail
-        short = (((starts[1:] - ends[:-1]) * dt <= EVENT_MAX_S) & (after < anchors.size)
-                 & held & (i1 < ends[1:]) & ok & ((i1 - i0) * dt <= EVENT_MAX_S + 2.0))
-        cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
-        tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
-        cand = np.flatnonzero(short & tilted & (i1 >= from_index) & (i0 >= not_before))
-        axis = np.asarray(trunk_axis, float)
-        while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
-            found = _judge(u, up_s, g, i0[cand], i1[cand], tail, axis)
-            if not found:
-                break
-            first = found[0]
-            out.append(first)
-            assert first.turn is not None
-            axis = first.turn.inv().apply(axis)
-            cand = cand[i0[cand] >= first.index]
+    cos_tilt = np.einsum("ij,ij->i", up_s[i0], up_s[i1])
+    tilted = cos_tilt < math.cos(math.radians(SLIP_MIN_DEG))
+    cand = np.flatnonzero(tilted & (i1 >= from_index) & (i0 >= not_before))
+    axis = np.asarray(trunk_axis, float)
+    while cand.size:  # in time order: after a slip the spine lies elsewhere in the clip
+        found = _judge(mv.u, up_s, g, i0[cand], i1[cand], mv.tail, axis)
+        if not found:
+            break
+        first = found[0]
+        out.append(first)
+        assert first.turn is not None
+        axis = first.turn.inv().apply(axis)
+        cand = cand[i0[cand] >= first.index]
     if wear_off:
         out += _worn_off(u, up_s, trunk_axis, still)
     return sorted(out, key=lambda s: s.t_s)

@@ -1,0 +1,69 @@
+"""postureclip.forked: a part computed in a forked child equals the part computed in the
+process, and a child that fails costs nothing but the time."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from postureclip import forked
+from postureclip.analysis import analyze
+from postureclip.forked import Beside
+from postureclip.recording import Recording
+from postureclip.simulate import Wearer, default_day, simulate
+
+needs_fork = pytest.mark.skipif(not forked.ENABLED, reason="forks on Linux only")
+
+
+@needs_fork
+def test_the_child_computes_into_shared_memory() -> None:
+    parent = os.getpid()
+    x = np.arange(12.0).reshape(4, 3)
+
+    def work() -> tuple[np.ndarray, np.ndarray]:
+        # in the child: its own process, the parent's data already in its memory
+        return x * 2.0, np.array([os.getpid() != parent, True])
+
+    doubled, flags = Beside(work, [((4, 3), np.float64), ((2,), np.bool_)]).result()
+    np.testing.assert_array_equal(doubled, x * 2.0)
+    assert flags.tolist() == [True, True]
+
+
+@needs_fork
+def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
+    parent = os.getpid()
+    calls: list[int] = []
+
+    def work() -> tuple[np.ndarray]:
+        calls.append(os.getpid())  # (the child's append is its own)
+        if os.getpid() != parent:
+            raise RuntimeError("child only")
+        return (np.ones(3),)
+
+    (out,) = Beside(work, [((3,), np.float64)]).result()
+    np.testing.assert_array_equal(out, np.ones(3))
+    assert calls == [parent]
+
+    def broken() -> tuple[np.ndarray]:
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        Beside(broken, [((3,), np.float64)]).result()
+
+
+def test_off_it_runs_in_the_process() -> None:
+    parent = os.getpid()
+    (out,) = Beside(lambda: (np.array([float(os.getpid())]),), [((1,), np.float64)],
+                    enabled=False).result()
+    assert out[0] == parent
+
+
+def test_the_analysis_on_two_cores_is_the_analysis_on_one() -> None:
+    rng = np.random.default_rng(7)
+    sim = simulate(default_day(rng, hours=0.4), Wearer.random(rng), rng)
+    rec = Recording(sim.t, sim.acc, sim.gyr)
+    one, two = analyze(rec, parallel=False), analyze(rec, parallel=True)
+    assert one.to_dict() == two.to_dict()
+    for key in ("flexion_deg", "lateral_deg", "height_m"):
+        np.testing.assert_array_equal(one.series[key], two.series[key])
