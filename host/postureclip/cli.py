@@ -100,6 +100,9 @@ class SeriesWriter:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from . import chunked
+    from .allocator import keep_freed_memory
+
+    keep_freed_memory()  # a run-once command on 35 MB arrays (postureclip.allocator)
 
     chunk_s = None if args.chunk_hours is None else args.chunk_hours * 3600.0
     series = SeriesWriter(args.series) if args.series else None
