@@ -208,7 +208,7 @@ def check_units(rec: Recording) -> None:
     """Refuse accelerometer in g and gyroscope in deg/s, saying which and why."""
     a = rec.acc[::max(1, len(rec.acc) // 100_000)]  # the median of a spread of samples will do
     check_acc_level(float(np.median(np.sqrt(np.einsum("ij,ij->i", a, a)))), rec.source)
-    check_gyro_peak(float(np.max(np.abs(rec.gyr))), rec.source)
+    check_gyro_peak(max(float(rec.gyr.max()), -float(rec.gyr.min())), rec.source)
 
 
 def check_acc_level(median: float, name: str) -> None:

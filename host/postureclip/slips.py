@@ -379,7 +379,8 @@ def movements(u: Uniform) -> Movements:
     dt = 1.0 / fs
     an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
     level = _still_level(an, fs)
-    u = Uniform(u.t, u.acc, u.gyr - _rest_offset(u, an, level), u.valid, u.rate_hz)
+    offset = _rest_offset(u, an, level)
+    u = Uniform(u.t, u.acc, np.subtract(u.gyr, offset, out=offset), u.valid, u.rate_hz)
     w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
     resting = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
     starts, ends = run_bounds(resting)
@@ -395,7 +396,9 @@ def movements(u: Uniform) -> Movements:
     k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
     smooth = uniform_filter1d(u.gyr, k, axis=0)
     turn = np.zeros(len(w))
-    turn[k:] = np.linalg.norm(smooth[k:] - smooth[:-k], axis=1) / (k * dt)
+    change = smooth[k:] - smooth[:-k]
+    change *= change
+    turn[k:] = np.sqrt(_row_sums(change)) / (k * dt)
     anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - level) < ANCHOR_ACC)
                              & (turn < ANCHOR_ALPHA) & u.valid)
     if not anchors.size:
@@ -469,17 +472,33 @@ def _rest_offset(u: Uniform, an: FloatArray, level: FloatArray) -> FloatArray:
     ``an``: the specific force's norm, ``level``: its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
     mean = uniform_filter1d(u.gyr, n, axis=0)
-    spread2 = (uniform_filter1d(u.gyr * u.gyr, n, axis=0) - mean * mean).sum(axis=1)
-    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (np.abs(an - level) < STILL_ACC) & u.valid
+    square = uniform_filter1d(u.gyr * u.gyr, n, axis=0)
+    square -= mean * mean
+    quiet = ((_row_sums(square) < (0.5 * STILL_GYR) ** 2) & (np.abs(an - level) < STILL_ACC)
+             & u.valid)
     starts, ends = run_bounds(quiet)
     keep = ends - starts >= n
     if not keep.any():
         return np.zeros_like(u.gyr)
-    centres = (starts[keep] + ends[keep]) // 2
-    cs = np.cumsum(np.vstack([np.zeros((1, 3)), u.gyr]), axis=0)
-    runs_mean = (cs[ends[keep]] - cs[starts[keep]]) / (ends[keep] - starts[keep])[:, None]
-    idx = np.arange(len(u.t))
-    return np.column_stack([np.interp(idx, centres, runs_mean[:, k]) for k in range(3)])
+    starts, ends = starts[keep], ends[keep]
+    centres = (starts + ends) // 2
+    cs = np.empty((len(u.gyr) + 1, 3))
+    cs[0] = 0.0
+    np.cumsum(u.gyr, axis=0, out=cs[1:])
+    runs_mean = (cs[ends] - cs[starts]) / (ends - starts)[:, None]
+    idx = np.arange(len(u.t), dtype=float)
+    out = mean  # (reused: the means are done with)
+    for k in range(3):
+        out[:, k] = np.interp(idx, centres, runs_mean[:, k])
+    return out
+
+
+def _row_sums(x: FloatArray) -> FloatArray:
+    """``x.sum(axis=1)`` of (N, 3), in the same order, without numpy's slow short-axis
+    reduction."""
+    out: FloatArray = x[:, 0] + x[:, 1]
+    out += x[:, 2]
+    return out
 
 
 def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],
@@ -566,7 +585,9 @@ def motionless(u: Uniform) -> npt.NDArray[np.bool_]:
     k = max(1, round(0.5 * u.rate_hz))
     mean = uniform_filter1d(u.gyr, k, axis=0)
     k5 = max(1, round(5.0 * u.rate_hz))
-    spread2 = uniform_filter1d(mean * mean, k5, axis=0) - uniform_filter1d(mean, k5, axis=0) ** 2
-    w_step = np.sqrt(np.maximum(spread2.sum(axis=1), 0.0))
+    spread2 = uniform_filter1d(mean * mean, k5, axis=0)
+    mean5 = uniform_filter1d(mean, k5, axis=0)
+    spread2 -= mean5 * mean5
+    w_step = np.sqrt(np.maximum(_row_sums(spread2), 0.0))
     out: npt.NDArray[np.bool_] = (w_step < WEAR_OFF_GYR) & u.valid
     return out
