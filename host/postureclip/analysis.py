@@ -358,13 +358,12 @@ def vertical_track(u: Uniform, up_s: FloatArray) -> VerticalTrack:
 def _extend(cond: npt.NDArray[np.bool_], i: int, step: int, limit: int) -> int:
     """Move index ``i`` by ``step`` while ``cond`` holds at the next sample, at most ``limit``
     samples; the result is an exclusive end for step +1 and an inclusive start for step -1."""
-    k = 0
     nxt = i - 1 if step < 0 else i
-    while 0 <= nxt < len(cond) and cond[nxt] and k < limit:
-        i += step
-        nxt += step
-        k += 1
-    return i
+    if not 0 <= nxt < len(cond) or limit <= 0:
+        return i
+    ahead = cond[nxt:nxt + limit] if step > 0 else cond[max(0, nxt - limit + 1):nxt + 1][::-1]
+    k = len(ahead) if ahead.all() else int(np.argmin(ahead))  # the first False
+    return i + step * k
 
 
 def _descent_s(anchor: npt.NDArray[np.bool_], bottom: int, limit: int) -> int:

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from postureclip.analysis import HIGHPASS_PAD_S, analyze, episodes_from_mask, highpass
+from postureclip.analysis import (
+    HIGHPASS_PAD_S,
+    _extend,
+    analyze,
+    episodes_from_mask,
+    highpass,
+)
 from postureclip.cli import main
 from postureclip.recording import Recording, read_csv
 from postureclip.scoring import match_intervals
@@ -170,3 +178,23 @@ def test_highpass_is_scipys_forward_backward_butterworth(fs: float, minutes: flo
     # and what a 2nd-order high-pass run twice takes out entirely: a constant, a line
     assert np.abs(highpass(np.full(n, 9.81), fs, 0.05)).max() < 1e-12
     assert np.abs(highpass(np.linspace(-3.0, 5.0, n), fs, 0.05)).max() < 1e-12
+
+
+def _extend_stepwise(cond: np.ndarray, i: int, step: int, limit: int) -> int:
+    """``analysis._extend`` as it was written first: a sample at a time."""
+    k = 0
+    nxt = i - 1 if step < 0 else i
+    while 0 <= nxt < len(cond) and cond[nxt] and k < limit:
+        i += step
+        nxt += step
+        k += 1
+    return i
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.booleans(), max_size=40), st.integers(-3, 45), st.sampled_from([-1, 1]),
+       st.integers(-2, 50))
+def test_extend_moves_as_far_as_the_condition_holds(cells: list[bool], i: int, step: int,
+                                                    limit: int) -> None:
+    cond = np.array(cells, bool)
+    assert _extend(cond, i, step, limit) == _extend_stepwise(cond, i, step, limit)
