@@ -555,7 +555,8 @@ def analyze(rec: Recording, settings: AnalysisSettings | None = None,
     cal = calibrate_start(u, s)
     an = Analyzer(s, cal, gravity_level(force_histogram(rec.acc)), u.rate_hz, len(u.t),
                   keep_series=True, parallel=parallel)
-    an.feed(Uniform(u.t, u.acc, u.gyr - cal.bias, u.valid, u.rate_hz), 0, 0, len(u.t))
+    u.gyr[...] -= cal.bias  # (the grid's own copy)
+    an.feed(u, 0, 0, len(u.t))
     return an.finish(rec.duration_s)
 
 
