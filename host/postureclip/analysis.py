@@ -546,18 +546,34 @@ def posture_names(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
     return names
 
 
-def analyze(rec: Recording, settings: AnalysisSettings | None = None,
+@dataclass(frozen=True)
+class OnGrid:
+    """A recording made ready for the analysis in one piece: on its uniform grid with the
+    gyro's bias taken out, its calibration, the level gravity reads at (m/s^2) and its span
+    (s). The raw recording is not needed after it (the command lets it go)."""
+
+    u: Uniform
+    cal: Calibration
+    g: float
+    duration_s: float
+
+
+def on_grid(rec: Recording, s: AnalysisSettings) -> OnGrid:
+    u = to_uniform(rec)
+    cal = calibrate_start(u, s)
+    u.gyr[...] -= cal.bias  # (the grid's own copy)
+    return OnGrid(u, cal, gravity_level(force_histogram(rec.acc)), rec.duration_s)
+
+
+def analyze(rec: Recording | OnGrid, settings: AnalysisSettings | None = None,
             parallel: bool = False) -> Analysis:
     """The whole recording in one piece (``Analyzer``), with its per-sample series;
     ``parallel``: on two cores (``Analyzer``)."""
     s = settings or AnalysisSettings()
-    u = to_uniform(rec)
-    cal = calibrate_start(u, s)
-    an = Analyzer(s, cal, gravity_level(force_histogram(rec.acc)), u.rate_hz, len(u.t),
-                  keep_series=True, parallel=parallel)
-    u.gyr[...] -= cal.bias  # (the grid's own copy)
-    an.feed(u, 0, 0, len(u.t))
-    return an.finish(rec.duration_s)
+    p = rec if isinstance(rec, OnGrid) else on_grid(rec, s)
+    an = Analyzer(s, p.cal, p.g, p.u.rate_hz, len(p.u.t), keep_series=True, parallel=parallel)
+    an.feed(p.u, 0, 0, len(p.u.t))
+    return an.finish(p.duration_s)
 
 
 def _oriented(u: Uniform) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:

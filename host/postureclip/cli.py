@@ -118,9 +118,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             loader.start()
             rec = read_csv(args.recording)
             loader.join()
-            from .analysis import analyze
+            from .analysis import analyze, on_grid
 
-            result = analyze(rec, analysis_settings(args), parallel=True)
+            settings = analysis_settings(args)
+            grid = on_grid(rec, settings)
+            del rec  # (its memory serves the analysis)
+            result = analyze(grid, settings, parallel=True)
             if series is not None:
                 sr = result.series
                 series(sr["t"], sr["flexion_deg"], sr["lateral_deg"], sr["posture"])
