@@ -487,7 +487,7 @@ def _rest_offset(u: Uniform, an: FloatArray, level: FloatArray) -> FloatArray:
     np.cumsum(u.gyr, axis=0, out=cs[1:])
     runs_mean = (cs[ends] - cs[starts]) / (ends - starts)[:, None]
     idx = np.arange(len(u.t), dtype=float)
-    out = mean  # (reused: the means are done with)
+    out: FloatArray = mean  # (reused: the means are done with)
     for k in range(3):
         out[:, k] = np.interp(idx, centres, runs_mean[:, k])
     return out
