@@ -81,7 +81,7 @@ def read_csv(path: str | Path) -> Recording:
 
 def _arrow_parse(path: str | Path) -> tuple[FloatArray, FloatArray, FloatArray] | None:
     """The whole file in pyarrow's multi-threaded CSV reader (straight from the file, no copy
-    of its text in Python) as ``t`` (N,), ``acc`` and ``gyr`` (N, 3), each contiguous; None
+    of its text in Python) as ``t`` (N,), ``acc`` and ``gyr`` (N, 3, column-major); None
     (the careful path then finds and names the problem) unless the header is exact and every
     cell a number."""
     try:
@@ -101,7 +101,9 @@ def _arrow_parse(path: str | Path) -> tuple[FloatArray, FloatArray, FloatArray] 
     if table.column_names != list(HEADER) or n < 1 or any(
             table.column(i).null_count for i in range(7)):
         return None
-    t, acc, gyr = np.empty(n), np.empty((n, 3)), np.empty((n, 3))
+    # column-major (N, 3): each axis contiguous, written as fast as the text is parsed (the
+    # grid reads them an axis at a time)
+    t, acc, gyr = np.empty(n), np.empty((n, 3), order="F"), np.empty((n, 3), order="F")
     targets = [t, *(acc[:, j] for j in range(3)), *(gyr[:, j] for j in range(3))]
     for i, target in enumerate(targets):  # chunk by chunk into the arrays: one copy
         pos = 0
@@ -279,8 +281,10 @@ _FORCE_BINS = round(40.0 / FORCE_BIN)  # up to 4 g; beyond, in the last bin
 def force_histogram(acc: FloatArray) -> npt.NDArray[np.int64]:
     """Counts of the specific force's norm (``acc`` (N, 3), m/s^2) in FORCE_BIN bins; the
     histograms of consecutive pieces add up to the whole's."""
-    k = np.minimum((np.sqrt(np.einsum("ij,ij->i", acc, acc)) / FORCE_BIN).astype(np.int64),
-                   _FORCE_BINS - 1)
+    # the squares summed in one order whatever the layout (einsum's order follows the strides)
+    x, y, z = acc[:, 0], acc[:, 1], acc[:, 2]
+    norm = np.sqrt(x * x + y * y + z * z)
+    k = np.minimum((norm / FORCE_BIN).astype(np.int64), _FORCE_BINS - 1)
     counts: npt.NDArray[np.int64] = np.bincount(k, minlength=_FORCE_BINS)
     return counts
 
