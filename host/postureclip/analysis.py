@@ -566,12 +566,13 @@ def on_grid(rec: Recording, s: AnalysisSettings) -> OnGrid:
 
 
 def analyze(rec: Recording | OnGrid, settings: AnalysisSettings | None = None,
-            parallel: bool = False) -> Analysis:
-    """The whole recording in one piece (``Analyzer``), with its per-sample series;
-    ``parallel``: on two cores (``Analyzer``)."""
+            parallel: bool = False, keep_series: bool = True) -> Analysis:
+    """The whole recording in one piece (``Analyzer``), with its per-sample series unless
+    ``keep_series`` is False; ``parallel``: on two cores (``Analyzer``)."""
     s = settings or AnalysisSettings()
     p = rec if isinstance(rec, OnGrid) else on_grid(rec, s)
-    an = Analyzer(s, p.cal, p.g, p.u.rate_hz, len(p.u.t), keep_series=True, parallel=parallel)
+    an = Analyzer(s, p.cal, p.g, p.u.rate_hz, len(p.u.t), keep_series=keep_series,
+                  parallel=parallel)
     an.feed(p.u, 0, 0, len(p.u.t))
     return an.finish(p.duration_s)
 
@@ -700,6 +701,8 @@ class Analyzer:
                 (a + ca).tolist(), (b + ca).tolist(), strict=True)]
         a, b = run_bounds(wear_off_quiet(u, up_s, self.axis0, no_motion)[part])
         self.quiet += list(zip((a + ca).tolist(), (b + ca).tolist(), strict=True))
+        if self.sink is None and self.series is None:
+            return
         names = posture_names(core.posture[part])
         if self.sink is not None:
             self.sink(u.t[part], core.flex[part], core.lat[part], names)

@@ -123,7 +123,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             settings = analysis_settings(args)
             grid = on_grid(rec, settings)
             del rec  # (its memory serves the analysis)
-            result = analyze(grid, settings, parallel=True)
+            result = analyze(grid, settings, parallel=True, keep_series=series is not None)
             if series is not None:
                 sr = result.series
                 series(sr["t"], sr["flexion_deg"], sr["lateral_deg"], sr["posture"])
