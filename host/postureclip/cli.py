@@ -3,12 +3,10 @@ recordings, run the virtual clip and the demo."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -111,13 +109,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             result = chunked.analyze_file(args.recording, analysis_settings(args), series,
                                           chunk_s or chunked.CHUNK_S, parallel=True)
         else:
-            # the analysis imports scipy (~0.6 s of the command): load it while pyarrow,
-            # which lets go of the interpreter lock, reads the file
-            loader = threading.Thread(target=importlib.import_module,
-                                      args=("postureclip.analysis",), daemon=True)
-            loader.start()
+            # (scipy's import, 0.25 s, is not overlapped with the read in a thread: pyarrow
+            # has both cores already, and the two ran no faster together, docs/benchmarks.md)
             rec = read_csv(args.recording)
-            loader.join()
             from .analysis import analyze, on_grid
 
             settings = analysis_settings(args)
