@@ -24,17 +24,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.ndimage import maximum_filter1d
 from scipy.spatial.transform import Rotation
 
 from . import risk
 from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
-from .errors import CalibrationError
 from .exercise import ExerciseSet, find_sets
 from .forked import Beside
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles, up_vectors
-from .recording import G, Recording, Uniform, force_histogram, gravity_level, to_uniform
+from .prepare import Prepared, find_still
+from .recording import Recording, Uniform
+from .settings import AnalysisSettings as AnalysisSettings  # (public here, as before)
 from .slips import (
     Frames,
     Mounting,
@@ -47,41 +48,13 @@ from .slips import (
     wear_off_quiet,
     worn_off,
 )
+from .vertical import VerticalTrack, vertical_track
+from .windows import moving_mean, moving_std, row_norms, runs, sustained
 
 FloatArray = npt.NDArray[np.float64]
 
 POSTURES = ("upright", "slouched", "leaning_left", "leaning_right", "reclined", "lying",
             "moving", "lifting", "gap")
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """Thresholds with units in their names; defaults match the firmware's settings."""
-
-    slouch_deg: float = 20.0
-    lean_deg: float = 15.0
-    recline_deg: float = 15.0  # flexion below -recline_deg is reclined
-    lying_deg: float = 60.0  # trunk axis this far from vertical is lying
-    min_episode_s: float = 10.0
-    max_dip_s: float = 2.0  # dips under the threshold shorter than this do not split
-    calib_still_s: float = 2.0
-    calib_search_s: float = 20.0
-    lift_drop_m: float = 0.20  # sensor must go down at least this far
-    lift_max_drop_m: float = 1.2  # and no farther: more is drift, not a back on a body
-    lift_max_s: float = 10.0  # and come back within this time
-    # ...or the trunk bends this far and comes back (a stoop to the floor drops a sensor
-    # that sits behind the spine on a short trunk by less than lift_drop_m; nothing a desk
-    # day holds bends the trunk this far: ISO 11226 calls beyond 60 deg not acceptable)
-    lift_flexion_deg: float = 60.0
-    bent_deg: float = 20.0  # a lift's movement: sensor dipped or trunk bent beyond this
-    squat_excess_m: float = 0.20  # drop beyond what trunk flexion explains: knees bent
-    # nominal hip-to-sensor distance along the spine and behind it, for the drop that trunk
-    # flexion alone explains: the middle of the simulator's anthropometry (docs/analysis.md)
-    trunk_length_m: float = 0.43
-    lever_m: float = 0.08
-    twist_deg: float = 30.0
-    moving_acc_std: float = 0.8  # m/s^2 over 2 s windows
-    move_after_min: float = 30.0  # the still stretch before a "time to move" reminder; 0 off
 
 
 GETTING_UP_S = 10.0  # a lift this close to lying down is getting down or up
@@ -160,44 +133,10 @@ def orientation(u: Uniform) -> FloatArray:
     return _orientation(u.gyr, u.acc, u.rate_hz)
 
 
-def _norm(v: FloatArray) -> FloatArray:
-    """Row norms of (N, 3), faster than np.linalg.norm for long arrays."""
-    out: FloatArray = np.sqrt(np.einsum("ij,ij->i", v, v))
-    return out
-
-
-def _moving_std(x: FloatArray, n: int) -> FloatArray:
-    """Standard deviation of ``x`` over a centred window of ``n`` samples."""
-    mean = uniform_filter1d(x, n)
-    std: FloatArray = np.sqrt(np.maximum(uniform_filter1d(x * x, n) - mean * mean, 0.0))
-    return std
-
-
 def acc_spread(u: Uniform, an: FloatArray | None = None) -> FloatArray:
     """The specific force's norm (``an``, when known) as a spread over 2 s windows, m/s^2:
     what tells moving from still (``moving_acc_std``)."""
-    return _moving_std(_norm(u.acc) if an is None else an, max(1, int(2 * u.rate_hz)))
-
-
-def find_still(u: Uniform, s: AnalysisSettings) -> slice:
-    """First stretch of ``calib_still_s`` within ``calib_search_s`` with the trunk still."""
-    n = round(s.calib_still_s * u.rate_hz)
-    m = min(len(u.t), round(s.calib_search_s * u.rate_hz))
-    if m < n:
-        raise CalibrationError(f"recording is {u.t[-1]:.1f} s long; calibration needs "
-                               f"{s.calib_still_s:.0f} s of still, neutral posture at its start")
-    # the gyro's spread, not its magnitude: a zero-rate offset (up to 20 deg/s on an
-    # MPU-6050) must not hide a still wearer
-    gyr_spread = np.sqrt(sum(_moving_std(u.gyr[:m, k], n) ** 2 for k in range(3)))
-    acc = np.linalg.norm(u.acc[:m], axis=1)
-    still = (gyr_spread < 0.05) & (_moving_std(acc, n) < 0.3) & u.valid[:m]
-    centres = np.flatnonzero(still[n // 2: m - (n - n // 2) + 1])
-    if centres.size == 0:
-        raise CalibrationError(f"no still stretch of {s.calib_still_s:.0f} s in the first "
-                               f"{s.calib_search_s:.0f} s: start recordings standing or sitting "
-                               "upright and still")
-    start = int(centres[0])
-    return slice(start, start + n)
+    return moving_std(row_norms(u.acc) if an is None else an, max(1, int(2 * u.rate_hz)))
 
 
 def calibrate(up_sensor: FloatArray) -> Rotation:
@@ -211,25 +150,10 @@ def calibrate(up_sensor: FloatArray) -> Rotation:
     return Rotation.from_rotvec(axis / s * angle)
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """[start, end) index pairs of the True runs of ``mask``."""
-    starts, ends = run_bounds(mask)
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
-def _sustained(mask: npt.NDArray[np.bool_], n: int) -> npt.NDArray[np.bool_]:
-    """``mask`` with its True runs shorter than ``n`` samples cleared."""
-    out = np.zeros(len(mask), bool)
-    for a, b in _runs(mask):
-        if b - a >= n:
-            out[a:b] = True
-    return out
-
-
 def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_],
                        min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Episodes where ``mask`` holds >= ``min_s``, gaps shorter than ``max_dip_s`` bridged."""
-    return episodes_from_runs(slouch_runs(t, flex, mask), min_s, max_dip_s)
+    return episodes_fromruns(slouchruns(t, flex, mask), min_s, max_dip_s)
 
 
 #: Runs of a mask (``slouch_runs``): first and last time (s), and the flexion's peak, sum and
@@ -237,7 +161,7 @@ def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.boo
 Runs = tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.int_]]
 
 
-def slouch_runs(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> Runs:
+def slouchruns(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> Runs:
     """The True runs of ``mask`` with the flexion's peak, sum and count over each."""
     starts, ends = run_bounds(mask)
     if not len(starts):
@@ -249,7 +173,7 @@ def slouch_runs(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) ->
             np.add.reduceat(inside, at), ends - starts)
 
 
-def episodes_from_runs(runs: Runs, min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
+def episodes_fromruns(runs: Runs, min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Runs closer than ``max_dip_s`` joined; those lasting ``min_s`` are episodes."""
     first, last, peak, total, count = runs
     out: list[SlouchEpisode] = []
@@ -264,95 +188,6 @@ def episodes_from_runs(runs: Runs, min_s: float, max_dip_s: float) -> list[Slouc
                                      float(total[k:j + 1].sum() / count[k:j + 1].sum())))
         k = j + 1
     return out
-
-
-#: The ends of a signal are extended by this long before ``highpass`` (s). The filter's
-#: slowest decay at 0.05 Hz is e^(-t / 4.5 s): its start-up has fallen below 1e-5 of where
-#: it began by the end of the extension.
-HIGHPASS_PAD_S = 60.0
-
-
-def highpass(x: FloatArray, fs: float, cutoff_hz: float) -> FloatArray:
-    """``x`` through a 2nd-order Butterworth high-pass (-3 dB at ``cutoff_hz``, bilinear
-    transform) run forward and backward: zero phase, response |H|^2, as scipy.signal's
-    ``sosfiltfilt(butter(2, cutoff_hz, "highpass", fs=fs, output="sos"), x)``, applied as
-    that response in the frequency domain with numpy's FFT on ``x`` extended at both ends by
-    odd reflection over HIGHPASS_PAD_S. (Importing scipy.signal costs 0.4 s, a sixth of an
-    8-hour analysis.) The two differ only in how the filter starts at the ends (scipy:
-    9 samples of reflection and the filter's steady state), a difference that decays as
-    e^(-t / 4.5 s) at 0.05 Hz; tests/host/test_analysis.py compares them."""
-    n = len(x)
-    pad = min(n - 1, round(HIGHPASS_PAD_S * fs))
-    ext = np.concatenate([2.0 * x[0] - x[pad:0:-1], x, 2.0 * x[-1] - x[-2:-pad - 2:-1]])
-    m = _smooth_length(len(ext))
-    k = math.tan(math.pi * cutoff_hz / fs)
-    # H(z) = (1 - z^-1)^2 / (a0 + a1 z^-1 + a2 z^-2), the bilinear Butterworth; |H|^2 on the
-    # unit circle in terms of cos(w) and cos(2 w)
-    r2 = math.sqrt(2.0) * k
-    a0, a1, a2 = 1.0 + r2 + k * k, 2.0 * (k * k - 1.0), 1.0 - r2 + k * k
-    w = 2.0 * np.pi * np.fft.rfftfreq(m)
-    c1 = np.cos(w)
-    num = (2.0 - 2.0 * c1) ** 2
-    den = (a0 * a0 + a1 * a1 + a2 * a2 + 2.0 * (a0 * a1 + a1 * a2) * c1
-           + 2.0 * a0 * a2 * np.cos(2.0 * w))
-    # less the line joining its ends (which the filter takes out anyway: |H|^2 vanishes as
-    # w^4 at 0 Hz), the extension meets the FFT's padding and wraps around without a step
-    ext -= np.linspace(ext[0], ext[-1], len(ext))
-    out: FloatArray = np.fft.irfft(np.fft.rfft(ext, m) * (num / den), m)[pad:pad + n]
-    return out
-
-
-def _smooth_length(n: int) -> int:
-    """The smallest length >= ``n`` with no prime factor above 5 (fast for the FFT)."""
-    best = 1 << max(0, (n - 1).bit_length())
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35 << max(0, (-(-n // p35) - 1).bit_length())  # times the power of 2 reaching n
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
-
-
-@dataclass(frozen=True)
-class VerticalTrack:
-    """Sensor height (m, arbitrary origin) and the still moments that anchor it."""
-
-    h: FloatArray
-    anchor: npt.NDArray[np.bool_]
-    a_up: FloatArray  # vertical linear acceleration, m/s^2 (high-passed)
-
-
-def vertical_track(u: Uniform, up_s: FloatArray) -> VerticalTrack:
-    """Sensor height from vertical acceleration integrated between still moments with zero
-    velocity at each (ZUPT), so that drift cannot pile up. ``u.gyr`` must be
-    bias-corrected."""
-    fs = u.rate_hz
-    av = np.einsum("ij,ij->i", up_s, u.acc) - G  # specific force along earth up
-    # remove the slow part of the vertical specific force (accelerometer scale, tilt error)
-    av = highpass(av, fs, 0.05) if len(av) > 50 else av - av.mean()
-    w = _norm(u.gyr)
-    k = max(1, int(0.1 * fs))
-    still = (uniform_filter1d(np.abs(av), k) < 0.35) & (uniform_filter1d(w, k) < 0.2)
-    anchor = _sustained(still, int(0.2 * fs))  # a still moment must last 0.2 s to anchor
-    h = np.empty(len(av))
-    dt = 1.0 / fs
-    level = 0.0
-    pos = 0
-    for a, b in _runs(~anchor):
-        h[pos:a] = level
-        v = np.cumsum(av[a:b]) * dt
-        v -= np.linspace(0.0, v[-1], len(v))  # zero velocity at both anchors
-        p = np.cumsum(v) * dt
-        if (b - a) / fs > 12.0:  # too long to trust: assume it ends where it began
-            p -= np.linspace(0.0, p[-1], len(p))
-        h[a:b] = level + p
-        level = float(h[b - 1])
-        pos = b
-    h[pos:] = level
-    return VerticalTrack(h, anchor, av)
 
 
 def _extend(cond: npt.NDArray[np.bool_], i: int, step: int, limit: int) -> int:
@@ -383,7 +218,7 @@ _LIFT_MAX_SWINGS = 10
 def _swings(a_up: FloatArray, fs: float, hysteresis: float = 0.5) -> int:
     """How often the vertical acceleration (smoothed over 0.1 s) changes sign by more than
     ``hysteresis`` m/s^2 either side."""
-    a = uniform_filter1d(a_up, max(1, int(0.1 * fs)))
+    a = moving_mean(a_up, max(1, int(0.1 * fs)))
     level = np.where(a > hysteresis, 1, np.where(a < -hysteresis, -1, 0))
     signs = level[level != 0]
     return int(np.count_nonzero(np.diff(signs)))
@@ -415,7 +250,7 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, track: VerticalTrack, flex: Fl
     in_move = (dip > 0.04) | (flex > s.bent_deg)  # a lift's movement: dipped or bent
     turning = w_dps > 8.0
     lim = int(2 * fs)
-    seeds = sorted(_runs(dip > s.lift_drop_m) + _runs(flex > s.lift_flexion_deg))
+    seeds = sorted(runs(dip > s.lift_drop_m) + runs(flex > s.lift_flexion_deg))
     lifts: list[Lift] = []
     for a, _b in seeds:
         # widen to where the movement began and ended, then to where the trunk last/next
@@ -502,7 +337,7 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     flex, lat = trunk_angles(up_t)
     fs = u.rate_hz
     if with_lifts:
-        w_dps = np.degrees(_norm(u.gyr))
+        w_dps = np.degrees(row_norms(u.gyr))
         track = track or vertical_track(u, up_s)
         h = track.h
         lifts = detect_lifts(u, s, track, flex, lat, twist_rate, w_dps)
@@ -513,7 +348,7 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
         lifts = []
         acc_std = np.zeros(len(u.t))
     code = dict(zip(POSTURES, range(len(POSTURES)), strict=True))
-    lying = _sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
+    lying = sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
     # getting down to the floor or up from it (an exercise, a nap) is no lift
     near = maximum_filter1d(lying, 2 * math.ceil(GETTING_UP_S * fs) + 1)
     t0 = u.t[0]
@@ -546,34 +381,17 @@ def posture_names(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
     return names
 
 
-@dataclass(frozen=True)
-class OnGrid:
-    """A recording made ready for the analysis in one piece: on its uniform grid with the
-    gyro's bias taken out, its calibration, the level gravity reads at (m/s^2) and its span
-    (s). The raw recording is not needed after it (the command lets it go)."""
-
-    u: Uniform
-    cal: Calibration
-    g: float
-    duration_s: float
-
-
-def on_grid(rec: Recording, s: AnalysisSettings) -> OnGrid:
-    u = to_uniform(rec)
-    cal = calibrate_start(u, s)
-    u.gyr[...] -= cal.bias  # (the grid's own copy)
-    return OnGrid(u, cal, gravity_level(force_histogram(rec.acc)), rec.duration_s)
-
-
-def analyze(rec: Recording | OnGrid, settings: AnalysisSettings | None = None,
+def analyze(rec: Recording | Prepared, settings: AnalysisSettings | None = None,
             parallel: bool = False, keep_series: bool = True) -> Analysis:
     """The whole recording in one piece (``Analyzer``), with its per-sample series unless
-    ``keep_series`` is False; ``parallel``: on two cores (``Analyzer``)."""
+    ``keep_series`` is False; ``parallel``: on two cores (``postureclip.prepare``; a
+    ``Prepared`` recording brings its own)."""
     s = settings or AnalysisSettings()
-    p = rec if isinstance(rec, OnGrid) else on_grid(rec, s)
-    an = Analyzer(s, p.cal, p.g, p.u.rate_hz, len(p.u.t), keep_series=keep_series,
-                  parallel=parallel)
-    an.feed(p.u, 0, 0, len(p.u.t))
+    p = rec if isinstance(rec, Prepared) else Prepared(rec, s, parallel)
+    u, still, bias = p.grid()
+    cal = Calibration(still, bias, calibrate(u.acc[still].mean(axis=0)))
+    an = Analyzer(s, cal, p.g, p.rate_hz, p.n, keep_series=keep_series)
+    an.feed(u, 0, 0, p.n, oriented=p.oriented)
     return an.finish(p.duration_s)
 
 
@@ -635,23 +453,30 @@ class Analyzer:
             i += 1
         return i
 
-    def feed(self, u: Uniform, ea: int, ca: int, cb: int) -> None:
+    def feed(self, u: Uniform, ea: int, ca: int, cb: int,
+             oriented: Callable[[], tuple[FloatArray, VerticalTrack]] | None = None) -> None:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
-        and together covering the recording."""
+        and together covering the recording. ``oriented``: earth's up in the sensor frame and
+        the vertical track of the piece, when they are being made elsewhere
+        (postureclip.prepare)."""
         s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
-        m = len(u.t)
-        oriented = Beside(lambda: _oriented(u), [((m, 3), np.float64), ((m,), np.float64),
-                                                 ((m,), np.bool_), ((m,), np.float64)],
-                          self.parallel)
+        if oriented is None:
+            m = len(u.t)
+            beside = Beside(lambda: _oriented(u), [((m, 3), np.float64), ((m,), np.float64),
+                                                   ((m,), np.bool_), ((m,), np.float64)],
+                            self.parallel)
+
+            def oriented() -> tuple[FloatArray, VerticalTrack]:
+                up, h, anchor, a_up = beside.result()
+                return up, VerticalTrack(h, anchor, a_up)
         no_motion = motionless(u)
         moved = movements(u)
         acc_std = acc_spread(u, moved.an)
         moving = (acc_std > s.moving_acc_std) & u.valid
-        up_s, h, anchor, a_up = oriented.result()
-        track = VerticalTrack(h, anchor, a_up)
+        up_s, track = oriented()
         found = find_slips(u, up_s, self.axis, no_motion, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
         found = [dataclasses.replace(x, index=x.index + ea) for x in found]
@@ -692,7 +517,7 @@ class Analyzer:
             in_set[np.searchsorted(u.t, e.start_s):np.searchsorted(u.t, e.end_s, "right")] = True
         part = slice(lo, hi)
         self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
-        self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
+        self.runs.append(slouchruns(u.t[part], core.flex[part], core.slouch[part]))
         # off the body: lying without any motion, not even breathing (the wear-off test's)
         for spans, mask in ((self.walking, walking & ~lying), (self.held, lying | in_set),
                             (self.motionless, no_motion & ~moving & lying)):
@@ -716,7 +541,7 @@ class Analyzer:
         first, last, peak, total, count = zip(*self.runs, strict=True)
         runs = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
                 np.concatenate(total), np.concatenate(count))
-        episodes = episodes_from_runs(runs, s.min_episode_s, s.max_dip_s)
+        episodes = episodes_fromruns(runs, s.min_episode_s, s.max_dip_s)
         quiet = union(self.quiet)
         slips = self.mounting.slips + worn_off(np.array([a for a, _ in quiet], np.intp),
                                                np.array([b for _, b in quiet], np.intp),

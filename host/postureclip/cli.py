@@ -109,15 +109,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             result = chunked.analyze_file(args.recording, analysis_settings(args), series,
                                           chunk_s or chunked.CHUNK_S, parallel=True)
         else:
-            # (scipy's import, 0.25 s, is not overlapped with the read in a thread: pyarrow
-            # has both cores already, and the two ran no faster together, docs/benchmarks.md)
-            rec = read_csv(args.recording)
-            from .analysis import analyze, on_grid
+            from .prepare import Prepared
 
             settings = analysis_settings(args)
-            grid = on_grid(rec, settings)
-            del rec  # (its memory serves the analysis)
-            result = analyze(grid, settings, parallel=True, keep_series=series is not None)
+            # the grid, the gyro's bias, the orientation and the vertical track are made in a
+            # child forked now, while this process imports scipy for the rest
+            # (postureclip.prepare)
+            prepared = Prepared(read_csv(args.recording), settings, parallel=True)
+            from .analysis import analyze
+
+            result = analyze(prepared, settings, keep_series=series is not None)
             if series is not None:
                 sr = result.series
                 series(sr["t"], sr["flexion_deg"], sr["lateral_deg"], sr["posture"])
@@ -1001,7 +1002,7 @@ def analysis_options(p: argparse.ArgumentParser) -> None:
 
 
 def analysis_settings(args: argparse.Namespace) -> AnalysisSettings:
-    from .analysis import AnalysisSettings
+    from .settings import AnalysisSettings
 
     return AnalysisSettings(slouch_deg=args.slouch_deg, move_after_min=args.move_after)
 

@@ -21,12 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from . import risk
-from .analysis import AnalysisSettings, find_still, round_floats
+from .analysis import round_floats
 from .deploy import default_firmware_dir, micropython_command
 from .errors import PostureclipError
 from .exercise import ExerciseSet
+from .prepare import find_still
 from .protocol import SETTINGS, RecordType, SlipKind, Status, decode_payload
 from .recording import Recording, to_uniform
+from .settings import AnalysisSettings
 from .simulate import CLIP_IMU_RATE_HZ, as_clip_reads
 
 FloatArray = npt.NDArray[np.float64]

@@ -8,66 +8,106 @@ parent takes the arrays from there without a copy. Nothing is pickled, nothing i
 
 Only on Linux, where fork is the native way to start a process and numpy and the filter are
 safe in a forked child; elsewhere, and when the child fails for any reason (the parent then
-computes the part itself and any error is raised there, with its traceback), ``Beside`` runs
-the function in the process itself when its result is asked for.
+computes the part itself and any error is raised there, with its traceback), ``Staged`` and
+``Beside`` run the work in the process itself when its result is asked for.
 """
 from __future__ import annotations
 
 import mmap
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-#: Whether ``Beside`` forks at all (Linux); tests set it off to compare.
+#: Whether ``Staged`` and ``Beside`` fork at all (Linux).
 ENABLED = sys.platform == "linux" and hasattr(os, "fork")
 
-Layout = Sequence[tuple[tuple[int, ...], Any]]  # (shape, dtype) of each array returned
+Layout = Sequence[tuple[tuple[int, ...], Any]]  # (shape, dtype) of each array of a stage
+Arrays = tuple[npt.NDArray[Any], ...]
+
+
+class Staged:
+    """``stages()``, a generator that yields a tuple of arrays per stage, run in a forked
+    child while the parent goes on; ``stage(k)`` waits for the k-th. ``layouts``: for each
+    stage, the (shape, dtype) of each array it yields. The child signals each stage on a
+    pipe as soon as it is in shared memory, so the parent can use the first while the child
+    works on the next."""
+
+    def __init__(self, stages: Callable[[], Iterator[Arrays]], layouts: Sequence[Layout],
+                 enabled: bool = True) -> None:
+        self.stages = stages
+        self.layouts = [[(tuple(shape), np.dtype(dt)) for shape, dt in layout]
+                        for layout in layouts]
+        self.done: list[Arrays] = []
+        self.here: Iterator[Arrays] | None = None  # the stages run in this process
+        self.pid: int | None = None
+        if not (enabled and ENABLED):
+            return
+        # anonymous shared memory: what the child writes there, the parent reads
+        self.memory = [[mmap.mmap(-1, max(1, dt.itemsize * int(np.prod(shape))))
+                        for shape, dt in layout] for layout in self.layouts]
+        self.signals, signal = os.pipe()  # (read end, write end)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, write, signal, and leave (no cleanup, no output)
+            code = 1
+            try:
+                os.close(self.signals)
+                for k, values in enumerate(stages()):
+                    for out, value in zip(self._views(k), values, strict=True):
+                        out[...] = value
+                    os.write(signal, b"s")
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(signal)
+        self.pid = pid
+
+    def _views(self, k: int) -> list[npt.NDArray[Any]]:
+        return [np.frombuffer(m, dtype=dt, count=int(np.prod(shape))).reshape(shape)
+                for m, (shape, dt) in zip(self.memory[k], self.layouts[k], strict=True)]
+
+    def stage(self, k: int) -> Arrays:
+        """The arrays of stage ``k``, from the child or (if it failed) computed here."""
+        while len(self.done) <= k:
+            self.done.append(self._next())
+        return self.done[k]
+
+    def _next(self) -> Arrays:
+        k = len(self.done)
+        if self.pid is not None:
+            if os.read(self.signals, 1) == b"s":
+                if k == len(self.layouts) - 1:
+                    self._reap(os.WNOHANG)  # (it is leaving; if not gone yet, reaped later)
+                return tuple(self._views(k))
+            self._reap(0)  # it failed: everything from here on is computed in this process
+        if self.here is None:
+            self.here = iter(self.stages())
+            for _ in range(k):  # (the stages before: their state, the child's results kept)
+                next(self.here)
+        return tuple(next(self.here))
+
+    def _reap(self, flags: int) -> None:
+        if self.pid is not None and os.waitpid(self.pid, flags)[0]:
+            self.pid = None
+            os.close(self.signals)
+
+    def __del__(self) -> None:
+        if getattr(self, "pid", None) is not None:  # never asked for, or still leaving
+            self._reap(0)
 
 
 class Beside:
     """``fn()`` computed in a forked child while the parent goes on; ``result()`` waits for
     it. ``fn`` returns a tuple of arrays of the ``layout`` given ((shape, dtype) each)."""
 
-    def __init__(self, fn: Callable[[], tuple[npt.NDArray[Any], ...]], layout: Layout,
-                 enabled: bool = True) -> None:
-        self.fn, self.layout = fn, [(tuple(shape), np.dtype(dt)) for shape, dt in layout]
-        self.pid: int | None = None
-        if not (enabled and ENABLED):
-            return
-        sizes = [max(1, dt.itemsize * int(np.prod(shape))) for shape, dt in self.layout]
-        # anonymous shared memory: what the child writes there, the parent reads
-        self.memory = [mmap.mmap(-1, size) for size in sizes]
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, write, and leave at once (no cleanup, no output)
-            code = 1
-            try:
-                for out, value in zip(self._views(), fn(), strict=True):
-                    out[...] = value
-                code = 0
-            finally:
-                os._exit(code)
-        self.pid = pid
+    def __init__(self, fn: Callable[[], Arrays], layout: Layout, enabled: bool = True) -> None:
+        self.job = Staged(lambda: iter([fn()]), [layout], enabled)
 
-    def _views(self) -> list[npt.NDArray[Any]]:
-        return [np.frombuffer(m, dtype=dt, count=int(np.prod(shape))).reshape(shape)
-                for m, (shape, dt) in zip(self.memory, self.layout, strict=True)]
-
-    def __del__(self) -> None:
-        if self.pid is not None:  # never asked for (the parent failed first): reap the child
-            os.waitpid(self.pid, 0)
-
-    def result(self) -> tuple[npt.NDArray[Any], ...]:
+    def result(self) -> Arrays:
         """The arrays ``fn`` returns, from the child or (if it failed) computed here."""
-        if self.pid is None:
-            return tuple(self.fn())
-        pid, self.pid = self.pid, None
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            return tuple(self.fn())
-        return tuple(self._views())
+        return self.job.stage(0)

@@ -9,17 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postureclip.analysis import (
-    HIGHPASS_PAD_S,
-    _extend,
-    analyze,
-    episodes_from_mask,
-    highpass,
-)
+from postureclip.analysis import _extend, analyze, episodes_from_mask
 from postureclip.cli import main
 from postureclip.recording import Recording, read_csv
 from postureclip.scoring import match_intervals
 from postureclip.simulate import MPU6050, ImuErrors, Segment, Wearer, simulate
+from postureclip.vertical import HIGHPASS_PAD_S, highpass
 
 
 def run(segments: list[Segment], seed: int = 0, chip: ImuErrors | None = None,

@@ -3,13 +3,14 @@ process, and a child that fails costs nothing but the time."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from postureclip import forked
 from postureclip.analysis import analyze
-from postureclip.forked import Beside
+from postureclip.forked import Beside, Staged
 from postureclip.recording import Recording
 from postureclip.simulate import Wearer, default_day, simulate
 
@@ -50,6 +51,27 @@ def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
 
     with pytest.raises(ValueError, match="bad input"):
         Beside(broken, [((3,), np.float64)]).result()
+
+
+@needs_fork
+def test_stages_arrive_one_by_one_and_a_child_that_fails_midway_is_taken_over() -> None:
+    parent = os.getpid()
+    layouts = [[((3,), np.float64)], [((2,), np.int64)]]
+
+    def stages(fail_second: bool) -> Iterator[tuple[np.ndarray, ...]]:
+        base = np.arange(3.0)
+        yield (base + 1.0,)
+        if fail_second and os.getpid() != parent:
+            raise RuntimeError("child only")
+        yield (np.array([os.getpid() == parent, 7]),)
+
+    job = Staged(lambda: stages(False), layouts)
+    np.testing.assert_array_equal(job.stage(0)[0], [1.0, 2.0, 3.0])
+    assert job.stage(1)[0].tolist() == [0, 7]  # made by the child
+    job = Staged(lambda: stages(True), layouts)
+    np.testing.assert_array_equal(job.stage(0)[0], [1.0, 2.0, 3.0])
+    assert job.stage(1)[0].tolist() == [1, 7]  # made here, after the child failed
+    assert job.pid is None  # and the child reaped
 
 
 def test_off_it_runs_in_the_process() -> None:

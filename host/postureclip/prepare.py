@@ -1,0 +1,89 @@
+"""A recording made ready for the analysis in one piece: on its uniform grid, its still start
+found and the gyro's bias taken out, its orientation (earth's up in the sensor frame) and its
+vertical track.
+
+On two cores (``parallel``) this first stage runs in a child forked straight after the CSV is
+read (postureclip.forked), with numpy alone, while the parent imports scipy for the rest of
+the analysis: the import, a quarter of a second, then costs nothing. The parent takes the
+grid as soon as the child has made it and finds the movements on it while the child runs the
+orientation filter. The results are the same either way (tests/host/test_forked.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import CalibrationError
+from .forked import Staged
+from .orientation import up_vectors
+from .recording import Recording, Uniform, force_histogram, gravity_level, nominal_rate, to_uniform
+from .settings import AnalysisSettings
+from .vertical import VerticalTrack, vertical_track
+from .windows import moving_std
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def find_still(u: Uniform, s: AnalysisSettings) -> slice:
+    """First stretch of ``calib_still_s`` within ``calib_search_s`` with the trunk still."""
+    n = round(s.calib_still_s * u.rate_hz)
+    m = min(len(u.t), round(s.calib_search_s * u.rate_hz))
+    if m < n:
+        raise CalibrationError(f"recording is {u.t[-1]:.1f} s long; calibration needs "
+                               f"{s.calib_still_s:.0f} s of still, neutral posture at its start")
+    # the gyro's spread, not its magnitude: a zero-rate offset (up to 20 deg/s on an
+    # MPU-6050) must not hide a still wearer
+    gyr_spread = np.sqrt(sum(moving_std(u.gyr[:m, k], n) ** 2 for k in range(3)))
+    acc = np.linalg.norm(u.acc[:m], axis=1)
+    still = (gyr_spread < 0.05) & (moving_std(acc, n) < 0.3) & u.valid[:m]
+    centres = np.flatnonzero(still[n // 2: m - (n - n // 2) + 1])
+    if centres.size == 0:
+        raise CalibrationError(f"no still stretch of {s.calib_still_s:.0f} s in the first "
+                               f"{s.calib_search_s:.0f} s: start recordings standing or sitting "
+                               "upright and still")
+    start = int(centres[0])
+    return slice(start, start + n)
+
+
+class Prepared:
+    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()`` and
+    ``oriented()`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
+    samples), ``g`` (the level gravity reads at, m/s^2) and ``duration_s``."""
+
+    def __init__(self, rec: Recording, s: AnalysisSettings, parallel: bool = False) -> None:
+        self.rate_hz = nominal_rate(rec.t)
+        self.n = n = int(np.floor(rec.t[-1] * self.rate_hz)) + 1  # as to_uniform's
+        self.duration_s = rec.duration_s
+        f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
+        self.job = Staged(lambda: _stages(rec, self.rate_hz, s), [
+            [((n, 3), f8), ((n, 3), f8), ((n,), flag), ((2,), np.dtype(np.int64)), ((3,), f8)],
+            [((n, 3), f8), ((n,), f8), ((n,), flag), ((n,), f8)]], parallel)
+        self.g = gravity_level(force_histogram(rec.acc))
+
+    def grid(self) -> tuple[Uniform, slice, FloatArray]:
+        """The recording on its grid with the gyro's bias taken out, the still stretch it
+        starts with (``find_still``) and the bias (rad/s)."""
+        acc, gyr, valid, still, bias = self.job.stage(0)
+        t = np.arange(self.n) / self.rate_hz  # (to_uniform's times)
+        return (Uniform(t, acc, gyr, valid, self.rate_hz), slice(int(still[0]), int(still[1])),
+                bias)
+
+    def oriented(self) -> tuple[FloatArray, VerticalTrack]:
+        """Earth's up in the sensor frame (N, 3) and the vertical track."""
+        up_s, h, anchor, a_up = self.job.stage(1)
+        return up_s, VerticalTrack(h, anchor, a_up)
+
+
+def _stages(rec: Recording, rate_hz: float,
+            s: AnalysisSettings) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+    u = to_uniform(rec, rate_hz)
+    still = find_still(u, s)
+    bias = u.gyr[still].mean(axis=0)
+    u.gyr[...] -= bias  # (the grid's own copy)
+    yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
+    up_s = up_vectors(u.gyr, u.acc, rate_hz)
+    track = vertical_track(u, up_s)
+    yield up_s, track.h, track.anchor, track.a_up
