@@ -30,10 +30,9 @@ from scipy.spatial.transform import Rotation
 from . import risk
 from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
 from .exercise import ExerciseSet, find_sets
-from .forked import Beside
 from .orientation import orientation as _orientation
-from .orientation import trunk_angles, up_vectors
-from .prepare import Prepared, find_still
+from .orientation import trunk_angles
+from .prepare import Orienting, Prepared, find_still
 from .recording import Recording, Uniform
 from .settings import AnalysisSettings as AnalysisSettings  # (public here, as before)
 from .slips import (
@@ -391,16 +390,8 @@ def analyze(rec: Recording | Prepared, settings: AnalysisSettings | None = None,
     u, still, bias = p.grid()
     cal = Calibration(still, bias, calibrate(u.acc[still].mean(axis=0)))
     an = Analyzer(s, cal, p.g, p.rate_hz, p.n, keep_series=keep_series)
-    an.feed(u, 0, 0, p.n, oriented=p.oriented)
+    an.feed(u, 0, 0, p.n, oriented=p)
     return an.finish(p.duration_s)
-
-
-def _oriented(u: Uniform) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
-    """What depends on orientation alone: earth's up in the sensor frame (``up_vectors``) and
-    the vertical track (height, anchors, vertical acceleration)."""
-    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
-    track = vertical_track(u, up_s)
-    return up_s, track.h, track.anchor, track.a_up
 
 
 SeriesSink = Callable[[FloatArray, FloatArray, FloatArray, npt.NDArray[np.object_]], None]
@@ -454,29 +445,20 @@ class Analyzer:
         return i
 
     def feed(self, u: Uniform, ea: int, ca: int, cb: int,
-             oriented: Callable[[], tuple[FloatArray, VerticalTrack]] | None = None) -> None:
+             oriented: Orienting | None = None) -> None:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
-        and together covering the recording. ``oriented``: earth's up in the sensor frame and
-        the vertical track of the piece, when they are being made elsewhere
-        (postureclip.prepare)."""
+        and together covering the recording. ``oriented``: the piece's orientation and
+        vertical track when they are being made already (postureclip.prepare)."""
         s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
-        if oriented is None:
-            m = len(u.t)
-            beside = Beside(lambda: _oriented(u), [((m, 3), np.float64), ((m,), np.float64),
-                                                   ((m,), np.bool_), ((m,), np.float64)],
-                            self.parallel)
-
-            def oriented() -> tuple[FloatArray, VerticalTrack]:
-                up, h, anchor, a_up = beside.result()
-                return up, VerticalTrack(h, anchor, a_up)
+        oriented = oriented or Orienting(u, self.parallel)
         no_motion = motionless(u)
         moved = movements(u)
         acc_std = acc_spread(u, moved.an)
         moving = (acc_std > s.moving_acc_std) & u.valid
-        up_s, track = oriented()
+        up_s = oriented.up()
         found = find_slips(u, up_s, self.axis, no_motion, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
         found = [dataclasses.replace(x, index=x.index + ea) for x in found]
@@ -496,7 +478,8 @@ class Analyzer:
             m.run(slips, cb, eb, up_s, walk_idx, ea)
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
-            core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames, track=track,
+            core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames,
+                                track=oriented.track(),
                                 acc_std=acc_std)
             return kept, core, find_sets(u.t, core.flex, core.lat)
 

@@ -8,8 +8,8 @@ parent takes the arrays from there without a copy. Nothing is pickled, nothing i
 
 Only on Linux, where fork is the native way to start a process and numpy and the filter are
 safe in a forked child; elsewhere, and when the child fails for any reason (the parent then
-computes the part itself and any error is raised there, with its traceback), ``Staged`` and
-``Beside`` run the work in the process itself when its result is asked for.
+computes the part itself and any error is raised there, with its traceback), ``Staged`` runs
+the work in the process itself when its result is asked for.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-#: Whether ``Staged`` and ``Beside`` fork at all (Linux).
+#: Whether ``Staged`` forks at all (Linux).
 ENABLED = sys.platform == "linux" and hasattr(os, "fork")
 
 Layout = Sequence[tuple[tuple[int, ...], Any]]  # (shape, dtype) of each array of a stage
@@ -99,15 +99,3 @@ class Staged:
     def __del__(self) -> None:
         if getattr(self, "pid", None) is not None:  # never asked for, or still leaving
             self._reap(0)
-
-
-class Beside:
-    """``fn()`` computed in a forked child while the parent goes on; ``result()`` waits for
-    it. ``fn`` returns a tuple of arrays of the ``layout`` given ((shape, dtype) each)."""
-
-    def __init__(self, fn: Callable[[], Arrays], layout: Layout, enabled: bool = True) -> None:
-        self.job = Staged(lambda: iter([fn()]), [layout], enabled)
-
-    def result(self) -> Arrays:
-        """The arrays ``fn`` returns, from the child or (if it failed) computed here."""
-        return self.job.stage(0)

@@ -48,9 +48,39 @@ def find_still(u: Uniform, s: AnalysisSettings) -> slice:
     return slice(start, start + n)
 
 
-class Prepared:
-    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()`` and
-    ``oriented()`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
+class Orienting:
+    """Earth's up in the sensor frame and the vertical track of a piece of grid ``u`` (gyro
+    bias-corrected), made in a forked child when ``parallel``: ``up()`` and ``track()`` wait
+    for theirs (the track comes after the orientation, which the slip test needs first)."""
+
+    def __init__(self, u: Uniform, parallel: bool = False) -> None:
+        m = len(u.t)
+        f8 = np.dtype(np.float64)
+        self.job = Staged(lambda: orientation_stages(u),
+                          [[((m, 3), f8)], [((m,), f8), ((m,), np.dtype(np.bool_)), ((m,), f8)]],
+                          parallel)
+        self.first = 0  # the job's stage of the orientation
+
+    def up(self) -> FloatArray:
+        """Earth's up in the sensor frame, (N, 3)."""
+        up_s: FloatArray = self.job.stage(self.first)[0]
+        return up_s
+
+    def track(self) -> VerticalTrack:
+        h, anchor, a_up = self.job.stage(self.first + 1)
+        return VerticalTrack(h, anchor, a_up)
+
+
+def orientation_stages(u: Uniform) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
+    yield (up_s,)
+    track = vertical_track(u, up_s)
+    yield track.h, track.anchor, track.a_up
+
+
+class Prepared(Orienting):
+    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()``, ``up()``
+    and ``track()`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
     samples), ``g`` (the level gravity reads at, m/s^2) and ``duration_s``."""
 
     def __init__(self, rec: Recording, s: AnalysisSettings, parallel: bool = False) -> None:
@@ -60,7 +90,8 @@ class Prepared:
         f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
         self.job = Staged(lambda: _stages(rec, self.rate_hz, s), [
             [((n, 3), f8), ((n, 3), f8), ((n,), flag), ((2,), np.dtype(np.int64)), ((3,), f8)],
-            [((n, 3), f8), ((n,), f8), ((n,), flag), ((n,), f8)]], parallel)
+            [((n, 3), f8)], [((n,), f8), ((n,), flag), ((n,), f8)]], parallel)
+        self.first = 1
         self.g = gravity_level(force_histogram(rec.acc))
 
     def grid(self) -> tuple[Uniform, slice, FloatArray]:
@@ -71,11 +102,6 @@ class Prepared:
         return (Uniform(t, acc, gyr, valid, self.rate_hz), slice(int(still[0]), int(still[1])),
                 bias)
 
-    def oriented(self) -> tuple[FloatArray, VerticalTrack]:
-        """Earth's up in the sensor frame (N, 3) and the vertical track."""
-        up_s, h, anchor, a_up = self.job.stage(1)
-        return up_s, VerticalTrack(h, anchor, a_up)
-
 
 def _stages(rec: Recording, rate_hz: float,
             s: AnalysisSettings) -> Iterator[tuple[npt.NDArray[Any], ...]]:
@@ -84,6 +110,4 @@ def _stages(rec: Recording, rate_hz: float,
     bias = u.gyr[still].mean(axis=0)
     u.gyr[...] -= bias  # (the grid's own copy)
     yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
-    up_s = up_vectors(u.gyr, u.acc, rate_hz)
-    track = vertical_track(u, up_s)
-    yield up_s, track.h, track.anchor, track.a_up
+    yield from orientation_stages(u)

@@ -10,7 +10,7 @@ import pytest
 
 from postureclip import forked
 from postureclip.analysis import analyze
-from postureclip.forked import Beside, Staged
+from postureclip.forked import Staged
 from postureclip.recording import Recording
 from postureclip.simulate import Wearer, default_day, simulate
 
@@ -26,7 +26,8 @@ def test_the_child_computes_into_shared_memory() -> None:
         # in the child: its own process, the parent's data already in its memory
         return x * 2.0, np.array([os.getpid() != parent, True])
 
-    doubled, flags = Beside(work, [((4, 3), np.float64), ((2,), np.bool_)]).result()
+    doubled, flags = Staged(lambda: iter([work()]),
+                            [[((4, 3), np.float64), ((2,), np.bool_)]]).stage(0)
     np.testing.assert_array_equal(doubled, x * 2.0)
     assert flags.tolist() == [True, True]
 
@@ -42,7 +43,7 @@ def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
             raise RuntimeError("child only")
         return (np.ones(3),)
 
-    (out,) = Beside(work, [((3,), np.float64)]).result()
+    (out,) = Staged(lambda: iter([work()]), [[((3,), np.float64)]]).stage(0)
     np.testing.assert_array_equal(out, np.ones(3))
     assert calls == [parent]
 
@@ -50,7 +51,7 @@ def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
         raise ValueError("bad input")
 
     with pytest.raises(ValueError, match="bad input"):
-        Beside(broken, [((3,), np.float64)]).result()
+        Staged(lambda: iter([broken()]), [[((3,), np.float64)]]).stage(0)
 
 
 @needs_fork
@@ -76,8 +77,8 @@ def test_stages_arrive_one_by_one_and_a_child_that_fails_midway_is_taken_over() 
 
 def test_off_it_runs_in_the_process() -> None:
     parent = os.getpid()
-    (out,) = Beside(lambda: (np.array([float(os.getpid())]),), [((1,), np.float64)],
-                    enabled=False).result()
+    (out,) = Staged(lambda: iter([(np.array([float(os.getpid())]),)]), [[((1,), np.float64)]],
+                    enabled=False).stage(0)
     assert out[0] == parent
 
 

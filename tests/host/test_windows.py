@@ -65,7 +65,7 @@ def test_the_first_stage_needs_no_scipy() -> None:
              "t = np.arange(3000) / 50.0\n"
              "acc = np.tile([9.81, 0.0, 0.3], (3000, 1)); gyr = np.zeros((3000, 3))\n"
              "p = Prepared(Recording(t, acc, gyr), AnalysisSettings())\n"
-             "u, still, bias = p.grid(); up, track = p.oriented()\n"
+             "u, still, bias = p.grid(); up = p.up(); track = p.track()\n"
              "assert up.shape == (3000, 3) and still.start == 0\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
