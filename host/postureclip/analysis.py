@@ -32,7 +32,7 @@ from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
 from .exercise import ExerciseSet, find_sets
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles
-from .prepare import Orienting, Prepared, find_still
+from .prepare import Prepared, Signals, find_still
 from .recording import Recording, Uniform
 from .settings import AnalysisSettings as AnalysisSettings  # (public here, as before)
 from .slips import (
@@ -40,7 +40,6 @@ from .slips import (
     Mounting,
     Slip,
     find_slips,
-    motionless,
     movements,
     run_bounds,
     walking_mask,
@@ -152,7 +151,7 @@ def calibrate(up_sensor: FloatArray) -> Rotation:
 def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_],
                        min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Episodes where ``mask`` holds >= ``min_s``, gaps shorter than ``max_dip_s`` bridged."""
-    return episodes_fromruns(slouchruns(t, flex, mask), min_s, max_dip_s)
+    return episodes_from_runs(slouch_runs(t, flex, mask), min_s, max_dip_s)
 
 
 #: Runs of a mask (``slouch_runs``): first and last time (s), and the flexion's peak, sum and
@@ -160,7 +159,7 @@ def episodes_from_mask(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.boo
 Runs = tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.int_]]
 
 
-def slouchruns(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> Runs:
+def slouch_runs(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> Runs:
     """The True runs of ``mask`` with the flexion's peak, sum and count over each."""
     starts, ends = run_bounds(mask)
     if not len(starts):
@@ -172,7 +171,7 @@ def slouchruns(t: FloatArray, flex: FloatArray, mask: npt.NDArray[np.bool_]) -> 
             np.add.reduceat(inside, at), ends - starts)
 
 
-def episodes_fromruns(runs: Runs, min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
+def episodes_from_runs(runs: Runs, min_s: float, max_dip_s: float) -> list[SlouchEpisode]:
     """Runs closer than ``max_dip_s`` joined; those lasting ``min_s`` are episodes."""
     first, last, peak, total, count = runs
     out: list[SlouchEpisode] = []
@@ -390,7 +389,7 @@ def analyze(rec: Recording | Prepared, settings: AnalysisSettings | None = None,
     u, still, bias = p.grid()
     cal = Calibration(still, bias, calibrate(u.acc[still].mean(axis=0)))
     an = Analyzer(s, cal, p.g, p.rate_hz, p.n, keep_series=keep_series)
-    an.feed(u, 0, 0, p.n, oriented=p)
+    an.feed(u, 0, 0, p.n, signals=p)
     return an.finish(p.duration_s)
 
 
@@ -445,21 +444,20 @@ class Analyzer:
         return i
 
     def feed(self, u: Uniform, ea: int, ca: int, cb: int,
-             oriented: Orienting | None = None) -> None:
+             signals: Signals | None = None) -> None:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
-        and together covering the recording. ``oriented``: the piece's orientation and
-        vertical track when they are being made already (postureclip.prepare)."""
+        and together covering the recording. ``signals``: the piece's orientation, vertical
+        track and motionless mask, when they are being made already (postureclip.prepare)."""
         s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
-        oriented = oriented or Orienting(u, self.parallel)
-        no_motion = motionless(u)
+        signals = signals or Signals(u, self.parallel)
         moved = movements(u)
         acc_std = acc_spread(u, moved.an)
         moving = (acc_std > s.moving_acc_std) & u.valid
-        up_s = oriented.up()
-        found = find_slips(u, up_s, self.axis, no_motion, self.g, from_index=lo,
+        up_s = signals.up()
+        found = find_slips(u, up_s, self.axis, None, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
         found = [dataclasses.replace(x, index=x.index + ea) for x in found]
         for x in found:  # the spine's place in the clip, as the slip test follows it
@@ -479,7 +477,7 @@ class Analyzer:
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
             core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames,
-                                track=oriented.track(),
+                                track=signals.track(),
                                 acc_std=acc_std)
             return kept, core, find_sets(u.t, core.flex, core.lat)
 
@@ -500,7 +498,8 @@ class Analyzer:
             in_set[np.searchsorted(u.t, e.start_s):np.searchsorted(u.t, e.end_s, "right")] = True
         part = slice(lo, hi)
         self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
-        self.runs.append(slouchruns(u.t[part], core.flex[part], core.slouch[part]))
+        self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
+        no_motion = signals.motionless()
         # off the body: lying without any motion, not even breathing (the wear-off test's)
         for spans, mask in ((self.walking, walking & ~lying), (self.held, lying | in_set),
                             (self.motionless, no_motion & ~moving & lying)):
@@ -522,9 +521,9 @@ class Analyzer:
         """The analysis of everything fed; ``duration_s``: the recording's span."""
         s, fs = self.s, self.fs
         first, last, peak, total, count = zip(*self.runs, strict=True)
-        runs = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
+        joined = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
                 np.concatenate(total), np.concatenate(count))
-        episodes = episodes_fromruns(runs, s.min_episode_s, s.max_dip_s)
+        episodes = episodes_from_runs(joined, s.min_episode_s, s.max_dip_s)
         quiet = union(self.quiet)
         slips = self.mounting.slips + worn_off(np.array([a for a, _ in quiet], np.intp),
                                                np.array([b for _, b in quiet], np.intp),

@@ -21,6 +21,7 @@ from .forked import Staged
 from .orientation import up_vectors
 from .recording import Recording, Uniform, force_histogram, gravity_level, nominal_rate, to_uniform
 from .settings import AnalysisSettings
+from .stillness import motionless
 from .vertical import VerticalTrack, vertical_track
 from .windows import moving_std
 
@@ -48,17 +49,15 @@ def find_still(u: Uniform, s: AnalysisSettings) -> slice:
     return slice(start, start + n)
 
 
-class Orienting:
-    """Earth's up in the sensor frame and the vertical track of a piece of grid ``u`` (gyro
-    bias-corrected), made in a forked child when ``parallel``: ``up()`` and ``track()`` wait
-    for theirs (the track comes after the orientation, which the slip test needs first)."""
+class Signals:
+    """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame: earth's
+    up in the sensor frame, the vertical track and the motionless mask, made in that order in
+    a forked child when ``parallel``; each method waits for its own (the slip test needs the
+    orientation first, the lifts the track, the breaks the mask last)."""
 
     def __init__(self, u: Uniform, parallel: bool = False) -> None:
         m = len(u.t)
-        f8 = np.dtype(np.float64)
-        self.job = Staged(lambda: orientation_stages(u),
-                          [[((m, 3), f8)], [((m,), f8), ((m,), np.dtype(np.bool_)), ((m,), f8)]],
-                          parallel)
+        self.job = Staged(lambda: signal_stages(u), _signal_layouts(m), parallel)
         self.first = 0  # the job's stage of the orientation
 
     def up(self) -> FloatArray:
@@ -70,17 +69,28 @@ class Orienting:
         h, anchor, a_up = self.job.stage(self.first + 1)
         return VerticalTrack(h, anchor, a_up)
 
+    def motionless(self) -> npt.NDArray[np.bool_]:
+        """``stillness.motionless``."""
+        still: npt.NDArray[np.bool_] = self.job.stage(self.first + 2)[0]
+        return still
 
-def orientation_stages(u: Uniform) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+
+def _signal_layouts(m: int) -> list[list[tuple[tuple[int, ...], np.dtype[Any]]]]:
+    f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
+    return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)], [((m,), flag)]]
+
+
+def signal_stages(u: Uniform) -> Iterator[tuple[npt.NDArray[Any], ...]]:
     up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
     yield (up_s,)
     track = vertical_track(u, up_s)
     yield track.h, track.anchor, track.a_up
+    yield (motionless(u),)
 
 
-class Prepared(Orienting):
-    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()``, ``up()``
-    and ``track()`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
+class Prepared(Signals):
+    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()`` and the
+    ``Signals`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
     samples), ``g`` (the level gravity reads at, m/s^2) and ``duration_s``."""
 
     def __init__(self, rec: Recording, s: AnalysisSettings, parallel: bool = False) -> None:
@@ -90,7 +100,7 @@ class Prepared(Orienting):
         f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
         self.job = Staged(lambda: _stages(rec, self.rate_hz, s), [
             [((n, 3), f8), ((n, 3), f8), ((n,), flag), ((2,), np.dtype(np.int64)), ((3,), f8)],
-            [((n, 3), f8)], [((n,), f8), ((n,), flag), ((n,), f8)]], parallel)
+            *_signal_layouts(n)], parallel)
         self.first = 1
         self.g = gravity_level(force_histogram(rec.acc))
 
@@ -110,4 +120,4 @@ def _stages(rec: Recording, rate_hz: float,
     bias = u.gyr[still].mean(axis=0)
     u.gyr[...] -= bias  # (the grid's own copy)
     yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
-    yield from orientation_stages(u)
+    yield from signal_stages(u)

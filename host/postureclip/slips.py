@@ -23,6 +23,8 @@ from scipy.spatial.transform import Rotation
 
 from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles, up_in_trunk
 from .recording import Uniform
+from .stillness import WEAR_OFF_GYR as WEAR_OFF_GYR  # (the wear-off rule's, kept there)
+from .stillness import motionless as motionless
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,7 +43,6 @@ LEVER_M = 0.43
 LEVER_RATIO = 0.35  # travelled less than this share of a trunk turn's travel: a slip
 MIN_TRAVEL_M = 0.08  # ...and what a trunk turn under ~11 deg moves it is within the errors
 WEAR_OFF_S = 900.0
-WEAR_OFF_GYR = 0.006  # rad/s
 WEAR_OFF_COS = 0.5
 
 
@@ -576,18 +577,3 @@ def worn_off(starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp], rate_hz: 
     n = math.ceil(WEAR_OFF_S * rate_hz)
     return [Slip(time_of(int(s + n - 1)), "worn_off", 0.0, int(s + n - 1))
             for s, e in zip(starts, ends, strict=True) if e - s >= n]
-
-
-def motionless(u: Uniform) -> npt.NDArray[np.bool_]:
-    """No motion at all, not even breathing: the turn rate as the clip's fused steps see it
-    lying still (0.5 s means of the gyro), as a spread over 5 s (the clip relearns its gyro's
-    offset at rest, which warms and drifts), under WEAR_OFF_GYR."""
-    k = max(1, round(0.5 * u.rate_hz))
-    mean = uniform_filter1d(u.gyr, k, axis=0)
-    k5 = max(1, round(5.0 * u.rate_hz))
-    spread2 = uniform_filter1d(mean * mean, k5, axis=0)
-    mean5 = uniform_filter1d(mean, k5, axis=0)
-    spread2 -= mean5 * mean5
-    w_step = np.sqrt(np.maximum(_row_sums(spread2), 0.0))
-    out: npt.NDArray[np.bool_] = (w_step < WEAR_OFF_GYR) & u.valid
-    return out

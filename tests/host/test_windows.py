@@ -71,3 +71,22 @@ def test_the_first_stage_needs_no_scipy() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_motionless_is_the_scipy_formulation_bit_for_bit() -> None:
+    """stillness.motionless (numpy alone, per axis) against the (N, 3) scipy one it replaced."""
+    from postureclip.recording import Uniform
+    from postureclip.stillness import WEAR_OFF_GYR, motionless
+
+    rng = np.random.default_rng(5)
+    n = 30_000
+    gyr = np.cumsum(rng.normal(size=(n, 3)), axis=0) * 1e-4 + rng.normal(size=(n, 3)) * 2e-3
+    gyr[10_000:20_000] *= 0.5  # quieter, so that both sides of the threshold occur
+    u = Uniform(np.arange(n) / 50.0, np.zeros((n, 3)), gyr, np.ones(n, bool), 50.0)
+    mean = uniform_filter1d(gyr, 25, axis=0)
+    spread2 = uniform_filter1d(mean * mean, 250, axis=0) - uniform_filter1d(mean, 250, axis=0) ** 2
+    total = spread2[:, 0] + spread2[:, 1]
+    total += spread2[:, 2]
+    reference = np.sqrt(np.maximum(total, 0.0)) < WEAR_OFF_GYR
+    assert 0 < reference.sum() < n
+    np.testing.assert_array_equal(motionless(u), reference)
