@@ -315,14 +315,14 @@ class Core:
 
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
                  with_lifts: bool = True, frames: Frames | None = None,
-                 track: VerticalTrack | None = None,
+                 track: VerticalTrack | Callable[[], VerticalTrack] | None = None,
                  acc_std: FloatArray | None = None) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
     (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
     ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
-    ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``)
-    and ``acc_std`` (the specific force's spread over 2 s) when known.
+    ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``,
+    or what waits for it) and ``acc_std`` (the specific force's spread over 2 s) when known.
     Batch analysis and the live analyzer (postureclip.live) both run this."""
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
@@ -334,24 +334,14 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
         twist_rate[start:stop] = u.gyr[start:stop] @ m[0]  # trunk-frame x (the spine) rate
     flex, lat = trunk_angles(up_t)
     fs = u.rate_hz
-    if with_lifts:
-        w_dps = np.degrees(row_norms(u.gyr))
-        track = track or vertical_track(u, up_s)
-        h = track.h
-        lifts = detect_lifts(u, s, track, flex, lat, twist_rate, w_dps)
-        if acc_std is None:
-            acc_std = acc_spread(u)
-    else:  # orientation only (the clip's quaternion stream): no lifts, no movement measure
-        h = np.zeros(len(u.t))
-        lifts = []
+    if not with_lifts:  # orientation only (the clip's quaternion stream): no movement measure
         acc_std = np.zeros(len(u.t))
+    elif acc_std is None:
+        acc_std = acc_spread(u)
     code = dict(zip(POSTURES, range(len(POSTURES)), strict=True))
     lying = sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
     # getting down to the floor or up from it (an exercise, a nap) is no lift
     near = maximum_filter1d(lying, 2 * math.ceil(GETTING_UP_S * fs) + 1)
-    t0 = u.t[0]
-    lifts = [x for x in lifts
-             if not near[round((x.start_s - t0) * fs):round((x.end_s - t0) * fs) + 1].any()]
     posture = np.zeros(len(u.t), np.int8)  # upright
     posture[lat > s.lean_deg] = code["leaning_left"]
     posture[lat < -s.lean_deg] = code["leaning_right"]
@@ -359,6 +349,18 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     posture[flex < -s.recline_deg] = code["reclined"]
     posture[acc_std > s.moving_acc_std] = code["moving"]
     posture[lying] = code["lying"]
+    if with_lifts:  # (the track last: it may still be in the making, postureclip.prepare)
+        w_dps = np.degrees(row_norms(u.gyr))
+        made = track() if callable(track) else track
+        made = made or vertical_track(u, up_s)
+        h = made.h
+        lifts = detect_lifts(u, s, made, flex, lat, twist_rate, w_dps)
+    else:
+        h = np.zeros(len(u.t))
+        lifts = []
+    t0 = u.t[0]
+    lifts = [x for x in lifts
+             if not near[round((x.start_s - t0) * fs):round((x.end_s - t0) * fs) + 1].any()]
     in_lift = np.zeros(len(u.t), bool)
     for lift in lifts:
         in_lift[round((lift.start_s - t0) * fs):round((lift.end_s - t0) * fs) + 1] = True
@@ -477,7 +479,7 @@ class Analyzer:
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
             core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames,
-                                track=signals.track(),
+                                track=signals.track,
                                 acc_std=acc_std)
             return kept, core, find_sets(u.t, core.flex, core.lat)
 
