@@ -12,7 +12,7 @@ MPBLE_DIR := $(VENV)/micropython-ble
 MPBLE := $(MPBLE_DIR)/ports/unix/build-standard/micropython
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo lint typecheck pytest vectors bench clean mpble
+.PHONY: test demo lint typecheck pytest vectors bench clean mpble bytecode
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ $(MPBLE): tools/mpble/build.sh
 
 mpble: $(MPBLE)
 
+# The package's bytecode, written once (as a regular pip install does): with the editable
+# install and PYTHONDONTWRITEBYTECODE set (as here), every command would compile its
+# modules again, 0.15 s of `postureclip analyze` (docs/benchmarks.md). Only changed files.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q host/postureclip
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -48,18 +54,19 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=tools/stubs:$(FW_STUBS) $(BIN)/mypy --config-file tools/mypy-firmware.ini
 
-pytest: $(STAMP) $(SYSDEPS) $(MPBLE)
+pytest: $(STAMP) $(SYSDEPS) $(MPBLE) bytecode
 	$(BIN)/pytest -n 2 --maxschedchunk=1 -q -rP  # -rP: the fault and soak tests print their counts
 
 test: lint typecheck pytest
 
 demo: $(DEMO_STAMP)
+	$(BIN)/python -m compileall -q host/postureclip
 	$(BIN)/postureclip demo
 
 vectors: $(STAMP)
 	$(BIN)/python tools/gen_vectors.py
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
