@@ -193,3 +193,25 @@ def test_extend_moves_as_far_as_the_condition_holds(cells: list[bool], i: int, s
                                                     limit: int) -> None:
     cond = np.array(cells, bool)
     assert _extend(cond, i, step, limit) == _extend_stepwise(cond, i, step, limit)
+
+
+def test_the_analyze_command_leaves_the_collector_as_it_found_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It switches the cyclic collector off while it runs (a run-once command), and back on
+    for a caller that runs it in its own process."""
+    import gc
+
+    rng = np.random.default_rng(11)
+    sim = simulate([Segment("stand", 30.0)], Wearer.random(rng), rng)
+    path = tmp_path / "r.csv"
+    sim.write_csv(path)
+    assert gc.isenabled()
+    assert main(["analyze", str(path), "--format", "json"]) == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["analyze", str(path), "--format", "json"]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    capsys.readouterr()
