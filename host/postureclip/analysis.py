@@ -47,7 +47,7 @@ from .slips import (
     worn_off,
 )
 from .vertical import VerticalTrack, vertical_track
-from .windows import moving_mean, moving_std, row_norms, runs, sustained
+from .windows import moving_mean, moving_std, row_norms, runs, sustained, widened
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -316,13 +316,15 @@ class Core:
 def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
                  with_lifts: bool = True, frames: Frames | None = None,
                  track: VerticalTrack | Callable[[], VerticalTrack] | None = None,
-                 acc_std: FloatArray | None = None) -> Core:
+                 acc_std: FloatArray | None = None, with_episodes: bool = True) -> Core:
     """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
     slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
     (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
     ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
     ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``,
     or what waits for it) and ``acc_std`` (the specific force's spread over 2 s) when known.
+    ``with_episodes`` False leaves the episodes out (``slouch`` gives them; the Analyzer joins
+    its pieces' runs instead).
     Batch analysis and the live analyzer (postureclip.live) both run this."""
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
@@ -341,7 +343,7 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     code = dict(zip(POSTURES, range(len(POSTURES)), strict=True))
     lying = sustained(up_t[:, 0] < math.cos(math.radians(s.lying_deg)), math.ceil(5.0 * fs))
     # getting down to the floor or up from it (an exercise, a nap) is no lift
-    near = maximum_filter1d(lying, 2 * math.ceil(GETTING_UP_S * fs) + 1)
+    near = widened(lying, math.ceil(GETTING_UP_S * fs))
     posture = np.zeros(len(u.t), np.int8)  # upright
     posture[lat > s.lean_deg] = code["leaning_left"]
     posture[lat < -s.lean_deg] = code["leaning_right"]
@@ -368,7 +370,8 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
     posture[~u.valid] = code["gap"]
     still_enough = acc_std <= s.moving_acc_std
     slouch_mask = (flex > s.slouch_deg) & ~lying & ~in_lift & u.valid & still_enough
-    episodes = episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
+    episodes = (episodes_from_mask(u.t, flex, slouch_mask, s.min_episode_s, s.max_dip_s)
+                if with_episodes else [])
     return Core(episodes, lifts, posture, flex, lat, h, slouch_mask)
 
 
@@ -479,7 +482,7 @@ class Analyzer:
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
             core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames,
-                                track=signals.track,
+                                track=signals.track, with_episodes=False,
                                 acc_std=acc_std)
             return kept, core, find_sets(u.t, core.flex, core.lat)
 

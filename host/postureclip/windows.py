@@ -66,3 +66,14 @@ def sustained(mask: BoolArray, n: int) -> BoolArray:
         if b - a >= n:
             out[a:b] = True
     return out
+
+
+def widened(mask: BoolArray, r: int) -> BoolArray:
+    """True where ``mask`` is True within ``r`` samples either side (a binary dilation; what
+    ``scipy.ndimage.maximum_filter1d(mask, 2 * r + 1)`` gives), from counts, not a window
+    scan."""
+    counts = np.zeros(len(mask) + 1, np.int64)
+    np.cumsum(mask, out=counts[1:])
+    i = np.arange(len(mask))
+    out: BoolArray = counts[np.minimum(i + r + 1, len(mask))] > counts[np.maximum(i - r, 0)]
+    return out

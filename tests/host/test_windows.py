@@ -90,3 +90,16 @@ def test_motionless_is_the_scipy_formulation_bit_for_bit() -> None:
     reference = np.sqrt(np.maximum(total, 0.0)) < WEAR_OFF_GYR
     assert 0 < reference.sum() < n
     np.testing.assert_array_equal(motionless(u), reference)
+
+
+@given(st.lists(st.booleans(), max_size=80), st.integers(0, 100))
+def test_widened_is_scipys_maximum_filter(cells: list[bool], r: int) -> None:
+    from scipy.ndimage import maximum_filter1d
+
+    from postureclip.windows import widened
+
+    mask = np.array(cells, bool)
+    if not len(mask):
+        assert widened(mask, r).shape == (0,)
+        return
+    np.testing.assert_array_equal(widened(mask, r), maximum_filter1d(mask, 2 * r + 1))
