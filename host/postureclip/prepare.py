@@ -1,6 +1,7 @@
 """A recording made ready for the analysis in one piece: on its uniform grid, its still start
-found and the gyro's bias taken out, its orientation (earth's up in the sensor frame) and its
-vertical track.
+found and the gyro's bias taken out, its orientation (earth's up in the sensor frame), its
+vertical track and its motionless mask (``Signals``, which each piece of a long recording
+gets the same way).
 
 On two cores (``parallel``) this first stage runs in a child forked straight after the CSV is
 read (postureclip.forked), with numpy alone, while the parent imports scipy for the rest of
@@ -66,6 +67,7 @@ class Signals:
         return up_s
 
     def track(self) -> VerticalTrack:
+        """The vertical track (``vertical.vertical_track``)."""
         h, anchor, a_up = self.job.stage(self.first + 1)
         return VerticalTrack(h, anchor, a_up)
 
