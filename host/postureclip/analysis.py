@@ -32,7 +32,7 @@ from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
 from .exercise import ExerciseSet, find_sets
 from .orientation import orientation as _orientation
 from .orientation import trunk_angles
-from .prepare import Prepared, Signals, find_still
+from .prepare import Prepared, Signals, start_bias
 from .recording import Recording, Uniform
 from .settings import AnalysisSettings as AnalysisSettings  # (public here, as before)
 from .slips import (
@@ -41,13 +41,12 @@ from .slips import (
     Slip,
     find_slips,
     movements,
-    run_bounds,
     walking_mask,
     wear_off_quiet,
     worn_off,
 )
 from .vertical import VerticalTrack, vertical_track
-from .windows import moving_mean, moving_std, row_norms, runs, sustained, widened
+from .windows import moving_mean, moving_std, row_norms, run_bounds, runs, sustained, widened
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -296,8 +295,13 @@ class Calibration:
 
 def calibrate_start(u: Uniform, s: AnalysisSettings) -> Calibration:
     """Gyro bias and trunk frame from the first still stretch (accelerometer direction)."""
-    still = find_still(u, s)
-    return Calibration(still, u.gyr[still].mean(axis=0), calibrate(u.acc[still].mean(axis=0)))
+    return calibrated(u, *start_bias(u, s))
+
+
+def calibrated(u: Uniform, still: slice, bias: FloatArray) -> Calibration:
+    """The calibration of the still stretch ``still`` with gyro ``bias``: the trunk frame
+    from the accelerometer's direction there."""
+    return Calibration(still, bias, calibrate(u.acc[still].mean(axis=0)))
 
 
 @dataclass
@@ -392,7 +396,7 @@ def analyze(rec: Recording | Prepared, settings: AnalysisSettings | None = None,
     s = settings or AnalysisSettings()
     p = rec if isinstance(rec, Prepared) else Prepared(rec, s, parallel)
     u, still, bias = p.grid()
-    cal = Calibration(still, bias, calibrate(u.acc[still].mean(axis=0)))
+    cal = calibrated(u, still, bias)
     an = Analyzer(s, cal, p.g, p.rate_hz, p.n, keep_series=keep_series)
     an.feed(u, 0, 0, p.n, signals=p)
     return an.finish(p.duration_s)
@@ -410,9 +414,9 @@ class Analyzer:
 
     ``cal``: the calibration (from the recording's start); ``g``: gravity's level over the
     whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``.
-    ``parallel``: the orientation filter and the vertical track of each piece run in a forked
-    child (postureclip.forked) while this process finds the movements: the same result,
-    sooner on two cores."""
+    ``parallel``: the orientation filter, the vertical track and the motionless mask of each
+    piece are made in a forked child (``prepare.Signals``) while this process finds the
+    movements: the same result, sooner on two cores."""
 
     def __init__(self, s: AnalysisSettings, cal: Calibration, g: float, rate_hz: float,
                  n: int, keep_series: bool = False, sink: SeriesSink | None = None,
@@ -527,7 +531,7 @@ class Analyzer:
         s, fs = self.s, self.fs
         first, last, peak, total, count = zip(*self.runs, strict=True)
         joined = (np.concatenate(first), np.concatenate(last), np.concatenate(peak),
-                np.concatenate(total), np.concatenate(count))
+                  np.concatenate(total), np.concatenate(count))
         episodes = episodes_from_runs(joined, s.min_episode_s, s.max_dip_s)
         quiet = union(self.quiet)
         slips = self.mounting.slips + worn_off(np.array([a for a, _ in quiet], np.intp),

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .orientation import up_in_trunk
-from .slips import run_bounds
+from .windows import run_bounds
 
 FloatArray = npt.NDArray[np.float64]
 

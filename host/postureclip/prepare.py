@@ -50,6 +50,13 @@ def find_still(u: Uniform, s: AnalysisSettings) -> slice:
     return slice(start, start + n)
 
 
+def start_bias(u: Uniform, s: AnalysisSettings) -> tuple[slice, FloatArray]:
+    """The still stretch a recording starts with (``find_still``) and the gyro's reading
+    there, its bias (rad/s; ``u.gyr`` as recorded)."""
+    still = find_still(u, s)
+    return still, u.gyr[still].mean(axis=0)
+
+
 class Signals:
     """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame: earth's
     up in the sensor frame, the vertical track and the motionless mask, made in that order in
@@ -118,8 +125,7 @@ class Prepared(Signals):
 def _stages(rec: Recording, rate_hz: float,
             s: AnalysisSettings) -> Iterator[tuple[npt.NDArray[Any], ...]]:
     u = to_uniform(rec, rate_hz)
-    still = find_still(u, s)
-    bias = u.gyr[still].mean(axis=0)
+    still, bias = start_bias(u, s)
     u.gyr[...] -= bias  # (the grid's own copy)
     yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
     yield from signal_stages(u)

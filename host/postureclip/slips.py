@@ -25,6 +25,7 @@ from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles, up
 from .recording import Uniform
 from .stillness import WEAR_OFF_GYR as WEAR_OFF_GYR  # (the wear-off rule's, kept there)
 from .stillness import motionless as motionless
+from .windows import row_norms, run_bounds
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -342,13 +343,6 @@ def _tilt(frame: Rotation, up_s: FloatArray) -> FloatArray:
     return np.column_stack(trunk_angles(up_s @ frame.as_matrix().T))
 
 
-def run_bounds(mask: npt.NDArray[np.bool_]
-               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Starts and ends (exclusive) of the True runs of ``mask``."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
 _CONJUGATE = np.array([1.0, -1.0, -1.0, -1.0])[:, None]
 
 
@@ -378,11 +372,11 @@ def movements(u: Uniform) -> Movements:
     them, from the last truly still moment before each to the end of its settling."""
     fs = u.rate_hz
     dt = 1.0 / fs
-    an = np.sqrt(np.einsum("ij,ij->i", u.acc, u.acc))
+    an = row_norms(u.acc)
     level = _still_level(an, fs)
     offset = _rest_offset(u, an, level)
     u = Uniform(u.t, u.acc, np.subtract(u.gyr, offset, out=offset), u.valid, u.rate_hz)
-    w = np.sqrt(np.einsum("ij,ij->i", u.gyr, u.gyr))
+    w = row_norms(u.gyr)
     resting = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
     starts, ends = run_bounds(resting)
     need = max(1, math.ceil(STILL_S * fs))
