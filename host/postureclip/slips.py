@@ -373,11 +373,12 @@ def movements(u: Uniform) -> Movements:
     fs = u.rate_hz
     dt = 1.0 / fs
     an = row_norms(u.acc)
-    level = _still_level(an, fs)
-    offset = _rest_offset(u, an, level)
+    # how far the specific force is from what gravity reads around it (a movement's sign)
+    off_level = np.abs(an - _still_level(an, fs))
+    offset = _rest_offset(u, off_level)
     u = Uniform(u.t, u.acc, np.subtract(u.gyr, offset, out=offset), u.valid, u.rate_hz)
     w = row_norms(u.gyr)
-    resting = (w < STILL_GYR) & (np.abs(an - level) < STILL_ACC) & u.valid
+    resting = (w < STILL_GYR) & (off_level < STILL_ACC) & u.valid
     starts, ends = run_bounds(resting)
     need = max(1, math.ceil(STILL_S * fs))
     keep = ends - starts >= need
@@ -394,7 +395,7 @@ def movements(u: Uniform) -> Movements:
     change = smooth[k:] - smooth[:-k]
     change *= change
     turn[k:] = np.sqrt(_row_sums(change)) / (k * dt)
-    anchors = np.flatnonzero((w < ANCHOR_GYR) & (np.abs(an - level) < ANCHOR_ACC)
+    anchors = np.flatnonzero((w < ANCHOR_GYR) & (off_level < ANCHOR_ACC)
                              & (turn < ANCHOR_ALPHA) & u.valid)
     if not anchors.size:
         return Movements(u, an, none, none, tail)
@@ -460,17 +461,16 @@ def _still_level(an: FloatArray, fs: float) -> FloatArray:
     return out
 
 
-def _rest_offset(u: Uniform, an: FloatArray, level: FloatArray) -> FloatArray:
+def _rest_offset(u: Uniform, off_level: FloatArray) -> FloatArray:
     """The gyro's zero-rate offset through the recording (N, 3): the mean reading of every
     still stretch, interpolated between them. The clip relearns its offset whenever it rests;
     a warming MPU-6050's drifts by degrees per second, more than a still test allows.
-    ``an``: the specific force's norm, ``level``: its still level (``_still_level``)."""
+    ``off_level``: the specific force's distance from its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
     mean = uniform_filter1d(u.gyr, n, axis=0)
     square = uniform_filter1d(u.gyr * u.gyr, n, axis=0)
     square -= mean * mean
-    quiet = ((_row_sums(square) < (0.5 * STILL_GYR) ** 2) & (np.abs(an - level) < STILL_ACC)
-             & u.valid)
+    quiet = (_row_sums(square) < (0.5 * STILL_GYR) ** 2) & (off_level < STILL_ACC) & u.valid
     starts, ends = run_bounds(quiet)
     keep = ends - starts >= n
     if not keep.any():
