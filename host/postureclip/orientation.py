@@ -149,15 +149,17 @@ def orientation(gyr: FloatArray, acc: FloatArray, rate_hz: float) -> FloatArray:
     return q
 
 
-def up_vectors(gyr: FloatArray, acc: FloatArray, rate_hz: float) -> FloatArray:
+def up_vectors(gyr: FloatArray, acc: FloatArray, rate_hz: float,
+               out: FloatArray | None = None) -> FloatArray:
     """Earth +z in the sensor frame for every sample, (N, 3): ``up_in_sensor(orientation())``
-    without forming the quaternions (the analysis needs only the inclination)."""
+    without forming the quaternions (the analysis needs only the inclination); into ``out``
+    if given."""
     before, forward, k = _filter_steps(gyr, acc, rate_hz)
     g = before.shape[1]
     w, x, y, z = before
     up_before = np.stack([2.0 * (x * z - w * y), 2.0 * (y * z + w * x),
                           1.0 - 2.0 * (x * x + y * y)])
-    up = np.empty((len(gyr), 3))
+    up = np.empty((len(gyr), 3)) if out is None else out
     per = max(1, CHUNK // k)
     for a in range(0, g, per):
         b = min(g, a + per)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import CalibrationError
-from .forked import Staged
+from .forked import Outputs, Staged
 from .orientation import up_vectors
 from .recording import Recording, Uniform, force_histogram, gravity_level, nominal_rate, to_uniform
 from .settings import AnalysisSettings
@@ -65,7 +65,8 @@ class Signals:
 
     def __init__(self, u: Uniform, parallel: bool = False) -> None:
         m = len(u.t)
-        self.job = Staged(lambda: signal_stages(u), _signal_layouts(m), parallel)
+        self.job = Staged(lambda outputs: signal_stages(u, outputs), _signal_layouts(m),
+                          parallel)
         self.first = 0  # the job's stage of the orientation
 
     def up(self) -> FloatArray:
@@ -89,8 +90,10 @@ def _signal_layouts(m: int) -> list[list[tuple[tuple[int, ...], np.dtype[Any]]]]
     return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)], [((m,), flag)]]
 
 
-def signal_stages(u: Uniform) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-    up_s = up_vectors(u.gyr, u.acc, u.rate_hz)
+def signal_stages(u: Uniform, outputs: Outputs,
+                  first: int = 0) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+    """The ``Signals`` of ``u`` as stages ``first`` on of a ``Staged`` job."""
+    up_s = up_vectors(u.gyr, u.acc, u.rate_hz, out=outputs(first)[0])
     yield (up_s,)
     track = vertical_track(u, up_s)
     yield track.h, track.anchor, track.a_up
@@ -107,7 +110,7 @@ class Prepared(Signals):
         self.n = n = int(np.floor(rec.t[-1] * self.rate_hz)) + 1  # as to_uniform's
         self.duration_s = rec.duration_s
         f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
-        self.job = Staged(lambda: _stages(rec, self.rate_hz, s), [
+        self.job = Staged(lambda outputs: _stages(rec, self.rate_hz, s, outputs), [
             [((n, 3), f8), ((n, 3), f8), ((n,), flag), ((2,), np.dtype(np.int64)), ((3,), f8)],
             *_signal_layouts(n)], parallel)
         self.first = 1
@@ -122,10 +125,11 @@ class Prepared(Signals):
                 bias)
 
 
-def _stages(rec: Recording, rate_hz: float,
-            s: AnalysisSettings) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-    u = to_uniform(rec, rate_hz)
+def _stages(rec: Recording, rate_hz: float, s: AnalysisSettings,
+            outputs: Outputs) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+    acc, gyr, valid, _, _ = outputs(0)
+    u = to_uniform(rec, rate_hz, out=(acc, gyr, valid))
     still, bias = start_bias(u, s)
     u.gyr[...] -= bias  # (the grid's own copy)
     yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
-    yield from signal_stages(u)
+    yield from signal_stages(u, outputs, first=1)

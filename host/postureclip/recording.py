@@ -240,19 +240,28 @@ def nominal_rate(t: FloatArray) -> float:
     return round(1.0 / dt, 1)
 
 
-def to_uniform(rec: Recording, rate_hz: float | None = None) -> Uniform:
+GridArrays = tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]
+
+
+def to_uniform(rec: Recording, rate_hz: float | None = None,
+               out: GridArrays | None = None) -> Uniform:
     """Interpolate onto a uniform grid (default: the recording's own nominal rate)."""
     rate = rate_hz or nominal_rate(rec.t)
     n = int(np.floor(rec.t[-1] * rate)) + 1
-    return onto_grid(rec, np.arange(n), rate)
+    return onto_grid(rec, np.arange(n), rate, out)
 
 
-def onto_grid(rec: Recording, index: npt.NDArray[np.int_], rate: float) -> Uniform:
+def onto_grid(rec: Recording, index: npt.NDArray[np.int_], rate: float,
+              out: GridArrays | None = None) -> Uniform:
     """``rec`` interpolated at the grid times ``index / rate`` (consecutive indices, within
-    the recording's span, or one sample beyond it at either end for the last value held)."""
+    the recording's span, or one sample beyond it at either end for the last value held).
+    ``out``: the arrays to fill (acc and gyr (N, 3), valid (N,)), if not new ones."""
     t = index / rate
     n = len(t)
-    acc, gyr = np.empty((n, 3)), np.empty((n, 3))
+    if out is None:
+        acc, gyr, valid = np.empty((n, 3)), np.empty((n, 3)), np.empty(n, bool)
+    else:
+        acc, gyr, valid = out
     last = len(rec.t) - 1
     for a in range(0, n, _CHUNK):  # a block at a time: the temporaries stay in cache
         tb = t[a:a + _CHUNK]
@@ -266,7 +275,7 @@ def onto_grid(rec: Recording, index: npt.NDArray[np.int_], rate: float) -> Unifo
                 lo = src[i_before, c]
                 dst[a:a + _CHUNK, c] = lo + w * (src[i, c] - lo)
     holes = np.flatnonzero(np.diff(rec.t) > MAX_BRIDGE_S)
-    valid = np.ones(n, bool)
+    valid[...] = True
     for h in holes:
         valid[(t > rec.t[h]) & (t < rec.t[h + 1])] = False
     return Uniform(t, acc, gyr, valid, rate)

@@ -26,7 +26,7 @@ def test_the_child_computes_into_shared_memory() -> None:
         # in the child: its own process, the parent's data already in its memory
         return x * 2.0, np.array([os.getpid() != parent, True])
 
-    doubled, flags = Staged(lambda: iter([work()]),
+    doubled, flags = Staged(lambda _: iter([work()]),
                             [[((4, 3), np.float64), ((2,), np.bool_)]]).stage(0)
     np.testing.assert_array_equal(doubled, x * 2.0)
     assert flags.tolist() == [True, True]
@@ -43,7 +43,7 @@ def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
             raise RuntimeError("child only")
         return (np.ones(3),)
 
-    (out,) = Staged(lambda: iter([work()]), [[((3,), np.float64)]]).stage(0)
+    (out,) = Staged(lambda _: iter([work()]), [[((3,), np.float64)]]).stage(0)
     np.testing.assert_array_equal(out, np.ones(3))
     assert calls == [parent]
 
@@ -51,7 +51,7 @@ def test_a_failing_child_is_computed_again_here_and_raises_here() -> None:
         raise ValueError("bad input")
 
     with pytest.raises(ValueError, match="bad input"):
-        Staged(lambda: iter([broken()]), [[((3,), np.float64)]]).stage(0)
+        Staged(lambda _: iter([broken()]), [[((3,), np.float64)]]).stage(0)
 
 
 @needs_fork
@@ -66,10 +66,10 @@ def test_stages_arrive_one_by_one_and_a_child_that_fails_midway_is_taken_over() 
             raise RuntimeError("child only")
         yield (np.array([os.getpid() == parent, 7]),)
 
-    job = Staged(lambda: stages(False), layouts)
+    job = Staged(lambda _: stages(False), layouts)
     np.testing.assert_array_equal(job.stage(0)[0], [1.0, 2.0, 3.0])
     assert job.stage(1)[0].tolist() == [0, 7]  # made by the child
-    job = Staged(lambda: stages(True), layouts)
+    job = Staged(lambda _: stages(True), layouts)
     np.testing.assert_array_equal(job.stage(0)[0], [1.0, 2.0, 3.0])
     assert job.stage(1)[0].tolist() == [1, 7]  # made here, after the child failed
     assert job.pid is None  # and the child reaped
@@ -77,7 +77,7 @@ def test_stages_arrive_one_by_one_and_a_child_that_fails_midway_is_taken_over() 
 
 def test_off_it_runs_in_the_process() -> None:
     parent = os.getpid()
-    (out,) = Staged(lambda: iter([(np.array([float(os.getpid())]),)]), [[((1,), np.float64)]],
+    (out,) = Staged(lambda _: iter([(np.array([float(os.getpid())]),)]), [[((1,), np.float64)]],
                     enabled=False).stage(0)
     assert out[0] == parent
 
@@ -90,3 +90,47 @@ def test_the_analysis_on_two_cores_is_the_analysis_on_one() -> None:
     assert one.to_dict() == two.to_dict()
     for key in ("flexion_deg", "lateral_deg", "height_m"):
         np.testing.assert_array_equal(one.series[key], two.series[key])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_stage_computes_in_place_into_its_outputs(enabled: bool) -> None:
+    layouts = [[((5,), np.float64), ((5,), np.bool_)], [((2, 3), np.float64)]]
+    filled: list[bool] = []
+
+    def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
+        x, flag = outputs(0)
+        assert (x.shape, x.dtype, flag.shape, flag.dtype) == ((5,), np.float64, (5,), np.bool_)
+        np.multiply(np.arange(5.0), 3.0, out=x)
+        flag[...] = x > 4.0
+        yield x, flag
+        (m,) = outputs(1)
+        m[...] = 1.5
+        filled.append(True)  # (in the child, this list is the child's)
+        yield (m,)
+
+    job = Staged(stages, layouts, enabled)
+    x, flag = job.stage(0)
+    np.testing.assert_array_equal(x, [0.0, 3.0, 6.0, 9.0, 12.0])
+    assert flag.tolist() == [False, False, True, True, True]
+    np.testing.assert_array_equal(job.stage(1)[0], np.full((2, 3), 1.5))
+    assert filled == ([] if enabled and forked.ENABLED else [True])
+
+
+def test_in_the_process_a_dropped_job_frees_its_arrays_without_the_collector() -> None:
+    import gc
+    import weakref
+
+    def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
+        (x,) = outputs(0)
+        x[...] = 2.0
+        yield (x,)
+        yield (np.zeros(1),)
+
+    gc.disable()
+    try:
+        job = Staged(stages, [[((1000,), np.float64)], [((1,), np.float64)]], enabled=False)
+        gone = weakref.ref(job.stage(0)[0])
+        del job
+        assert gone() is None  # no cycle between the job and its running generator
+    finally:
+        gc.enable()
