@@ -70,10 +70,13 @@ def sustained(mask: BoolArray, n: int) -> BoolArray:
 
 def widened(mask: BoolArray, r: int) -> BoolArray:
     """True where ``mask`` is True within ``r`` samples either side (a binary dilation; what
-    ``scipy.ndimage.maximum_filter1d(mask, 2 * r + 1)`` gives), from counts, not a window
-    scan."""
-    counts = np.zeros(len(mask) + 1, np.int64)
-    np.cumsum(mask, out=counts[1:])
-    i = np.arange(len(mask))
-    out: BoolArray = counts[np.minimum(i + r + 1, len(mask))] > counts[np.maximum(i - r, 0)]
+    ``scipy.ndimage.maximum_filter1d(mask, 2 * r + 1)`` gives), from its runs, each widened
+    by ``r``: no pass over a window per sample."""
+    n = len(mask)
+    starts, ends = run_bounds(mask)
+    # +1 where a widened run begins, -1 where it ends; covered while the sum is positive
+    marks = np.zeros(n + 1, np.int32)
+    np.add.at(marks, np.maximum(starts - r, 0), 1)
+    np.add.at(marks, np.minimum(ends + r, n), -1)
+    out: BoolArray = np.cumsum(marks[:n], dtype=np.int32) > 0
     return out
