@@ -3,11 +3,11 @@ found and the gyro's bias taken out, its orientation (earth's up in the sensor f
 vertical track and its motionless mask (``Signals``, which each piece of a long recording
 gets the same way).
 
-On two cores (``parallel``) this first stage runs in a child forked straight after the CSV is
-read (postureclip.forked), with numpy alone, while the parent imports scipy for the rest of
-the analysis: the import, a quarter of a second, then costs nothing. The parent takes the
-grid as soon as the child has made it and finds the movements on it while the child runs the
-orientation filter. The results are the same either way (tests/host/test_forked.py).
+The grid is made first, in the process itself. On two cores (``parallel``) the rest runs in a
+child forked straight after it (postureclip.forked), with numpy alone, while the parent
+imports scipy for the rest of the analysis and finds the movements on the grid; the child
+hands each result over through shared memory as soon as it is made. The results are the
+same either way (tests/host/test_forked.py).
 """
 from __future__ import annotations
 
@@ -101,35 +101,24 @@ def signal_stages(u: Uniform, outputs: Outputs,
 
 
 class Prepared(Signals):
-    """``rec`` being made ready (in a forked child when ``parallel``): ``grid()`` and the
-    ``Signals`` wait for their part. Known at once: ``rate_hz`` (nominal), ``n`` (grid
-    samples), ``g`` (the level gravity reads at, m/s^2) and ``duration_s``."""
+    """``rec`` made ready: on its grid, its still start found and the gyro's bias taken out
+    (at once, in this process), then its ``Signals`` (in a forked child when ``parallel``).
+    Known at once: ``rate_hz`` (nominal), ``n`` (grid samples), ``g`` (the level gravity
+    reads at, m/s^2) and ``duration_s``; the recording itself is not kept."""
 
     def __init__(self, rec: Recording, s: AnalysisSettings, parallel: bool = False) -> None:
         self.rate_hz = nominal_rate(rec.t)
-        self.n = n = int(np.floor(rec.t[-1] * self.rate_hz)) + 1  # as to_uniform's
         self.duration_s = rec.duration_s
-        f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
-        self.job = Staged(lambda outputs: _stages(rec, self.rate_hz, s, outputs), [
-            [((n, 3), f8), ((n, 3), f8), ((n,), flag), ((2,), np.dtype(np.int64)), ((3,), f8)],
-            *_signal_layouts(n)], parallel)
-        self.first = 1
-        self.g = gravity_level(force_histogram(rec.acc))
+        # the grid here, before the fork: in this process's own memory it is made faster than
+        # into shared memory, and the child reads it where it is
+        self.u = to_uniform(rec, self.rate_hz)
+        self.n = len(self.u.t)
+        self.still, self.bias = start_bias(self.u, s)
+        self.u.gyr[...] -= self.bias  # (the grid's own copy)
+        super().__init__(self.u, parallel)
+        self.g = gravity_level(force_histogram(rec.acc))  # (beside the child's first stage)
 
     def grid(self) -> tuple[Uniform, slice, FloatArray]:
         """The recording on its grid with the gyro's bias taken out, the still stretch it
         starts with (``find_still``) and the bias (rad/s)."""
-        acc, gyr, valid, still, bias = self.job.stage(0)
-        t = np.arange(self.n) / self.rate_hz  # (to_uniform's times)
-        return (Uniform(t, acc, gyr, valid, self.rate_hz), slice(int(still[0]), int(still[1])),
-                bias)
-
-
-def _stages(rec: Recording, rate_hz: float, s: AnalysisSettings,
-            outputs: Outputs) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-    acc, gyr, valid, _, _ = outputs(0)
-    u = to_uniform(rec, rate_hz, out=(acc, gyr, valid))
-    still, bias = start_bias(u, s)
-    u.gyr[...] -= bias  # (the grid's own copy)
-    yield u.acc, u.gyr, u.valid, np.array([still.start, still.stop]), bias
-    yield from signal_stages(u, outputs, first=1)
+        return self.u, self.still, self.bias
