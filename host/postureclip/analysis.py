@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter1d
-from scipy.spatial.transform import Rotation
 
 from . import risk
 from .breaks import MOTIONLESS_S, Breaks, Spans, breaks_from_spans, union
@@ -34,6 +32,7 @@ from .orientation import orientation as _orientation
 from .orientation import trunk_angles
 from .prepare import Prepared, Signals, start_bias
 from .recording import Recording, Uniform
+from .rotation import Rotation
 from .settings import AnalysisSettings as AnalysisSettings  # (public here, as before)
 from .slips import (
     Frames,
@@ -46,7 +45,16 @@ from .slips import (
     worn_off,
 )
 from .vertical import VerticalTrack, vertical_track
-from .windows import moving_mean, moving_std, row_norms, run_bounds, runs, sustained, widened
+from .windows import (
+    moving_max,
+    moving_mean,
+    moving_std,
+    row_norms,
+    run_bounds,
+    runs,
+    sustained,
+    widened,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -240,9 +248,8 @@ def detect_lifts(u: Uniform, s: AnalysisSettings, track: VerticalTrack, flex: Fl
     # moving do not count: a walk's leftover drift would open a dip under the standing
     # that follows it, and the lift after that would drown in it
     still_h = np.where(track.anchor, h, -np.inf)
-    baseline = maximum_filter1d(still_h, win, mode="nearest")
-    baseline = np.where(np.isfinite(baseline), baseline,
-                        maximum_filter1d(h, win, mode="nearest"))
+    baseline = moving_max(still_h, win)
+    baseline = np.where(np.isfinite(baseline), baseline, moving_max(h, win))
     dip = baseline - h
     in_move = (dip > 0.04) | (flex > s.bent_deg)  # a lift's movement: dipped or bent
     turning = w_dps > 8.0

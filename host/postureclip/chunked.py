@@ -44,7 +44,7 @@ from .recording import (
     onto_grid,
 )
 
-if TYPE_CHECKING:  # the analysis imports scipy: not before it is needed (span_of)
+if TYPE_CHECKING:  # the analysis is imported when it is needed, not for span_of
     from .analysis import Analysis, AnalysisSettings, SeriesSink
 
 FloatArray = npt.NDArray[np.float64]

@@ -102,7 +102,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     keep_freed_memory()  # a run-once command on 35 MB arrays (postureclip.allocator)
     # nor does it make the reference cycles the collector is for: a collection would walk
-    # the objects of numpy's and scipy's imports again and again, 50-90 ms in all
+    # the objects of numpy's and pyarrow's imports again and again, 50-90 ms in all
     # (docs/benchmarks.md)
     collecting = gc.isenabled()
     gc.disable()
@@ -126,9 +126,9 @@ def _analyze_command(args: argparse.Namespace) -> int:
             from .prepare import Prepared
 
             settings = analysis_settings(args)
-            # the grid, the gyro's bias, the orientation and the vertical track are made in a
-            # child forked now, while this process imports scipy for the rest
-            # (postureclip.prepare)
+            # the grid and the gyro's bias are made here, then the orientation, the vertical
+            # track and the motionless mask in a child forked at once, while this process
+            # imports the rest of the analysis and finds the movements (postureclip.prepare)
             prepared = Prepared(read_csv(args.recording), settings, parallel=True)
             from .analysis import analyze
 

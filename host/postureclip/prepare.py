@@ -4,8 +4,8 @@ vertical track and its motionless mask (``Signals``, which each piece of a long 
 gets the same way).
 
 The grid is made first, in the process itself. On two cores (``parallel``) the rest runs in a
-child forked straight after it (postureclip.forked), with numpy alone, while the parent
-imports scipy for the rest of the analysis and finds the movements on the grid; the child
+child forked straight after it (postureclip.forked), while the parent imports the rest of
+the analysis and finds the movements on the grid; the child
 hands each result over through shared memory as soon as it is made. The results are the
 same either way (tests/host/test_forked.py).
 """

@@ -1,5 +1,5 @@
 """The analysis's thresholds (``AnalysisSettings``), apart from the analysis itself so that a
-command can read them before it imports scipy (postureclip.prepare)."""
+command can read them before it imports the rest (postureclip.prepare)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

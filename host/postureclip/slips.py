@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import median_filter, uniform_filter1d
-from scipy.spatial.transform import Rotation
 
 from .orientation import gyro_increments, qmul, rotate_inverse, trunk_angles, up_in_trunk
 from .recording import Uniform
+from .rotation import Rotation
 from .stillness import WEAR_OFF_GYR as WEAR_OFF_GYR  # (the wear-off rule's, kept there)
 from .stillness import motionless as motionless
-from .windows import row_norms, run_bounds
+from .windows import column_means, moving_mean, moving_median, row_norms, run_bounds
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -333,7 +332,7 @@ def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
     swing[1:] = (held[1:] != held[:-1]) & (held[1:] != 0)
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     n = max(1, round(2.0 / dt))
-    count = uniform_filter1d(swing, n, origin=(n - 1) // 2) * n  # swings in the 2 s before
+    count = moving_mean(swing, n, origin=(n - 1) // 2) * n  # swings in the 2 s before
     out: npt.NDArray[np.bool_] = moving & (count >= 2.5)
     return out
 
@@ -390,7 +389,7 @@ def movements(u: Uniform) -> Movements:
     # a movement between two still stretches, short enough, that tilted the clip; it is
     # integrated from the last truly still moment before it
     k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
-    smooth = uniform_filter1d(u.gyr, k, axis=0)
+    smooth = column_means(u.gyr, k)
     turn = np.zeros(len(w))
     change = smooth[k:] - smooth[:-k]
     change *= change
@@ -456,7 +455,7 @@ def _still_level(an: FloatArray, fs: float) -> FloatArray:
     """What gravity reads as around each sample: the median specific force over the 2 s
     around it (movement shows as a departure from it)."""
     step = max(1, round(fs / 10.0))  # the median at 10 Hz, then held: cheap on long records
-    coarse = median_filter(an[::step], size=21, mode="nearest")
+    coarse = moving_median(an[::step], 21)
     out: FloatArray = np.repeat(coarse, step)[:len(an)]
     return out
 
@@ -467,8 +466,8 @@ def _rest_offset(u: Uniform, off_level: FloatArray) -> FloatArray:
     a warming MPU-6050's drifts by degrees per second, more than a still test allows.
     ``off_level``: the specific force's distance from its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
-    mean = uniform_filter1d(u.gyr, n, axis=0)
-    square = uniform_filter1d(u.gyr * u.gyr, n, axis=0)
+    mean = column_means(u.gyr, n)
+    square = column_means(u.gyr * u.gyr, n)
     square -= mean * mean
     quiet = (_row_sums(square) < (0.5 * STILL_GYR) ** 2) & (off_level < STILL_ACC) & u.valid
     starts, ends = run_bounds(quiet)

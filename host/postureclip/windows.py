@@ -1,10 +1,10 @@
 """Moving-window statistics and the runs of masks, with numpy alone.
 
-The first stage of the analysis (the grid, the still start, the orientation and the vertical
-track; postureclip.prepare) runs in a child process forked before scipy is imported, so what
-it needs is here. ``moving_mean`` equals ``scipy.ndimage.uniform_filter1d`` bit for bit
-(the same running sum, divided at each sample; tests/host/test_windows.py checks it against
-scipy), so the analysis gives the same numbers whichever computes them.
+The analysis needs no scipy (its import took a sixth of an 8-hour ``postureclip analyze``),
+so what it needs of scipy.ndimage is here, with the same results bit for bit:
+``moving_mean`` is ``uniform_filter1d`` (the same running sum, divided at each sample),
+``moving_max`` is ``maximum_filter1d`` and ``moving_median`` is ``median_filter``
+(tests/host/test_windows.py checks each against scipy).
 """
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def moving_mean(x: FloatArray, n: int) -> FloatArray:
+def moving_mean(x: FloatArray, n: int, origin: int = 0) -> FloatArray:
     """The mean of ``x`` (1-D) over a centred window of ``n`` samples (the extra sample of an
-    even window before the centre), the ends extended by reflection (``d c b a | a b c d``):
-    ``scipy.ndimage.uniform_filter1d(x, n)``."""
+    even window before the centre), moved ``origin`` samples into the past, the ends
+    extended by reflection (``d c b a | a b c d``):
+    ``scipy.ndimage.uniform_filter1d(x, n, origin=origin)``."""
     m = len(x)
     if m == 0:
         return np.zeros(0)
-    before = n // 2
+    before = n // 2 + origin
     ext = np.pad(np.asarray(x, dtype=np.float64), (before, n - before - 1), mode="symmetric")
     steps = np.empty(m)
     steps[0] = np.add.accumulate(ext[:n])[-1]  # summed in order, as scipy does
@@ -30,6 +31,46 @@ def moving_mean(x: FloatArray, n: int) -> FloatArray:
     sums = np.add.accumulate(steps, out=steps)
     sums /= n
     return sums
+
+
+def column_means(x: FloatArray, n: int) -> FloatArray:
+    """``moving_mean`` of each column of ``x`` (N, 3):
+    ``scipy.ndimage.uniform_filter1d(x, n, axis=0)``."""
+    out = np.empty(x.shape)
+    for k in range(x.shape[1]):
+        out[:, k] = moving_mean(x[:, k], n)
+    return out
+
+
+def moving_max(x: FloatArray, n: int) -> FloatArray:
+    """The largest of ``x`` (1-D) over the window of ``moving_mean``, cut at the ends (the
+    edge values held: ``scipy.ndimage.maximum_filter1d(x, n, mode="nearest")``), by
+    doubling: the maxima over 1, 2, 4 ... samples, then two overlapping ones per window."""
+    m = len(x)
+    if m == 0:
+        return np.zeros(0)
+    before = n // 2
+    reach = np.full(m + n - 1, -np.inf)  # beyond the ends: nothing (the edge is in the window)
+    reach[before:before + m] = x
+    w = 1
+    while 2 * w <= n:  # reach[i]: the largest of the w samples from i
+        np.maximum(reach[:-w], reach[w:], out=reach[:-w])
+        w *= 2
+    out: FloatArray = np.maximum(reach[:m], reach[n - w:n - w + m])
+    return out
+
+
+def moving_median(x: FloatArray, n: int) -> FloatArray:
+    """The median of ``x`` (1-D) over a centred window of odd ``n`` samples, the edge values
+    held beyond the ends: ``scipy.ndimage.median_filter(x, n, mode="nearest")``."""
+    if n % 2 != 1:
+        raise ValueError(f"the window must be odd, got {n}")
+    if len(x) == 0:
+        return np.zeros(0)
+    ext = np.pad(np.asarray(x, dtype=np.float64), n // 2, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(ext, n)
+    out: FloatArray = np.partition(windows, n // 2, axis=1)[:, n // 2]
+    return out
 
 
 def moving_std(x: FloatArray, n: int) -> FloatArray:

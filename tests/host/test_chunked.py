@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation as ScipyRotation
 
 from postureclip.analysis import analyze
 from postureclip.chunked import analyze_file, scan, span_of
 from postureclip.cli import main
 from postureclip.errors import RecordingError
 from postureclip.recording import read_csv
+from postureclip.rotation import Rotation
 from postureclip.simulate import (
     Wearer,
     coaching_day,
@@ -189,7 +190,7 @@ def test_the_walking_check_fed_in_pieces_is_the_same_as_fed_whole(estimate: bool
     the same frames and slips (undone or not)."""
     rng = np.random.default_rng(seed)
     n, fs = 6000, 10.0
-    up_s = Rotation.random(n, random_state=seed).apply([0.0, 0.0, 1.0]) * 0.1 + [1.0, 0, 0]
+    up_s = ScipyRotation.random(n, random_state=seed).apply([0.0, 0.0, 1.0]) * 0.1 + [1.0, 0, 0]
     up_s /= np.linalg.norm(up_s, axis=1)[:, None]
     walking = np.repeat(rng.uniform(size=n // 100) < 0.6, 100)
     slips = sorted({int(i) for i in rng.integers(0, n, 5)})

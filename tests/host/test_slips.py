@@ -7,11 +7,11 @@ import itertools
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 from postureclip.analysis import analyze
 from postureclip.orientation import trunk_angles
 from postureclip.recording import Recording
+from postureclip.rotation import Rotation
 from postureclip.simulate import LSM6DSOX, Segment, Wearer, simulate
 from postureclip.slips import PULL_MAX_DEG, Mounting, Slip, check_by_walking
 
@@ -49,6 +49,11 @@ def test_wear_without_slips_reports_none() -> None:
 FS = 50.0
 
 
+def _about(axis: str, deg: float) -> Rotation:
+    """A turn of ``deg`` degrees about one sensor axis."""
+    return Rotation.from_rotvec(np.radians(deg) * np.eye(3)["xyz".index(axis)])
+
+
 def _up_for(flex_deg: float, lat_deg: float, mount: Rotation) -> np.ndarray:
     """Earth's up in the sensor frame for a trunk at (flex, lat), the sensor turned by
     ``mount`` (sensor -> trunk)."""
@@ -76,10 +81,10 @@ def _tilt_at(frames, index: int, up: np.ndarray) -> float:
 
 def test_a_reanchored_frame_is_pulled_to_the_walking_tilt() -> None:
     ident = Rotation.identity()
-    slipped = Rotation.from_euler("y", 15.0, degrees=True)  # the new sensor frame in the old
+    slipped = _about("y", 15.0)  # the new sensor frame in the old
     # the re-anchoring measured 15 deg, but the clip then crept 5 deg more about the trunk's
     # sideways axis, below what counts as a slip
-    crept = Rotation.from_euler("y", 20.0, degrees=True)
+    crept = _about("y", 20.0)
     t, up_s, walking = _script([(30.0, True, 4.0, ident), (10.0, False, 0.0, ident),
                                 (10.0, False, 0.0, slipped), (40.0, False, 0.0, crept),
                                 (600.0, True, 4.0, crept), (5.0, False, 0.0, crept)])
@@ -97,12 +102,12 @@ def test_a_reanchored_frame_is_pulled_to_the_walking_tilt() -> None:
 
 def test_the_calibrated_frame_is_never_pulled_and_a_contradicted_slip_is_undone() -> None:
     ident = Rotation.identity()
-    crept = Rotation.from_euler("y", 5.0, degrees=True)
+    crept = _about("y", 5.0)
     t, up_s, walking = _script([(30.0, True, 4.0, ident), (10.0, False, 0.0, crept),
                                 (60.0, True, 4.0, crept)])
     assert check_by_walking([], t, up_s, walking, ident) == ([], [(0, ident)])
     # a "slip" the walk afterwards contradicts (the clip did not move)
-    wrong = Rotation.from_euler("y", 15.0, degrees=True)
+    wrong = _about("y", 15.0)
     t, up_s, walking = _script([(30.0, True, 4.0, ident), (20.0, False, 0.0, ident),
                                 (30.0, True, 4.0, ident)])
     slips, frames = check_by_walking([Slip(40.0, "slip", 15.0, round(40.0 * FS), wrong)],
@@ -131,8 +136,8 @@ def test_a_reanchoring_measured_wrong_is_corrected_by_the_walks_after_it() -> No
     walks before the slip teach the walking tilt; those after it show the frame's error, and
     the filter takes out its share: slowly, as one walk's tilt says little (WALK_SPREAD_DEG)
     and the walking tilt itself is still being learnt; it never overshoots."""
-    true_mount = Rotation.from_euler("y", 15.0, degrees=True)
-    measured = Rotation.from_euler("y", 13.5, degrees=True)
+    true_mount = _about("y", 15.0)
+    measured = _about("y", 13.5)
     before = _walks(20, [2.0, 6.0, 4.0], Rotation.identity())
     start = round(sum(p[0] for p in before) * FS)
     after = [(20.0, False, 2.0, true_mount), *_walks(12, [3.0, 5.0, 4.0], true_mount)]
@@ -147,8 +152,8 @@ def test_a_reanchoring_measured_wrong_is_corrected_by_the_walks_after_it() -> No
 
 def test_an_unseen_move_after_a_reanchoring_is_taken_out_but_the_calibration_stays() -> None:
     ident = Rotation.identity()
-    slipped = Rotation.from_euler("y", 15.0, degrees=True)
-    moved = Rotation.from_euler("y", 25.0, degrees=True)  # 10 deg more, no slip seen
+    slipped = _about("y", 15.0)
+    moved = _about("y", 25.0)  # 10 deg more, no slip seen
     before = _walks(6, [2.0, 6.0, 4.0], ident)
     start = round(sum(p[0] for p in before) * FS)
     parts = [*before, (20.0, False, 2.0, slipped), *_walks(2, [4.0], slipped),
@@ -169,8 +174,8 @@ def test_a_false_reanchoring_is_undone_though_a_true_slip_came_before_the_walk(
     """As on the clip: the walk after two unchecked re-anchorings weighs the mounting with both
     against the mounting with only the later one."""
     ident = Rotation.identity()
-    false = Rotation.from_euler("y", 15.0, degrees=True)  # nothing moved on the back
-    true = Rotation.from_euler("z", 14.0, degrees=True)
+    false = _about("y", 15.0)  # nothing moved on the back
+    true = _about("z", 14.0)
     t, up_s, walking = _script([(30.0, True, 4.0, ident), (20.0, False, 0.0, ident),
                                 (20.0, False, 0.0, true), (30.0, True, 4.0, true)])
     slips = [Slip(40.0, "slip", 15.0, round(40.0 * FS), false),
