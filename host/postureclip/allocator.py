@@ -39,3 +39,21 @@ def keep_freed_memory() -> bool:
     mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
                 and mallopt(_M_TOP_PAD, TOP_PAD))
+
+
+def release_freed_memory() -> bool:
+    """Hand the pages of freed blocks back to the kernel (glibc's ``malloc_trim``); True
+    when it did. Before a fork: pages the parent has freed but kept would otherwise be
+    shared with the child copy-on-write, and each process that reused them would copy
+    them page by page first (on the 8-hour analysis, 24,000 copies and 0.1 s before the
+    parent's first step)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return bool(trim(0))

@@ -20,7 +20,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,7 @@ from .slips import (
     wear_off_quiet,
     worn_off,
 )
+from .stillness import motionless
 from .vertical import VerticalTrack, vertical_track
 from .windows import (
     moving_max,
@@ -324,19 +325,20 @@ class Core:
     slouch: npt.NDArray[np.bool_]  # the samples that count towards a slouch episode
 
 
-def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
-                 with_lifts: bool = True, frames: Frames | None = None,
-                 track: VerticalTrack | Callable[[], VerticalTrack] | None = None,
-                 acc_std: FloatArray | None = None, with_episodes: bool = True) -> Core:
-    """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
-    slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
-    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
-    ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
-    ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``,
-    or what waits for it) and ``acc_std`` (the specific force's spread over 2 s) when known.
-    ``with_episodes`` False leaves the episodes out (``slouch`` gives them; the Analyzer joins
-    its pieces' runs instead).
-    Batch analysis and the live analyzer (postureclip.live) both run this."""
+class TrunkAngles(NamedTuple):
+    """The trunk's attitude per sample: earth's up in the trunk frame (N, 3), flexion and
+    lateral bend (deg), and the turn rate about the spine (rad/s)."""
+
+    up_t: FloatArray
+    flex: FloatArray
+    lat: FloatArray
+    twist_rate: FloatArray
+
+
+def trunk_attitude(u: Uniform, up_s: FloatArray, neutral: Rotation,
+                   frames: Frames | None = None) -> TrunkAngles:
+    """``up_s`` and ``u.gyr`` seen in the trunk frame: ``neutral`` or, with ``frames``, the
+    one holding at each sample (as ``analyze_core``)."""
     up_t = np.empty_like(up_s)
     twist_rate = np.empty(len(up_s))
     spans = frames or [(0, neutral)]
@@ -346,6 +348,24 @@ def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rot
         up_t[start:stop] = up_s[start:stop] @ m.T
         twist_rate[start:stop] = u.gyr[start:stop] @ m[0]  # trunk-frame x (the spine) rate
     flex, lat = trunk_angles(up_t)
+    return TrunkAngles(up_t, flex, lat, twist_rate)
+
+
+def analyze_core(u: Uniform, s: AnalysisSettings, up_s: FloatArray, neutral: Rotation,
+                 with_lifts: bool = True, frames: Frames | None = None,
+                 track: VerticalTrack | Callable[[], VerticalTrack] | None = None,
+                 acc_std: FloatArray | None = None, with_episodes: bool = True,
+                 angles: TrunkAngles | None = None) -> Core:
+    """Everything after orientation: trunk angles, vertical track, lifts, posture classes and
+    slouch episodes. ``u.gyr`` must be bias-corrected; ``up_s`` is earth +z in the sensor frame
+    (N, 3), e.g. ``up_in_sensor(q)`` of sensor-to-earth quaternions. The trunk frame is
+    ``neutral`` or, with ``frames`` ((first sample, sensor -> trunk) in time order, from
+    ``slips.check_by_walking``), the one holding at each sample. ``track`` (``vertical_track``,
+    or what waits for it) and ``acc_std`` (the specific force's spread over 2 s) when known.
+    ``with_episodes`` False leaves the episodes out (``slouch`` gives them; the Analyzer joins
+    its pieces' runs instead). ``angles``: ``trunk_attitude`` of the same, when made already.
+    Batch analysis and the live analyzer (postureclip.live) both run this."""
+    up_t, flex, lat, twist_rate = angles or trunk_attitude(u, up_s, neutral, frames)
     fs = u.rate_hz
     if not with_lifts:  # orientation only (the clip's quaternion stream): no movement measure
         acc_std = np.zeros(len(u.t))
@@ -421,9 +441,9 @@ class Analyzer:
 
     ``cal``: the calibration (from the recording's start); ``g``: gravity's level over the
     whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``.
-    ``parallel``: the orientation filter, the vertical track and the motionless mask of each
-    piece are made in a forked child (``prepare.Signals``) while this process finds the
-    movements: the same result, sooner on two cores."""
+    ``parallel``: the orientation filter and the vertical track of each piece are made in a
+    forked child (``prepare.Signals``) while this process finds the movements and the
+    motionless mask: the same result, sooner on two cores."""
 
     def __init__(self, s: AnalysisSettings, cal: Calibration, g: float, rate_hz: float,
                  n: int, keep_series: bool = False, sink: SeriesSink | None = None,
@@ -464,7 +484,7 @@ class Analyzer:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
         and together covering the recording. ``signals``: the piece's orientation, vertical
-        track and motionless mask, when they are being made already (postureclip.prepare)."""
+        track, when they are being made already (postureclip.prepare)."""
         s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
@@ -472,6 +492,7 @@ class Analyzer:
         moved = movements(u)
         acc_std = acc_spread(u, moved.an)
         moving = (acc_std > s.moving_acc_std) & u.valid
+        no_motion = motionless(u)  # (before waiting for the child's first result)
         up_s = signals.up()
         found = find_slips(u, up_s, self.axis, None, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
@@ -492,10 +513,13 @@ class Analyzer:
             m.run(slips, cb, eb, up_s, walk_idx, ea)
             first = max(k for k, (i, _) in enumerate(m.frames) if i <= ea)
             frames = [(max(0, i - ea), r) for i, r in m.frames[first:]]
+            angles = trunk_attitude(u, up_s, self.cal.neutral, frames)
+            # the sets first: the lifts wait for the child's vertical track
+            sets = find_sets(u.t, angles.flex, angles.lat)
             core = analyze_core(u, s, up_s, self.cal.neutral, frames=frames,
                                 track=signals.track, with_episodes=False,
-                                acc_std=acc_std)
-            return kept, core, find_sets(u.t, core.flex, core.lat)
+                                acc_std=acc_std, angles=angles)
+            return kept, core, sets
 
         kept, core, sets = mounted(found)
         # a turn of the clip in an exercise set is the exercise (a bridge turns it about the
@@ -515,7 +539,6 @@ class Analyzer:
         part = slice(lo, hi)
         self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
         self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
-        no_motion = signals.motionless()
         # off the body: lying without any motion, not even breathing (the wear-off test's)
         for spans, mask in ((self.walking, walking & ~lying), (self.held, lying | in_set),
                             (self.motionless, no_motion & ~moving & lying)):

@@ -129,7 +129,7 @@ def _analyze_command(args: argparse.Namespace) -> int:
             # the grid and the gyro's bias are made here, then the orientation, the vertical
             # track and the motionless mask in a child forked at once, while this process
             # imports the rest of the analysis and finds the movements (postureclip.prepare)
-            prepared = Prepared(read_csv(args.recording), settings, parallel=True)
+            prepared = Prepared(args.recording, settings, parallel=True)
             from .analysis import analyze
 
             result = analyze(prepared, settings, keep_series=series is not None)

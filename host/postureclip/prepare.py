@@ -1,28 +1,36 @@
 """A recording made ready for the analysis in one piece: on its uniform grid, its still start
-found and the gyro's bias taken out, its orientation (earth's up in the sensor frame), its
-vertical track and its motionless mask (``Signals``, which each piece of a long recording
-gets the same way).
+found and the gyro's bias taken out, its orientation (earth's up in the sensor frame) and its
+vertical track (``Signals``, which each piece of a long recording gets the same way).
 
-The grid is made first, in the process itself. On two cores (``parallel``) the rest runs in a
-child forked straight after it (postureclip.forked), while the parent imports the rest of
-the analysis and finds the movements on the grid; the child
-hands each result over through shared memory as soon as it is made. The results are the
-same either way (tests/host/test_forked.py).
+The grid is made first, in the process itself. On two cores (``parallel``) the orientation
+and the track are made in a child forked straight after it (postureclip.forked), while the
+parent imports the rest of the analysis and finds the movements and the motionless mask on
+the grid; the child hands each result over through shared memory as soon as it is made. The
+results are the same either way (tests/host/test_forked.py).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .allocator import release_freed_memory
 from .errors import CalibrationError
 from .forked import Outputs, Staged
 from .orientation import up_vectors
-from .recording import Recording, Uniform, force_histogram, gravity_level, nominal_rate, to_uniform
+from .recording import (
+    Recording,
+    Uniform,
+    force_histogram,
+    gravity_level,
+    nominal_rate,
+    read_csv,
+    to_uniform,
+)
 from .settings import AnalysisSettings
-from .stillness import motionless
 from .vertical import VerticalTrack, vertical_track
 from .windows import moving_std
 
@@ -58,10 +66,10 @@ def start_bias(u: Uniform, s: AnalysisSettings) -> tuple[slice, FloatArray]:
 
 
 class Signals:
-    """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame: earth's
-    up in the sensor frame, the vertical track and the motionless mask, made in that order in
-    a forked child when ``parallel``; each method waits for its own (the slip test needs the
-    orientation first, the lifts the track, the breaks the mask last)."""
+    """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame and
+    without scipy's help: earth's up in the sensor frame and the vertical track, made in
+    that order in a forked child when ``parallel``; each method waits for its own (the slip
+    test needs the orientation first, the lifts the track)."""
 
     def __init__(self, u: Uniform, parallel: bool = False) -> None:
         m = len(u.t)
@@ -79,15 +87,10 @@ class Signals:
         h, anchor, a_up = self.job.stage(self.first + 1)
         return VerticalTrack(h, anchor, a_up)
 
-    def motionless(self) -> npt.NDArray[np.bool_]:
-        """``stillness.motionless``."""
-        still: npt.NDArray[np.bool_] = self.job.stage(self.first + 2)[0]
-        return still
-
 
 def _signal_layouts(m: int) -> list[list[tuple[tuple[int, ...], np.dtype[Any]]]]:
     f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
-    return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)], [((m,), flag)]]
+    return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)]]
 
 
 def signal_stages(u: Uniform, outputs: Outputs,
@@ -97,16 +100,19 @@ def signal_stages(u: Uniform, outputs: Outputs,
     yield (up_s,)
     track = vertical_track(u, up_s)
     yield track.h, track.anchor, track.a_up
-    yield (motionless(u),)
 
 
 class Prepared(Signals):
     """``rec`` made ready: on its grid, its still start found and the gyro's bias taken out
     (at once, in this process), then its ``Signals`` (in a forked child when ``parallel``).
-    Known at once: ``rate_hz`` (nominal), ``n`` (grid samples), ``g`` (the level gravity
-    reads at, m/s^2) and ``duration_s``; the recording itself is not kept."""
+    ``rec``: a recording, or the path of its CSV (then read here, and let go of once it is on
+    the grid, before the fork). Known at once: ``rate_hz`` (nominal), ``n`` (grid samples),
+    ``g`` (the level gravity reads at, m/s^2) and ``duration_s``."""
 
-    def __init__(self, rec: Recording, s: AnalysisSettings, parallel: bool = False) -> None:
+    def __init__(self, rec: Recording | str | Path, s: AnalysisSettings,
+                 parallel: bool = False) -> None:
+        if not isinstance(rec, Recording):
+            rec = read_csv(rec)
         self.rate_hz = nominal_rate(rec.t)
         self.duration_s = rec.duration_s
         # the grid here, before the fork: in this process's own memory it is made faster than
@@ -115,8 +121,11 @@ class Prepared(Signals):
         self.n = len(self.u.t)
         self.still, self.bias = start_bias(self.u, s)
         self.u.gyr[...] -= self.bias  # (the grid's own copy)
+        self.g = gravity_level(force_histogram(rec.acc))
+        del rec
+        if parallel:
+            release_freed_memory()  # (postureclip.allocator: not shared with the child)
         super().__init__(self.u, parallel)
-        self.g = gravity_level(force_histogram(rec.acc))  # (beside the child's first stage)
 
     def grid(self) -> tuple[Uniform, slice, FloatArray]:
         """The recording on its grid with the gyro's bias taken out, the still stretch it

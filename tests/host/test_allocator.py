@@ -35,3 +35,40 @@ def test_a_freed_array_is_reused_without_faulting_again() -> None:
     # reused when kept
     assert kept < 200
     assert default > kept
+
+
+FORKED = """
+import os, resource, sys, time
+import numpy as np
+from postureclip.allocator import keep_freed_memory, release_freed_memory
+keep_freed_memory()
+a = np.ones(5_000_000)
+del a  # kept by malloc: these pages would be the child's too after a fork
+released = release_freed_memory() if sys.argv[1] == "release" else False
+pid = os.fork()
+if pid == 0:
+    time.sleep(2.0)
+    os._exit(0)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+b = np.ones(5_000_000)
+print(released, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim, fork")
+def test_freed_pages_released_before_a_fork_are_not_copied_after_it() -> None:
+    def run(mode: str) -> tuple[bool, int]:
+        out = subprocess.run([sys.executable, "-c", FORKED, mode], capture_output=True,
+                             text=True, check=True).stdout.split()
+        return out[0] == "True", int(out[1])
+
+    released, fresh = run("release")
+    _, shared = run("keep")
+    assert released
+    # kept pages are shared with the child: the parent copies each 4 kB page it writes
+    # (about 9,800); released ones come back as new memory, in huge pages where the kernel
+    # gives them
+    assert shared > 5000
+    assert fresh < shared / 2
