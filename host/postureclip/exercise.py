@@ -166,9 +166,14 @@ def find_sets(t: FloatArray, flex: FloatArray, lat: FloatArray) -> list[Exercise
     """Exercise sets in a recording: ``t`` in s, trunk flexion and lateral bend in degrees."""
     if len(t) < 2:
         return []
-    vertical = np.cos(np.radians(flex)) * np.cos(np.radians(lat))  # up along the spine
-    starts, ends = run_bounds(np.abs(vertical) < STAY_COS)
-    near = np.abs(vertical) < FLOOR_COS
+    # |up along the spine|, in place (each temporary is 11 MB on 8 hours)
+    vertical = np.radians(flex)
+    np.cos(vertical, out=vertical)
+    cos_lat = np.radians(lat)
+    vertical *= np.cos(cos_lat, out=cos_lat)
+    np.abs(vertical, out=vertical)
+    starts, ends = run_bounds(vertical < STAY_COS)
+    near = vertical < FLOOR_COS
     sets: list[ExerciseSet] = []
     for a0, b in zip(starts, ends, strict=True):
         entered = np.flatnonzero(near[a0:b])  # a pose begins lying
