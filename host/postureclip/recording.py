@@ -263,22 +263,56 @@ def onto_grid(rec: Recording, index: npt.NDArray[np.int_], rate: float,
     else:
         acc, gyr, valid = out
     last = len(rec.t) - 1
+    after = samples_up_to(rec.t, t)
+    columns = [(src[:, c], dst[:, c]) for src, dst in ((rec.acc, acc), (rec.gyr, gyr))
+               for c in range(3)]
     for a in range(0, n, _CHUNK):  # a block at a time: the temporaries stay in cache
         tb = t[a:a + _CHUNK]
         # linear interpolation of all six channels from one search, a channel at a time
-        i = np.clip(np.searchsorted(rec.t, tb, side="right"), 1, last)
-        before = rec.t[i - 1]
-        w = np.clip((tb - before) / (rec.t[i] - before), 0.0, 1.0)
+        i = np.clip(after[a:a + _CHUNK], 1, last)
         i_before = i - 1
-        for src, dst in ((rec.acc, acc), (rec.gyr, gyr)):
-            for c in range(3):
-                lo = src[i_before, c]
-                dst[a:a + _CHUNK, c] = lo + w * (src[i, c] - lo)
+        before = rec.t[i_before]
+        w = np.clip((tb - before) / (rec.t[i] - before), 0.0, 1.0)
+        for src, dst in columns:
+            lo = src[i_before]
+            step = src[i]
+            step -= lo
+            step *= w
+            step += lo  # lo + w * (hi - lo)
+            dst[a:a + _CHUNK] = step
     holes = np.flatnonzero(np.diff(rec.t) > MAX_BRIDGE_S)
     valid[...] = True
     for h in holes:
         valid[(t > rec.t[h]) & (t < rec.t[h + 1])] = False
     return Uniform(t, acc, gyr, valid, rate)
+
+
+def samples_up_to(t: FloatArray, grid: FloatArray) -> npt.NDArray[np.intp]:
+    """For each time of ``grid`` (increasing), how many of the samples ``t`` (increasing)
+    are at or before it: ``np.searchsorted(t, grid, side="right")``, from each sample's first
+    grid time counted, in linear time rather than by a search per grid time. ``grid`` is
+    evenly spaced (its step taken from its ends), as a recording's grid is."""
+    n = len(grid)
+    step = (grid[-1] - grid[0]) / (n - 1) if n > 1 else 0.0
+    if not step > 0.0 or len(t) == 0:
+        return np.searchsorted(t, grid, side="right")
+    # the first grid time at or after each sample: estimated from the step, then moved to
+    # where the grid's own values say (rounding can put the estimate one off)
+    first = np.ceil((t - grid[0]) / step)
+    np.clip(first, 0, n, out=first)
+    j = first.astype(np.intp)
+    for _ in range(8):
+        low = (j > 0) & (grid[np.maximum(j - 1, 0)] >= t)  # the one before is late enough
+        high = (j < n) & (grid[np.minimum(j, n - 1)] < t)  # this one is too early
+        if not (low.any() or high.any()):
+            break
+        j -= low
+        j += high
+    else:  # (not evenly spaced after all)
+        return np.searchsorted(t, grid, side="right")
+    counts = np.bincount(j, minlength=n + 1)[:n]
+    out: npt.NDArray[np.intp] = np.cumsum(counts)
+    return out
 
 
 #: The specific force's norm is binned this finely (m/s^2) for the level gravity reads at: a

@@ -5,10 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from postureclip.cli import main
 from postureclip.errors import RecordingError
-from postureclip.recording import Recording, parse_csv, read_csv, to_uniform
+from postureclip.recording import Recording, parse_csv, read_csv, samples_up_to, to_uniform
 
 GOOD = "t,ax,ay,az,gx,gy,gz\n" + "".join(
     f"{k * 0.01:.2f},9.81,0.0,0.1,0.001,0.0,0.0\n" for k in range(300))
@@ -95,3 +98,17 @@ def test_windows_line_ends_take_the_fast_reader(tmp_path: Path,
 
     monkeypatch.setattr(recording, "parse_csv", slow)
     read_csv(windows)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(arrays(np.float64, st.integers(0, 200), elements=st.floats(-5.0, 50.0)),
+       st.sampled_from([1.0, 12.5, 50.0, 52.3, 100.0, 833.0]), st.integers(-20, 200),
+       st.integers(0, 300), st.booleans())
+def test_samples_up_to_each_grid_time_is_the_sorted_search(
+        times: np.ndarray, rate: float, first: int, n: int, jitter: bool) -> None:
+    """The grid's linear-time count equals numpy's search, ties and rounding included."""
+    t = np.unique(times)  # increasing
+    if jitter and len(t):  # samples on the grid's own times, as a clean recorder writes
+        t = np.unique(np.concatenate([t, np.arange(first, first + len(t)) / rate]))
+    grid = np.arange(first, first + n) / rate
+    np.testing.assert_array_equal(samples_up_to(t, grid), np.searchsorted(t, grid, side="right"))
