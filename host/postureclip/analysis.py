@@ -441,9 +441,9 @@ class Analyzer:
 
     ``cal``: the calibration (from the recording's start); ``g``: gravity's level over the
     whole recording (``gravity_level``); ``n``: its samples on the grid at ``rate_hz``.
-    ``parallel``: the orientation filter and the vertical track of each piece are made in a
-    forked child (``prepare.Signals``) while this process finds the movements and the
-    motionless mask: the same result, sooner on two cores."""
+    ``parallel``: the orientation filter, the vertical track and the motionless mask of each
+    piece are made in a forked child (``prepare.Signals``) while this process finds the
+    movements: the same result, sooner on two cores."""
 
     def __init__(self, s: AnalysisSettings, cal: Calibration, g: float, rate_hz: float,
                  n: int, keep_series: bool = False, sink: SeriesSink | None = None,
@@ -484,7 +484,7 @@ class Analyzer:
         """Grid samples [ea, ea + len(u.t)), gyro bias-corrected; the results of [ca, cb)
         are kept (the rest is context). Pieces come in time order, their [ca, cb) adjoining
         and together covering the recording. ``signals``: the piece's orientation, vertical
-        track, when they are being made already (postureclip.prepare)."""
+        track and motionless mask, when they are being made already (postureclip.prepare)."""
         s = self.s
         eb = ea + len(u.t)
         lo, hi = ca - ea, cb - ea
@@ -492,7 +492,9 @@ class Analyzer:
         moved = movements(u)
         acc_std = acc_spread(u, moved.an)
         moving = (acc_std > s.moving_acc_std) & u.valid
-        no_motion = motionless(u)  # (before waiting for the child's first result)
+        # the motionless mask is the child's last stage; made here if this process would
+        # otherwise wait for the orientation (the same mask either way)
+        no_motion = None if signals.up_ready() else motionless(u)
         up_s = signals.up()
         found = find_slips(u, up_s, self.axis, None, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)
@@ -540,6 +542,8 @@ class Analyzer:
         self.counts += np.bincount(core.posture[part], minlength=len(POSTURES))
         self.runs.append(slouch_runs(u.t[part], core.flex[part], core.slouch[part]))
         # off the body: lying without any motion, not even breathing (the wear-off test's)
+        if no_motion is None:
+            no_motion = signals.motionless()
         for spans, mask in ((self.walking, walking & ~lying), (self.held, lying | in_set),
                             (self.motionless, no_motion & ~moving & lying)):
             a, b = run_bounds(mask[part])

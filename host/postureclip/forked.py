@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import mmap
 import os
+import select
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -78,6 +79,16 @@ class Staged:
     def _views(self, k: int) -> list[npt.NDArray[Any]]:
         return [np.frombuffer(m, dtype=dt, count=int(np.prod(shape))).reshape(shape)
                 for m, (shape, dt) in zip(self.memory[k], self.layouts[k], strict=True)]
+
+    def ready(self, k: int) -> bool:
+        """Whether ``stage(k)`` would return without waiting for the child (so that the
+        parent can do other work first). In this process: only once it has been made."""
+        if k < len(self.done):
+            return True
+        if k > len(self.done) or self.pid is None:
+            return False
+        readable, _, _ = select.select([self.signals], [], [], 0.0)
+        return bool(readable)
 
     def stage(self, k: int) -> Arrays:
         """The arrays of stage ``k``, from the child or (if it failed) computed here."""

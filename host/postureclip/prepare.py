@@ -1,12 +1,13 @@
 """A recording made ready for the analysis in one piece: on its uniform grid, its still start
-found and the gyro's bias taken out, its orientation (earth's up in the sensor frame) and its
-vertical track (``Signals``, which each piece of a long recording gets the same way).
+found and the gyro's bias taken out, its orientation (earth's up in the sensor frame), its
+vertical track and its motionless mask (``Signals``, which each piece of a long recording
+gets the same way).
 
-The grid is made first, in the process itself. On two cores (``parallel``) the orientation
-and the track are made in a child forked straight after it (postureclip.forked), while the
-parent imports the rest of the analysis and finds the movements and the motionless mask on
-the grid; the child hands each result over through shared memory as soon as it is made. The
-results are the same either way (tests/host/test_forked.py).
+The grid is made first, in the process itself. On two cores (``parallel``) the rest is made
+in a child forked straight after it (postureclip.forked), while the parent imports the rest
+of the analysis and finds the movements on the grid; the child hands each result over
+through shared memory as soon as it is made. The results are the same either way
+(tests/host/test_forked.py).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from .recording import (
     to_uniform,
 )
 from .settings import AnalysisSettings
+from .stillness import motionless
 from .vertical import VerticalTrack, vertical_track
 from .windows import moving_std
 
@@ -66,16 +68,20 @@ def start_bias(u: Uniform, s: AnalysisSettings) -> tuple[slice, FloatArray]:
 
 
 class Signals:
-    """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame and
-    without scipy's help: earth's up in the sensor frame and the vertical track, made in
-    that order in a forked child when ``parallel``; each method waits for its own (the slip
-    test needs the orientation first, the lifts the track)."""
+    """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame: earth's
+    up in the sensor frame, the vertical track and the motionless mask, made in that order in
+    a forked child when ``parallel``; each method waits for its own (the slip test needs the
+    orientation first, the lifts the track, the breaks the mask last)."""
 
     def __init__(self, u: Uniform, parallel: bool = False) -> None:
         m = len(u.t)
         self.job = Staged(lambda outputs: signal_stages(u, outputs), _signal_layouts(m),
                           parallel)
         self.first = 0  # the job's stage of the orientation
+
+    def up_ready(self) -> bool:
+        """Whether ``up()`` would return at once."""
+        return self.job.ready(self.first)
 
     def up(self) -> FloatArray:
         """Earth's up in the sensor frame, (N, 3)."""
@@ -87,10 +93,15 @@ class Signals:
         h, anchor, a_up = self.job.stage(self.first + 1)
         return VerticalTrack(h, anchor, a_up)
 
+    def motionless(self) -> npt.NDArray[np.bool_]:
+        """``stillness.motionless``."""
+        still: npt.NDArray[np.bool_] = self.job.stage(self.first + 2)[0]
+        return still
+
 
 def _signal_layouts(m: int) -> list[list[tuple[tuple[int, ...], np.dtype[Any]]]]:
     f8, flag = np.dtype(np.float64), np.dtype(np.bool_)
-    return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)]]
+    return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)], [((m,), flag)]]
 
 
 def signal_stages(u: Uniform, outputs: Outputs,
@@ -100,6 +111,7 @@ def signal_stages(u: Uniform, outputs: Outputs,
     yield (up_s,)
     track = vertical_track(u, up_s)
     yield track.h, track.anchor, track.a_up
+    yield (motionless(u),)
 
 
 class Prepared(Signals):

@@ -134,3 +134,27 @@ def test_in_the_process_a_dropped_job_frees_its_arrays_without_the_collector() -
         assert gone() is None  # no cycle between the job and its running generator
     finally:
         gc.enable()
+
+
+def test_ready_says_whether_a_stage_would_wait() -> None:
+    import time
+
+    def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
+        time.sleep(0.5)  # (the child's work)
+        yield (np.ones(2),)
+        yield (np.zeros(2),)
+
+    layouts = [[((2,), np.float64)], [((2,), np.float64)]]
+    job = Staged(stages, layouts)
+    if forked.ENABLED:
+        assert not job.ready(0)  # still working
+        deadline = time.monotonic() + 30.0
+        while not job.ready(0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.ready(0) and not job.ready(1)  # (only the next stage can be known)
+    np.testing.assert_array_equal(job.stage(0)[0], np.ones(2))
+    assert job.ready(0)
+    here = Staged(stages, layouts, enabled=False)
+    assert not here.ready(0)  # in this process: made when asked for
+    here.stage(0)
+    assert here.ready(0)
