@@ -494,7 +494,10 @@ class Analyzer:
         moving = (acc_std > s.moving_acc_std) & u.valid
         # the motionless mask is the child's last stage; made here if this process would
         # otherwise wait for the orientation (the same mask either way)
-        no_motion = None if signals.up_ready() else motionless(u)
+        no_motion = None
+        if not signals.up_ready():
+            signals.motionless_made_elsewhere()
+            no_motion = motionless(u)
         up_s = signals.up()
         found = find_slips(u, up_s, self.axis, None, self.g, from_index=lo,
                            not_before=max(0, self.last_slip - ea), wear_off=False, moved=moved)

@@ -57,6 +57,9 @@ class Staged:
         self.memory = [[mmap.mmap(-1, max(1, dt.itemsize * int(np.prod(shape))))
                         for shape, dt in layout] for layout in self.layouts]
         self.views = [self._views(k) for k in range(len(self.layouts))]
+        # the first stage the parent no longer wants (``skip_from``), read by the child
+        self.wanted = np.frombuffer(mmap.mmap(-1, 8), dtype=np.int64)
+        self.wanted[0] = len(self.layouts)
         self.signals, signal = os.pipe()  # (read end, write end)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -65,7 +68,11 @@ class Staged:
             code = 1
             try:
                 os.close(self.signals)
-                for k, values in enumerate(stages(self.views.__getitem__)):
+                made = iter(stages(self.views.__getitem__))
+                for k in range(len(self.layouts)):
+                    if k >= self.wanted[0]:
+                        break
+                    values = next(made)
                     for out, value in zip(self.views[k], values, strict=True):
                         if value is not out:
                             out[...] = value
@@ -79,6 +86,12 @@ class Staged:
     def _views(self, k: int) -> list[npt.NDArray[Any]]:
         return [np.frombuffer(m, dtype=dt, count=int(np.prod(shape))).reshape(shape)
                 for m, (shape, dt) in zip(self.memory[k], self.layouts[k], strict=True)]
+
+    def skip_from(self, k: int) -> None:
+        """Stages ``k`` on are not wanted: the child leaves before it begins any of them (one
+        it has begun, it finishes). Asked for all the same, they are made in this process."""
+        if self.pid is not None:
+            self.wanted[0] = min(int(self.wanted[0]), k)
 
     def ready(self, k: int) -> bool:
         """Whether ``stage(k)`` would return without waiting for the child (so that the

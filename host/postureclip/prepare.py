@@ -93,6 +93,10 @@ class Signals:
         h, anchor, a_up = self.job.stage(self.first + 1)
         return VerticalTrack(h, anchor, a_up)
 
+    def motionless_made_elsewhere(self) -> None:
+        """The motionless mask is not wanted from here (the child need not make it)."""
+        self.job.skip_from(self.first + 2)
+
     def motionless(self) -> npt.NDArray[np.bool_]:
         """``stillness.motionless``."""
         still: npt.NDArray[np.bool_] = self.job.stage(self.first + 2)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +159,26 @@ def test_ready_says_whether_a_stage_would_wait() -> None:
     assert not here.ready(0)  # in this process: made when asked for
     here.stage(0)
     assert here.ready(0)
+
+
+@needs_fork
+def test_a_skipped_stage_is_not_made_by_the_child(tmp_path: Path) -> None:
+    import time
+
+    parent = os.getpid()
+    marker = tmp_path / "made"
+
+    def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
+        time.sleep(0.3)
+        yield (np.ones(1),)
+        yield (np.full(1, 2.0),)
+        if os.getpid() != parent:
+            marker.write_text("the child made stage 2")
+        yield (np.array([float(os.getpid() == parent)]),)
+
+    job = Staged(stages, [[((1,), np.float64)]] * 3)
+    job.skip_from(2)  # (while the child is still on stage 0)
+    assert job.stage(0)[0][0] == 1.0 and job.stage(1)[0][0] == 2.0
+    assert job.stage(2)[0][0] == 1.0  # asked for all the same: made here
+    assert not marker.exists()
+    assert job.pid is None  # the child, gone, was reaped
