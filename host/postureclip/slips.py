@@ -24,7 +24,7 @@ from .recording import Uniform
 from .rotation import Rotation
 from .stillness import WEAR_OFF_GYR as WEAR_OFF_GYR  # (the wear-off rule's, kept there)
 from .stillness import motionless as motionless
-from .windows import column_means, moving_mean, moving_median, row_norms, run_bounds
+from .windows import moving_mean, moving_median, row_norms, run_bounds
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -389,11 +389,9 @@ def movements(u: Uniform) -> Movements:
     # a movement between two still stretches, short enough, that tilted the clip; it is
     # integrated from the last truly still moment before it
     k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
-    smooth = column_means(u.gyr, k)
     turn = np.zeros(len(w))
-    change = smooth[k:] - smooth[:-k]
-    change *= change
-    turn[k:] = np.sqrt(_row_sums(change)) / (k * dt)
+    change2 = _column_total(u.gyr, lambda column: _squared_change(moving_mean(column, k), k))
+    turn[k:] = np.sqrt(change2) / (k * dt)
     anchors = np.flatnonzero((w < ANCHOR_GYR) & (off_level < ANCHOR_ACC)
                              & (turn < ANCHOR_ALPHA) & u.valid)
     if not anchors.size:
@@ -466,33 +464,47 @@ def _rest_offset(u: Uniform, off_level: FloatArray) -> FloatArray:
     a warming MPU-6050's drifts by degrees per second, more than a still test allows.
     ``off_level``: the specific force's distance from its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
-    mean = column_means(u.gyr, n)
-    square = column_means(u.gyr * u.gyr, n)
-    square -= mean * mean
-    quiet = (_row_sums(square) < (0.5 * STILL_GYR) ** 2) & (off_level < STILL_ACC) & u.valid
+    spread2 = _column_total(u.gyr, lambda column: _moving_variance(column, n))
+    quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (off_level < STILL_ACC) & u.valid
     starts, ends = run_bounds(quiet)
     keep = ends - starts >= n
     if not keep.any():
         return np.zeros_like(u.gyr)
     starts, ends = starts[keep], ends[keep]
     centres = (starts + ends) // 2
-    cs = np.empty((len(u.gyr) + 1, 3))
-    cs[0] = 0.0
-    np.cumsum(u.gyr, axis=0, out=cs[1:])
-    runs_mean = (cs[ends] - cs[starts]) / (ends - starts)[:, None]
     idx = np.arange(len(u.t), dtype=float)
-    out: FloatArray = mean  # (reused: the means are done with)
-    for k in range(3):
-        out[:, k] = np.interp(idx, centres, runs_mean[:, k])
+    out = np.empty_like(u.gyr)
+    cs = np.empty(len(u.gyr) + 1)
+    cs[0] = 0.0
+    for k in range(3):  # (an axis at a time: no (N, 3) temporaries)
+        np.cumsum(u.gyr[:, k], out=cs[1:])
+        out[:, k] = np.interp(idx, centres, (cs[ends] - cs[starts]) / (ends - starts))
     return out
 
 
-def _row_sums(x: FloatArray) -> FloatArray:
-    """``x.sum(axis=1)`` of (N, 3), in the same order, without numpy's slow short-axis
-    reduction."""
-    out: FloatArray = x[:, 0] + x[:, 1]
-    out += x[:, 2]
-    return out
+def _column_total(x: FloatArray, per_column: Callable[[FloatArray], FloatArray]) -> FloatArray:
+    """``per_column`` of each column of ``x`` (N, 3), summed as ``x.sum(axis=1)`` sums (the
+    first two, then the third), an axis at a time: no (N, 3) temporaries, nor numpy's slow
+    short-axis reduction."""
+    total = per_column(x[:, 0])
+    total += per_column(x[:, 1])
+    total += per_column(x[:, 2])
+    return total
+
+
+def _moving_variance(x: FloatArray, n: int) -> FloatArray:
+    """Mean square less squared mean over ``moving_mean``'s window."""
+    mean = moving_mean(x, n)
+    square = moving_mean(x * x, n)
+    square -= np.multiply(mean, mean, out=mean)
+    return square
+
+
+def _squared_change(x: FloatArray, k: int) -> FloatArray:
+    """``(x[k:] - x[:-k]) ** 2``."""
+    d = x[k:] - x[:-k]
+    d *= d
+    return d
 
 
 def _judge(u: Uniform, up_s: FloatArray, g: float, i0: npt.NDArray[np.intp],

@@ -33,15 +33,6 @@ def moving_mean(x: FloatArray, n: int, origin: int = 0) -> FloatArray:
     return sums
 
 
-def column_means(x: FloatArray, n: int) -> FloatArray:
-    """``moving_mean`` of each column of ``x`` (N, 3):
-    ``scipy.ndimage.uniform_filter1d(x, n, axis=0)``."""
-    out = np.empty(x.shape)
-    for k in range(x.shape[1]):
-        out[:, k] = moving_mean(x[:, k], n)
-    return out
-
-
 def moving_max(x: FloatArray, n: int) -> FloatArray:
     """The largest of ``x`` (1-D) over the window of ``moving_mean``, cut at the ends (the
     edge values held: ``scipy.ndimage.maximum_filter1d(x, n, mode="nearest")``), by

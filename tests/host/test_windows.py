@@ -14,7 +14,6 @@ from hypothesis.extra.numpy import arrays
 from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
 from postureclip.windows import (
-    column_means,
     moving_max,
     moving_mean,
     moving_median,
@@ -40,13 +39,6 @@ def test_a_moved_window_is_scipys_origin(x: np.ndarray, n: int, data: st.DataObj
     origin = data.draw(st.integers(-(n // 2), (n - 1) // 2))
     np.testing.assert_array_equal(moving_mean(x, n, origin), uniform_filter1d(x, n,
                                                                               origin=origin))
-
-
-@settings(max_examples=300, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 200), st.just(3)),
-              elements=st.floats(-1e3, 1e3)), st.integers(1, 60))
-def test_column_means_are_scipys_along_the_first_axis(x: np.ndarray, n: int) -> None:
-    np.testing.assert_array_equal(column_means(x, n), uniform_filter1d(x, n, axis=0))
 
 
 @settings(max_examples=1000, deadline=None)
