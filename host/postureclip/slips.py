@@ -323,14 +323,15 @@ class _TiltFilter:
 def walking_mask(t: FloatArray, acc: FloatArray, up_s: FloatArray, g: float,
                  moving: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Moving with a step rhythm, as the clip tells it (clip/pipeline.py): the vertical
-    specific force swings past +-0.5 m/s^2 about gravity, three swings within 2 s."""
+    specific force swings past +-0.5 m/s^2 about gravity, three swings within 2 s. ``t``:
+    the uniform grid's times (s)."""
     d = np.einsum("ij,ij->i", acc, up_s) - g
     sign = np.where(d > 0.5, 1, np.where(d < -0.5, -1, 0))
     idx = np.where(sign != 0, np.arange(len(sign)), 0)
     held = sign[np.maximum.accumulate(idx)]  # the last swing's side, carried on
     swing = np.zeros(len(t))
     swing[1:] = (held[1:] != held[:-1]) & (held[1:] != 0)
-    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    dt = float(t[-1] - t[0]) / (len(t) - 1) if len(t) > 1 else 1.0  # (the grid's step)
     n = max(1, round(2.0 / dt))
     count = moving_mean(swing, n, origin=(n - 1) // 2) * n  # swings in the 2 s before
     out: npt.NDArray[np.bool_] = moving & (count >= 2.5)
