@@ -67,6 +67,9 @@ def start_bias(u: Uniform, s: AnalysisSettings) -> tuple[slice, FloatArray]:
     return still, u.gyr[still].mean(axis=0)
 
 
+_UP, _TRACK, _MOTIONLESS = range(3)  # the stages of ``Signals``
+
+
 class Signals:
     """What a piece of grid ``u`` (gyro bias-corrected) gives without the trunk frame: earth's
     up in the sensor frame, the vertical track and the motionless mask, made in that order in
@@ -77,29 +80,28 @@ class Signals:
         m = len(u.t)
         self.job = Staged(lambda outputs: signal_stages(u, outputs), _signal_layouts(m),
                           parallel)
-        self.first = 0  # the job's stage of the orientation
 
     def up_ready(self) -> bool:
         """Whether ``up()`` would return at once."""
-        return self.job.ready(self.first)
+        return self.job.ready(_UP)
 
     def up(self) -> FloatArray:
         """Earth's up in the sensor frame, (N, 3)."""
-        up_s: FloatArray = self.job.stage(self.first)[0]
+        up_s: FloatArray = self.job.stage(_UP)[0]
         return up_s
 
     def track(self) -> VerticalTrack:
         """The vertical track (``vertical.vertical_track``)."""
-        h, anchor, a_up = self.job.stage(self.first + 1)
+        h, anchor, a_up = self.job.stage(_TRACK)
         return VerticalTrack(h, anchor, a_up)
 
     def motionless_made_elsewhere(self) -> None:
         """The motionless mask is not wanted from here (the child need not make it)."""
-        self.job.skip_from(self.first + 2)
+        self.job.skip_from(_MOTIONLESS)
 
     def motionless(self) -> npt.NDArray[np.bool_]:
         """``stillness.motionless``."""
-        still: npt.NDArray[np.bool_] = self.job.stage(self.first + 2)[0]
+        still: npt.NDArray[np.bool_] = self.job.stage(_MOTIONLESS)[0]
         return still
 
 
@@ -108,10 +110,10 @@ def _signal_layouts(m: int) -> list[list[tuple[tuple[int, ...], np.dtype[Any]]]]
     return [[((m, 3), f8)], [((m,), f8), ((m,), flag), ((m,), f8)], [((m,), flag)]]
 
 
-def signal_stages(u: Uniform, outputs: Outputs,
-                  first: int = 0) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-    """The ``Signals`` of ``u`` as stages ``first`` on of a ``Staged`` job."""
-    up_s = up_vectors(u.gyr, u.acc, u.rate_hz, out=outputs(first)[0])
+def signal_stages(u: Uniform, outputs: Outputs) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+    """The ``Signals`` of ``u`` as the stages of a ``Staged`` job (the orientation computed
+    into its output)."""
+    up_s = up_vectors(u.gyr, u.acc, u.rate_hz, out=outputs(_UP)[0])
     yield (up_s,)
     track = vertical_track(u, up_s)
     yield track.h, track.anchor, track.a_up
