@@ -24,7 +24,14 @@ from .recording import Uniform
 from .rotation import Rotation
 from .stillness import WEAR_OFF_GYR as WEAR_OFF_GYR  # (the wear-off rule's, kept there)
 from .stillness import motionless as motionless
-from .windows import moving_mean, moving_median, row_norms, run_bounds
+from .windows import (
+    axis_total,
+    moving_mean,
+    moving_median,
+    moving_variance,
+    row_norms,
+    run_bounds,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -391,7 +398,7 @@ def movements(u: Uniform) -> Movements:
     # integrated from the last truly still moment before it
     k = max(1, round(0.1 * fs))  # the angular acceleration over 0.1 s means of the gyro
     turn = np.zeros(len(w))
-    change2 = _column_total(u.gyr, lambda column: _squared_change(moving_mean(column, k), k))
+    change2 = axis_total(u.gyr, lambda column: _squared_change(moving_mean(column, k), k))
     turn[k:] = np.sqrt(change2) / (k * dt)
     anchors = np.flatnonzero((w < ANCHOR_GYR) & (off_level < ANCHOR_ACC)
                              & (turn < ANCHOR_ALPHA) & u.valid)
@@ -465,7 +472,7 @@ def _rest_offset(u: Uniform, off_level: FloatArray) -> FloatArray:
     a warming MPU-6050's drifts by degrees per second, more than a still test allows.
     ``off_level``: the specific force's distance from its still level (``_still_level``)."""
     n = max(2, round(STILL_S * u.rate_hz))
-    spread2 = _column_total(u.gyr, lambda column: _moving_variance(column, n))
+    spread2 = axis_total(u.gyr, lambda column: moving_variance(column, n))
     quiet = (spread2 < (0.5 * STILL_GYR) ** 2) & (off_level < STILL_ACC) & u.valid
     starts, ends = run_bounds(quiet)
     keep = ends - starts >= n
@@ -481,24 +488,6 @@ def _rest_offset(u: Uniform, off_level: FloatArray) -> FloatArray:
         np.cumsum(u.gyr[:, k], out=cs[1:])
         out[:, k] = np.interp(idx, centres, (cs[ends] - cs[starts]) / (ends - starts))
     return out
-
-
-def _column_total(x: FloatArray, per_column: Callable[[FloatArray], FloatArray]) -> FloatArray:
-    """``per_column`` of each column of ``x`` (N, 3), summed as ``x.sum(axis=1)`` sums (the
-    first two, then the third), an axis at a time: no (N, 3) temporaries, nor numpy's slow
-    short-axis reduction."""
-    total = per_column(x[:, 0])
-    total += per_column(x[:, 1])
-    total += per_column(x[:, 2])
-    return total
-
-
-def _moving_variance(x: FloatArray, n: int) -> FloatArray:
-    """Mean square less squared mean over ``moving_mean``'s window."""
-    mean = moving_mean(x, n)
-    square = moving_mean(x * x, n)
-    square -= np.multiply(mean, mean, out=mean)
-    return square
 
 
 def _squared_change(x: FloatArray, k: int) -> FloatArray:

@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .recording import Uniform
-from .windows import moving_mean
+from .windows import axis_total, moving_mean, moving_variance
 
 WEAR_OFF_GYR = 0.006  # rad/s: the spread of the turn rate under which nothing moves
 
@@ -18,12 +18,6 @@ def motionless(u: Uniform) -> npt.NDArray[np.bool_]:
     relearns its gyro's offset at rest, which warms and drifts), under WEAR_OFF_GYR."""
     k = max(1, round(0.5 * u.rate_hz))
     k5 = max(1, round(5.0 * u.rate_hz))
-    spread2 = np.zeros(len(u.t))
-    for axis in range(3):
-        mean = moving_mean(u.gyr[:, axis], k)
-        square = moving_mean(mean * mean, k5)
-        mean5 = moving_mean(mean, k5)
-        square -= mean5 * mean5
-        spread2 = square if axis == 0 else spread2 + square  # (the axes summed in order)
+    spread2 = axis_total(u.gyr, lambda rate: moving_variance(moving_mean(rate, k), k5))
     out: npt.NDArray[np.bool_] = (np.sqrt(np.maximum(spread2, 0.0)) < WEAR_OFF_GYR) & u.valid
     return out

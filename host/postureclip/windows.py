@@ -8,6 +8,8 @@ so what it needs of scipy.ndimage is here, with the same results bit for bit:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -64,13 +66,30 @@ def moving_median(x: FloatArray, n: int) -> FloatArray:
     return out
 
 
-def moving_std(x: FloatArray, n: int) -> FloatArray:
-    """The standard deviation of ``x`` over a centred window of ``n`` samples."""
+def moving_variance(x: FloatArray, n: int) -> FloatArray:
+    """Mean square less squared mean of ``x`` over ``moving_mean``'s window (rounding can
+    leave it a little below 0)."""
     mean = moving_mean(x, n)
     square = moving_mean(x * x, n)
-    square -= mean * mean
+    square -= np.multiply(mean, mean, out=mean)
+    return square
+
+
+def moving_std(x: FloatArray, n: int) -> FloatArray:
+    """The standard deviation of ``x`` over a centred window of ``n`` samples."""
+    square = moving_variance(x, n)
     np.maximum(square, 0.0, out=square)
     return np.sqrt(square, out=square)
+
+
+def axis_total(x: FloatArray, per_axis: Callable[[FloatArray], FloatArray]) -> FloatArray:
+    """``per_axis`` of each column of ``x`` (N, 3), summed as ``x.sum(axis=1)`` sums (the
+    first two, then the third), an axis at a time: no (N, 3) temporaries, nor numpy's slow
+    short-axis reduction."""
+    total = per_axis(x[:, 0])
+    total += per_axis(x[:, 1])
+    total += per_axis(x[:, 2])
+    return total
 
 
 def row_norms(v: FloatArray) -> FloatArray:
