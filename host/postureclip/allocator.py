@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from typing import Any
 
 # mallopt(3) parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -25,20 +26,27 @@ _M_MMAP_MAX = -4
 TOP_PAD = 64 << 20
 
 
+def _glibc(name: str, *argtypes: type[ctypes._SimpleCData[Any]]) -> Any:
+    """glibc's function ``name`` (returning int), or None where the C library is not glibc
+    (musl has neither mallopt nor malloc_trim) or the system not Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = list(argtypes)
+    fn.restype = ctypes.c_int
+    return fn
+
+
 def keep_freed_memory() -> bool:
     """Have glibc's malloc serve large blocks from its heap and keep freed memory for reuse
     by this process; True when it took the settings."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-                and mallopt(_M_TOP_PAD, TOP_PAD))
+    mallopt = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
+    return mallopt is not None and bool(
+        mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+        and mallopt(_M_TOP_PAD, TOP_PAD))
 
 
 def release_freed_memory() -> bool:
@@ -47,13 +55,5 @@ def release_freed_memory() -> bool:
     shared with the child copy-on-write, and each process that reused them would copy
     them page by page first (on the 8-hour analysis, 24,000 copies and 0.1 s before the
     parent's first step)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return False
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return bool(trim(0))
+    trim = _glibc("malloc_trim", ctypes.c_size_t)
+    return trim is not None and bool(trim(0))
