@@ -137,11 +137,22 @@ def test_in_the_process_a_dropped_job_frees_its_arrays_without_the_collector() -
         gc.enable()
 
 
-def test_ready_says_whether_a_stage_would_wait() -> None:
+def _wait_for(path: Path) -> None:
+    """The child's work: until the parent says go (however slowly the machine runs)."""
     import time
 
+    deadline = time.monotonic() + 60.0
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_ready_says_whether_a_stage_would_wait(tmp_path: Path) -> None:
+    import time
+
+    go = tmp_path / "go"
+
     def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
-        time.sleep(0.5)  # (the child's work)
+        _wait_for(go)
         yield (np.ones(2),)
         yield (np.zeros(2),)
 
@@ -149,10 +160,12 @@ def test_ready_says_whether_a_stage_would_wait() -> None:
     job = Staged(stages, layouts)
     if forked.ENABLED:
         assert not job.ready(0)  # still working
+        go.touch()
         deadline = time.monotonic() + 30.0
         while not job.ready(0) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert job.ready(0) and not job.ready(1)  # (only the next stage can be known)
+    go.touch()
     np.testing.assert_array_equal(job.stage(0)[0], np.ones(2))
     assert job.ready(0)
     here = Staged(stages, layouts, enabled=False)
@@ -163,13 +176,11 @@ def test_ready_says_whether_a_stage_would_wait() -> None:
 
 @needs_fork
 def test_a_skipped_stage_is_not_made_by_the_child(tmp_path: Path) -> None:
-    import time
-
     parent = os.getpid()
-    marker = tmp_path / "made"
+    marker, go = tmp_path / "made", tmp_path / "go"
 
     def stages(outputs: forked.Outputs) -> Iterator[tuple[np.ndarray, ...]]:
-        time.sleep(0.3)
+        _wait_for(go)
         yield (np.ones(1),)
         yield (np.full(1, 2.0),)
         if os.getpid() != parent:
@@ -178,6 +189,7 @@ def test_a_skipped_stage_is_not_made_by_the_child(tmp_path: Path) -> None:
 
     job = Staged(stages, [[((1,), np.float64)]] * 3)
     job.skip_from(2)  # (while the child is still on stage 0)
+    go.touch()
     assert job.stage(0)[0][0] == 1.0 and job.stage(1)[0][0] == 2.0
     assert job.stage(2)[0][0] == 1.0  # asked for all the same: made here
     assert not marker.exists()
